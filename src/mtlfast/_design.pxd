@@ -1,0 +1,100 @@
+# Column access for a design matrix, dense (Fortran-ordered) or CSC sparse,
+# so that one solver serves both formats (DESIGN.md section 4).
+#
+# The effective design column is  X_eff[:, j] = X[:, j] - mean[j] * u
+# where `mean` (may be NULL) implements implicit centering of sparse X and
+# `u` (may be NULL, meaning all ones) is sqrt(sample_weight). Dense X arrives
+# already centered and scaled, with mean = NULL.
+#
+# Implicit centering without O(n) work per update: the solver stores
+# Rs = R + c u^T (c: one scalar per task) instead of the true residual R.
+# Because u^T X_eff[:, j] = 0 and u^T R = 0 (centered targets), one has
+#     X_eff[:, j]^T R = X[:, j]^T Rs - mean[j] * c * (u^T u)
+# and the update R -= delta * X_eff[:, j] becomes
+#     Rs -= delta * X[:, j],   c -= delta * mean[j].
+# flush_residual() folds c back into Rs (before gaps and at the end).
+from cython cimport floating
+from mtlfast._blas cimport _dot, _axpy
+
+
+ctypedef struct Design:
+    bint is_sparse
+    int n_samples
+    int n_features
+    const void* data        # dense: column-major values, leading dim n_samples; CSC: values
+    const int* indices      # CSC row indices (int32)
+    const int* indptr       # CSC column pointers (int32)
+    const double* mean      # implicit centering, or NULL
+    const void* u           # row scaling for centering (floating), or NULL = ones
+    double uu               # u^T u
+
+
+cdef inline double col_dot(const Design* D, int j, const floating* Rs,
+                           double c) noexcept nogil:
+    """return X_eff[:, j] @ R for the true residual R = Rs - c u."""
+    cdef const floating* x
+    cdef double s = 0.0
+    cdef int k
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.n_samples
+        return _dot(D.n_samples, x, 1, Rs, 1)
+    x = <const floating*> D.data
+    for k in range(D.indptr[j], D.indptr[j + 1]):
+        s += x[k] * Rs[D.indices[k]]
+    if D.mean != NULL:
+        s -= D.mean[j] * c * D.uu
+    return s
+
+
+cdef inline void col_update(const Design* D, int j, double delta,
+                            floating* Rs, double* c) noexcept nogil:
+    """R -= delta * X_eff[:, j], on the stored pair (Rs, c)."""
+    cdef const floating* x
+    cdef int k
+    cdef floating fd = <floating> delta
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.n_samples
+        _axpy(D.n_samples, -fd, x, 1, Rs, 1)
+        return
+    x = <const floating*> D.data
+    for k in range(D.indptr[j], D.indptr[j + 1]):
+        Rs[D.indices[k]] -= fd * x[k]
+    if D.mean != NULL:
+        c[0] -= delta * D.mean[j]
+
+
+cdef inline void flush_residual(const Design* D, floating* Rs, double* c) noexcept nogil:
+    """Rs <- Rs - c u (the true residual); c <- 0."""
+    cdef const floating* u = <const floating*> D.u
+    cdef int i
+    cdef floating fc = <floating> c[0]
+    if c[0] == 0.0:
+        return
+    if u == NULL:
+        for i in range(D.n_samples):
+            Rs[i] -= fc
+    else:
+        for i in range(D.n_samples):
+            Rs[i] -= fc * u[i]
+    c[0] = 0.0
+
+
+cdef inline double col_norm2(const Design* D, const floating* data, int j) noexcept nogil:
+    """||X_eff[:, j]||^2 accumulated in double; `data` is D.data with its type."""
+    cdef const floating* x
+    cdef double s = 0.0, m
+    cdef int i, k
+    if not D.is_sparse:
+        x = data + <Py_ssize_t> j * D.n_samples
+        for i in range(D.n_samples):
+            s += <double> x[i] * x[i]
+        return s
+    x = data
+    for k in range(D.indptr[j], D.indptr[j + 1]):
+        s += <double> x[k] * x[k]
+    if D.mean != NULL:
+        m = D.mean[j]
+        s -= m * m * D.uu
+        if s < 0.0:
+            s = 0.0
+    return s

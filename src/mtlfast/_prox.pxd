@@ -1,0 +1,150 @@
+# Penalties as an enum + parameter struct, with one inline row-prox and one
+# inline dual norm per kind (DESIGN.md section 4). A "row" is W[j, :], the
+# coefficients of one feature across the tasks of a block.
+#
+# Every penalty here has the form, per row w (length T):
+#     h(w) = lam1 * N(w) + 0.5 * lam2 * ||w||^2
+# with N one of
+#     PEN_L1  : ||w||_1                       (lasso, elastic net, ridge when lam1 = 0;
+#                                              separable, so tasks can be solved apart)
+#     PEN_L21 : ||w||_2                       (multi-task lasso / elastic net)
+#     PEN_SGL : tau ||w||_1 + (1-tau) ||w||_2 (sparse-group lasso)
+# The enum <-> Python class mapping lives in mtlfast/penalties.py only.
+from cython cimport floating
+from libc.math cimport fabs, sqrt, fmax
+from libc.stdlib cimport qsort
+
+
+cdef enum PenaltyKind:
+    PEN_L1 = 0
+    PEN_L21 = 1
+    PEN_SGL = 2
+
+
+ctypedef struct Penalty:
+    int kind
+    double lam1       # weight of the norm N
+    double lam2       # weight of 0.5 * ||w||^2
+    double tau        # L1 share inside PEN_SGL
+    bint positive     # constrain W >= 0 (PEN_L1 only)
+
+
+cdef inline double soft_threshold(double x, double thr) noexcept nogil:
+    """sign(x) * max(|x| - thr, 0)"""
+    if x > thr:
+        return x - thr
+    if x < -thr:
+        return x + thr
+    return 0.0
+
+
+cdef inline void row_prox(const Penalty* pen, double* a, int T,
+                          double L, double scale) noexcept nogil:
+    """In place: a <- argmin_w  L/2 ||w - a/L||^2 + scale * h(w).
+
+    `a` (in/out, length T) holds L * w_old + X_j^T R; L = ||X_j||^2. `scale`
+    multiplies lam1 and lam2 (n_samples in the kernels, which work in the
+    objective multiplied by n_samples).
+    """
+    cdef double thr = scale * pen.lam1
+    cdef double denom = L + scale * pen.lam2
+    cdef double nrm = 0.0, shrink
+    cdef int t
+    if pen.kind == PEN_L1:
+        if pen.positive:
+            for t in range(T):
+                a[t] = fmax(a[t] - thr, 0.0) / denom
+        else:
+            for t in range(T):
+                a[t] = soft_threshold(a[t], thr) / denom
+        return
+    if pen.kind == PEN_SGL:
+        for t in range(T):
+            a[t] = soft_threshold(a[t], pen.tau * thr)
+        thr = (1.0 - pen.tau) * thr
+    for t in range(T):
+        nrm += a[t] * a[t]
+    nrm = sqrt(nrm)
+    shrink = 0.0
+    if nrm > thr and nrm > 0.0:
+        shrink = (1.0 - thr / nrm) / denom
+    for t in range(T):
+        a[t] = a[t] * shrink
+
+
+cdef inline double row_norm(const Penalty* pen, const double* w, int T) noexcept nogil:
+    """N(w) for one row."""
+    cdef double l1 = 0.0, l2 = 0.0
+    cdef int t
+    for t in range(T):
+        l1 += fabs(w[t])
+        l2 += w[t] * w[t]
+    l2 = sqrt(l2)
+    if pen.kind == PEN_L1:
+        return l1
+    if pen.kind == PEN_L21:
+        return l2
+    return pen.tau * l1 + (1.0 - pen.tau) * l2
+
+
+cdef inline int _cmp_desc(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const double*> a)[0], y = (<const double*> b)[0]
+    return (x < y) - (x > y)
+
+
+cdef inline double sgl_dual_norm(const double* v, int T, double tau,
+                                 double* buf) noexcept nogil:
+    """Dual norm of tau ||.||_1 + (1-tau) ||.||_2: the s >= 0 solving
+    ||soft_threshold(v, tau s)||_2 = (1 - tau) s.
+
+    With a = sorted |v| (descending) and k entries above the threshold, the
+    equation is the quadratic (k tau^2 - (1-tau)^2) s^2 - 2 tau S1 s + S2 = 0
+    (S1, S2: sum and sum of squares of the k largest); k is the first index
+    where the left side, evaluated at the next breakpoint a_{k+1}/tau, is >= 0.
+    """
+    cdef int t, k
+    cdef double S1 = 0.0, S2 = 0.0, A, nxt, f_nxt, d
+    if tau <= 0.0:
+        for t in range(T):
+            S2 += v[t] * v[t]
+        return sqrt(S2)
+    if tau >= 1.0:
+        for t in range(T):
+            S1 = fmax(S1, fabs(v[t]))
+        return S1
+    for t in range(T):
+        buf[t] = fabs(v[t])
+    qsort(buf, T, sizeof(double), _cmp_desc)
+    if buf[0] == 0.0:
+        return 0.0
+    for k in range(1, T + 1):
+        S1 += buf[k - 1]
+        S2 += buf[k - 1] * buf[k - 1]
+        nxt = buf[k] if k < T else 0.0
+        # f(nxt/tau) = sum_{i<=k} (a_i - nxt)^2 - ((1-tau) nxt / tau)^2
+        d = (1.0 - tau) * nxt / tau
+        f_nxt = S2 - 2.0 * nxt * S1 + k * nxt * nxt - d * d
+        if f_nxt >= 0.0 or k == T:
+            A = k * tau * tau - (1.0 - tau) * (1.0 - tau)
+            return S2 / (tau * S1 + sqrt(fmax(tau * tau * S1 * S1 - A * S2, 0.0)))
+    return 0.0  # unreachable
+
+
+cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
+                                 double* buf) noexcept nogil:
+    """Dual norm N^D(v) of one row; `buf` is scratch of length T."""
+    cdef double m = 0.0, s = 0.0
+    cdef int t
+    if pen.kind == PEN_L1:
+        if pen.positive:
+            for t in range(T):
+                m = fmax(m, v[t])
+            return m
+        for t in range(T):
+            m = fmax(m, fabs(v[t]))
+        return m
+    if pen.kind == PEN_L21:
+        for t in range(T):
+            s += v[t] * v[t]
+        return sqrt(s)
+    return sgl_dual_norm(v, T, pen.tau, buf)
