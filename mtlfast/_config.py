@@ -1,0 +1,88 @@
+"""Thread policy, BLAS limiting and the build/run-time configuration report."""
+import os
+import numbers
+import platform
+import contextlib
+
+from . import _openmp
+
+_controller = None
+
+
+def openmp_enabled():
+    """True when the compiled kernels were built with OpenMP."""
+    return _openmp.openmp_enabled()
+
+
+def resolve_n_threads(n_threads):
+    """The one thread policy of mtlfast.
+
+    None -> omp_get_max_threads() (honours OMP_NUM_THREADS; the number of
+    cores otherwise); -1 -> all cores; k >= 1 -> k. Always 1 without OpenMP.
+    """
+    if n_threads is None:
+        k = _openmp.openmp_max_threads()
+    elif isinstance(n_threads, numbers.Integral) and not isinstance(n_threads, bool):
+        if n_threads == -1:
+            k = os.cpu_count() or 1
+        elif n_threads >= 1:
+            k = int(n_threads)
+        else:
+            raise ValueError(f"n_threads must be None, -1 or a positive integer, got {n_threads!r}.")
+    else:
+        raise TypeError(f"n_threads must be None, -1 or a positive integer, got {n_threads!r}.")
+    if not openmp_enabled():
+        return 1
+    return max(1, k)
+
+
+def _get_controller():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    return _controller
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Limit BLAS to one thread while our OpenMP kernels run (no oversubscription)."""
+    with _get_controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+def config():
+    """Dictionary of versions, OpenMP status, thread settings and BLAS info."""
+    import numpy, scipy, sklearn, threadpoolctl
+    from . import __version__
+    info = {
+        "mtlfast": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "threadpoolctl": threadpoolctl.__version__,
+        "openmp_enabled": openmp_enabled(),
+        "openmp_version": _openmp.openmp_version(),
+        "openmp_max_threads": _openmp.openmp_max_threads(),
+        "default_n_threads": resolve_n_threads(None),
+        "cpu_count": os.cpu_count(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "threadpools": [
+            {k: v for k, v in lib.items() if k in
+             ("user_api", "internal_api", "num_threads", "version", "threading_layer", "architecture", "filepath")}
+            for lib in _get_controller().info()
+        ],
+    }
+    return info
+
+
+def show_config(file=None):
+    """Print mtlfast's build and run-time configuration."""
+    info = config()
+    lines = [f"{k}: {v}" for k, v in info.items() if k != "threadpools"]
+    lines.append("threadpools:")
+    for lib in info["threadpools"]:
+        lines.append("  - " + ", ".join(f"{k}={v}" for k, v in lib.items()))
+    print("\n".join(lines), file=file)

@@ -1,0 +1,276 @@
+"""Penalties: small objects holding hyper-parameters and the math.
+
+Every penalty here acts on the rows W[j, :] (one feature across tasks) of the
+coefficient matrix W of shape (n_features, n_tasks) and has the form
+
+    Omega(W) = sum_j  lam1 * N(W[j, :]) + 0.5 * lam2 * ||W[j, :]||^2
+
+with N one of ||.||_1 (L1 family), ||.||_2 (L2,1 family) or
+tau ||.||_1 + (1 - tau) ||.||_2 (sparse-group). Each object gives its value,
+row-wise prox, dual norm, KKT violation (distance of -grad to the
+subdifferential) and alpha_max, and maps to a kernel enum + parameters.
+This is the only place where the Python <-> kernel enum mapping lives.
+"""
+from dataclasses import dataclass
+import numbers
+
+import numpy as np
+
+# Kernel enum values; must match `PenaltyKind` in src/mtlfast/_prox.pxd.
+PEN_L1 = 0
+PEN_L21 = 1
+PEN_SGL = 2
+
+
+def _check_alpha(alpha, name="alpha"):
+    if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool):
+        raise TypeError(f"{name} must be a real number, got {type(alpha).__name__}.")
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be a finite non-negative number, got {alpha!r}.")
+    return float(alpha)
+
+
+def _check_ratio(value, name):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number in [0, 1], got {type(value).__name__}.")
+    if not (0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
+    return float(value)
+
+
+def soft_threshold(x, thr):
+    """sign(x) * max(|x| - thr, 0), elementwise."""
+    return np.sign(x) * np.maximum(np.abs(x) - thr, 0.0)
+
+
+def block_soft_threshold(x, thr):
+    """Prox of thr * ||.||_2 applied to each row of x (last axis)."""
+    x = np.asarray(x, dtype=float)
+    nrm = np.linalg.norm(x, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(nrm > thr, 1.0 - thr / np.where(nrm > 0, nrm, 1.0), 0.0)
+    return x * shrink
+
+
+def _sgl_dual_norm_row(v, tau):
+    """Dual norm of tau||.||_1 + (1-tau)||.||_2 by bisection on
+    ||soft_threshold(v, tau s)||_2 = (1 - tau) s (independent of the kernel's
+    closed form)."""
+    a = np.abs(np.asarray(v, dtype=float))
+    if tau <= 0:
+        return float(np.linalg.norm(a))
+    if tau >= 1:
+        return float(a.max(initial=0.0))
+    if not a.any():
+        return 0.0
+    lo, hi = 0.0, a.max() / tau
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if np.linalg.norm(np.maximum(a - tau * mid, 0.0)) > (1 - tau) * mid:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+@dataclass(frozen=True)
+class _RowPenalty:
+    """Base class: subclasses define `lam1`, `lam2`, `tau`, `kind`."""
+
+    positive = False
+
+    # -- kernel mapping -------------------------------------------------
+    def kernel_params(self):
+        """(kind, lam1, lam2, tau, positive) for mtlfast._bcd.solve."""
+        return (self.kind, self.lam1, self.lam2, self.tau, bool(self.positive))
+
+    @property
+    def separable(self):
+        """True when the penalty decouples over tasks (tasks solve apart)."""
+        return self.kind == PEN_L1
+
+    # -- math ------------------------------------------------------------
+    def row_norms(self, W):
+        W = np.atleast_2d(W)
+        l1 = np.abs(W).sum(axis=1)
+        l2 = np.linalg.norm(W, axis=1)
+        if self.kind == PEN_L1:
+            return l1
+        if self.kind == PEN_L21:
+            return l2
+        return self.tau * l1 + (1 - self.tau) * l2
+
+    def value(self, W):
+        """Omega(W) for W of shape (n_features, n_tasks)."""
+        W = np.atleast_2d(W)
+        return float(self.lam1 * self.row_norms(W).sum() + 0.5 * self.lam2 * np.sum(W * W))
+
+    def prox(self, A, step):
+        """Row-wise argmin_w 1/2 ||w - A_j||^2 + step_j * h(w).
+
+        A : (p, T); step : scalar or (p,) array.
+        """
+        A = np.atleast_2d(np.asarray(A, dtype=float))
+        step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
+        thr = step * self.lam1
+        if self.kind == PEN_L1:
+            if self.positive:
+                out = np.maximum(A - thr, 0.0)
+            else:
+                out = soft_threshold(A, thr)
+        elif self.kind == PEN_L21:
+            out = block_soft_threshold(A, thr)
+        else:
+            out = block_soft_threshold(soft_threshold(A, self.tau * thr), (1 - self.tau) * thr)
+        return out / (1.0 + step * self.lam2)
+
+    def dual_norm_rows(self, V):
+        """N^D(V_j) for every row of V (p, T)."""
+        V = np.atleast_2d(V)
+        if self.kind == PEN_L1:
+            if self.positive:
+                return np.maximum(V.max(axis=1), 0.0)
+            return np.abs(V).max(axis=1)
+        if self.kind == PEN_L21:
+            return np.linalg.norm(V, axis=1)
+        return np.array([_sgl_dual_norm_row(v, self.tau) for v in V])
+
+    def alpha_max(self, XtY_over_n):
+        """Smallest alpha with W = 0 optimal, given X^T Y / n of shape (p, T)."""
+        ratio = self.l1_share
+        if ratio == 0:
+            return np.inf
+        return float(self.dual_norm_rows(XtY_over_n).max(initial=0.0) / ratio)
+
+    def subdiff_distance(self, W, grad):
+        """Per-row distance of -grad_j to the subdifferential of h at W_j.
+
+        W, grad : (p, T); grad is the datafit gradient. Zero for all rows at
+        the optimum (the KKT conditions).
+        """
+        W = np.atleast_2d(W)
+        v = -np.atleast_2d(grad) - self.lam2 * W
+        lam1 = self.lam1
+        out = np.empty(W.shape[0])
+        for j, (w, g) in enumerate(zip(W, v)):
+            nz = w != 0
+            if self.kind == PEN_L1:
+                if self.positive:
+                    res = np.where(nz, g - lam1, np.maximum(g - lam1, 0.0))
+                else:
+                    res = np.where(nz, g - lam1 * np.sign(w), np.maximum(np.abs(g) - lam1, 0.0))
+                out[j] = np.linalg.norm(res)
+                continue
+            tau = self.tau if self.kind == PEN_SGL else 0.0
+            if not nz.any():
+                out[j] = max(np.linalg.norm(soft_threshold(g, lam1 * tau)) - lam1 * (1 - tau), 0.0)
+                continue
+            g = g - lam1 * (1 - tau) * w / np.linalg.norm(w)
+            res = np.where(nz, g - lam1 * tau * np.sign(w), np.maximum(np.abs(g) - lam1 * tau, 0.0))
+            out[j] = np.linalg.norm(res)
+        return out
+
+
+@dataclass(frozen=True)
+class L1(_RowPenalty):
+    """alpha * ||W||_1 (independent lassos, one alpha); optional W >= 0."""
+
+    alpha: float
+    positive: bool = False
+    kind = PEN_L1
+    tau = 0.0
+    l1_share = 1.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+
+    lam1 = property(lambda self: float(self.alpha))
+    lam2 = property(lambda self: 0.0)
+
+
+@dataclass(frozen=True)
+class ElasticNet(_RowPenalty):
+    """alpha*l1_ratio*||W||_1 + 0.5*alpha*(1-l1_ratio)*||W||_F^2 (per task)."""
+
+    alpha: float
+    l1_ratio: float = 0.5
+    positive: bool = False
+    kind = PEN_L1
+    tau = 0.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+        _check_ratio(self.l1_ratio, "l1_ratio")
+
+    l1_share = property(lambda self: float(self.l1_ratio))
+    lam1 = property(lambda self: float(self.alpha * self.l1_ratio))
+    lam2 = property(lambda self: float(self.alpha * (1 - self.l1_ratio)))
+
+
+@dataclass(frozen=True)
+class L2(_RowPenalty):
+    """Ridge: 0.5 * alpha * ||W||_F^2."""
+
+    alpha: float
+    kind = PEN_L1
+    tau = 0.0
+    l1_share = 0.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+
+    lam1 = property(lambda self: 0.0)
+    lam2 = property(lambda self: float(self.alpha))
+
+
+@dataclass(frozen=True)
+class L21(_RowPenalty):
+    """alpha * sum_j ||W[j, :]||_2 (multi-task lasso: joint feature selection)."""
+
+    alpha: float
+    kind = PEN_L21
+    tau = 0.0
+    l1_share = 1.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+
+    lam1 = property(lambda self: float(self.alpha))
+    lam2 = property(lambda self: 0.0)
+
+
+@dataclass(frozen=True)
+class L21L2(_RowPenalty):
+    """alpha*l1_ratio*||W||_21 + 0.5*alpha*(1-l1_ratio)*||W||_F^2
+    (scikit-learn's multi-task elastic net)."""
+
+    alpha: float
+    l1_ratio: float = 0.5
+    kind = PEN_L21
+    tau = 0.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+        _check_ratio(self.l1_ratio, "l1_ratio")
+
+    l1_share = property(lambda self: float(self.l1_ratio))
+    lam1 = property(lambda self: float(self.alpha * self.l1_ratio))
+    lam2 = property(lambda self: float(self.alpha * (1 - self.l1_ratio)))
+
+
+@dataclass(frozen=True)
+class SparseGroupL1L21(_RowPenalty):
+    """alpha * (tau * ||W||_1 + (1 - tau) * ||W||_21): sparse-group lasso
+    across tasks (features selected jointly, and sparse within a feature)."""
+
+    alpha: float
+    tau: float = 0.5
+    kind = PEN_SGL
+    l1_share = 1.0
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+        _check_ratio(self.tau, "tau")
+
+    lam1 = property(lambda self: float(self.alpha))
+    lam2 = property(lambda self: 0.0)

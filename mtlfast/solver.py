@@ -1,0 +1,79 @@
+"""Solver driver: datafit + penalty -> kernel (or reference) -> result.
+
+One table says which solver supports which datafit x penalty; unsupported
+pairs get a clear error.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _bcd, reference
+from ._config import resolve_n_threads, single_threaded_blas
+from .datafits import QuadraticShared
+from .penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
+
+SUPPORTED = {
+    QuadraticShared: (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21),
+}
+
+
+@dataclass
+class SolveResult:
+    coef: np.ndarray     # (n_tasks, n_features), the datafit's dtype
+    n_iter: np.ndarray   # epochs per block (per task for separable penalties)
+    gaps: np.ndarray     # duality gap per block, 1/(2n) scaling
+    residual: np.ndarray = None
+
+
+def check_supported(datafit, penalty):
+    allowed = SUPPORTED.get(type(datafit), ())
+    if not isinstance(penalty, allowed):
+        raise NotImplementedError(
+            f"mtlfast has no solver for datafit {type(datafit).__name__} with "
+            f"penalty {type(penalty).__name__}; supported: "
+            f"{[c.__name__ for c in allowed]}.")
+
+
+def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
+          gap_freq=10, selection="cyclic", seed=0, n_threads=None,
+          backend="cython"):
+    """Minimize datafit + penalty by block coordinate descent.
+
+    coef_init : (n_tasks, n_features) or None. Never modified.
+    tol : scikit-learn's meaning: stop when the duality gap (n-scaled) is
+        <= tol * ||Y_block||^2, per task for separable penalties.
+    backend : "cython" (the kernels) or "reference" (NumPy twin, cyclic only).
+    """
+    check_supported(datafit, penalty)
+    T, p = datafit.n_tasks, datafit.n_features
+    if backend == "reference":
+        W0 = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).T
+        X = datafit.design_dense()
+        Y = datafit.Y.astype(np.float64)
+        tol_ref = None if tol is None or tol < 0 else tol
+        if penalty.separable:
+            W = np.zeros((p, T))
+            gaps, iters = np.zeros(T), np.zeros(T, dtype=int)
+            for t in range(T):
+                w0 = None if W0 is None else W0[:, t:t + 1]
+                Wt, gaps[t], iters[t] = reference.bcd(X, Y[:, t:t + 1], penalty, w0, max_iter, tol_ref)
+                W[:, t] = Wt[:, 0]
+        else:
+            W, gap, it = reference.bcd(X, Y, penalty, W0, max_iter, tol_ref)
+            gaps, iters = np.array([gap]), np.array([it])
+        return SolveResult(W.T.astype(datafit.dtype), iters, gaps)
+    if backend != "cython":
+        raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
+
+    if coef_init is None:
+        coef = np.zeros((T, p), dtype=datafit.dtype)
+    else:
+        coef = np.array(coef_init, dtype=datafit.dtype, order="C", copy=True)
+    kind, lam1, lam2, tau, positive = penalty.kernel_params()
+    n_threads = resolve_n_threads(n_threads)
+    with single_threaded_blas():
+        n_iter, gaps, R = _bcd.solve(
+            *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
+            datafit.X_mean, datafit.u, int(max_iter), float(tol), int(gap_freq),
+            selection == "random", int(seed) & 0xFFFFFFFF, n_threads)
+    return SolveResult(coef, n_iter, gaps, R)
