@@ -1,2 +1,18 @@
-"""mtlfast: fast regularized multi-task learning with linear models."""
+"""mtlfast: fast regularized multi-task learning with linear models.
+
+Cython + OpenMP block coordinate descent with duality-gap certificates,
+drop-in estimators for scikit-learn's coordinate-descent models, and a
+pure-NumPy reference twin of every kernel (mtlfast.reference).
+"""
 __version__ = "0.1.0"
+
+from ._config import show_config, config, openmp_enabled, resolve_n_threads
+from .linear_model import (
+    ElasticNet, Lasso, MultiTaskElasticNet, MultiTaskLasso, MultiTaskSparseGroupLasso)
+from . import penalties, datafits, reference
+
+__all__ = [
+    "ElasticNet", "Lasso", "MultiTaskElasticNet", "MultiTaskLasso",
+    "MultiTaskSparseGroupLasso", "show_config", "config", "openmp_enabled",
+    "resolve_n_threads", "penalties", "datafits", "reference",
+]

@@ -1,0 +1,179 @@
+"""Shared machinery of the shared-design estimators: validation, fitting
+through the solver driver, prediction, and scikit-learn tags."""
+import numbers
+import warnings
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight, check_array, check_is_fitted, validate_data)
+
+from .datafits import QuadraticShared
+from .solver import solve
+
+_COMMON_CONSTRAINTS = {
+    "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+    "fit_intercept": ["boolean"],
+    "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+    "selection": [StrOptions({"cyclic", "random"})],
+    "n_threads": [None, Options(numbers.Integral, {-1}),
+                  Interval(numbers.Integral, 1, None, closed="left")],
+}
+
+
+def check_sample_weight(sample_weight, X):
+    """Validated float64 sample weights, or None. Scalars mean no weights."""
+    if sample_weight is None or isinstance(sample_weight, numbers.Number) and not isinstance(
+            sample_weight, bool):
+        if sample_weight is not None and (not np.isfinite(sample_weight) or sample_weight <= 0):
+            raise ValueError(f"sample_weight must be positive and finite, got {sample_weight!r}.")
+        return None
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.isfinite(sw).all():
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight: all weights are zero; at least one must be positive.")
+    return sw
+
+
+class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Base class: squared loss on one design X shared by all tasks.
+
+    Subclasses define `_make_penalty()` and may set `_multi_task_only` (2-D y
+    required, as in scikit-learn's MultiTask* estimators).
+    """
+
+    _multi_task_only = True
+    _parameter_constraints = dict(_COMMON_CONSTRAINTS)
+
+    # -- validation -------------------------------------------------------
+    def _validate_fit_data(self, X, y, sample_weight):
+        X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                          accept_large_sparse=False, ensure_min_samples=1,
+                          ensure_min_features=1)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y", allow_nd=False,
+                        ensure_min_samples=1, ensure_all_finite=True)
+        if y.dtype.kind not in "biuf":
+            if y.dtype.kind == "c":
+                raise ValueError("Complex data not supported: y must be real-valued.")
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"y must be numeric, got dtype {y.dtype}.") from exc
+            if not np.isfinite(y).all():
+                raise ValueError("Input y contains NaN or infinity.")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y have inconsistent numbers of samples: "
+                             f"X has {X.shape[0]} rows, y has {y.shape[0]}.")
+        if y.ndim == 1 and self._multi_task_only:
+            raise ValueError("For mono-task outputs, use %s" % self._mono_task_name)
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise ValueError("y has 0 columns: at least one task is required.")
+        sw = check_sample_weight(sample_weight, X)
+        return X, y, sw
+
+    # -- fitting ----------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by block coordinate descent.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Data. float32 input is kept as float32. Pass Fortran-ordered
+            dense data (or CSC) to avoid a copy.
+        y : ndarray of shape (n_samples, n_tasks) (or (n_samples,) where allowed)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, rescaled internally to sum to n_samples.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y, sw = self._validate_fit_data(X, y, sample_weight)
+        y_was_1d = y.ndim == 1
+        Y = (y[:, None] if y_was_1d else y).astype(X.dtype, copy=False)
+        n_tasks = Y.shape[1]
+        penalty = self._make_penalty()
+        if self.alpha == 0:
+            warnings.warn("With alpha=0, this algorithm does not converge well. "
+                          "You are advised to use the LinearRegression estimator.",
+                          stacklevel=2)
+        datafit = QuadraticShared(X, Y, sw, self.fit_intercept)
+
+        coef_init = None
+        if self.warm_start and hasattr(self, "coef_"):
+            prev = np.atleast_2d(self.coef_)
+            if prev.shape == (n_tasks, X.shape[1]):
+                coef_init = prev
+        seed = 0
+        if self.selection == "random":
+            seed = check_random_state(self.random_state).randint(1, np.iinfo(np.int32).max)
+        res = solve(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
+                    selection=self.selection, seed=seed, n_threads=self.n_threads)
+        if not np.isfinite(res.coef).all():
+            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
+                             "values. The input data may contain large values and need to "
+                             "be preprocessed.")
+
+        # convergence check with scikit-learn's tolerance (n-scaled)
+        Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
+        eps = self.tol * (Yn2 if penalty.separable else np.array([Yn2.sum()]))
+        gaps_n = res.gaps * datafit.n_samples
+        if np.any(gaps_n > eps):
+            warnings.warn(
+                "Objective did not converge. You might want to increase the number of "
+                f"iterations (max_iter={self.max_iter}). Duality gap: {gaps_n.max():.3e}, "
+                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=2)
+
+        coef = res.coef
+        intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+        self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(X.dtype), eps, y_was_1d)
+        return self
+
+    def _set_fitted(self, coef, intercept, n_iter, gaps, eps, y_was_1d):
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = int(n_iter.max())
+        self.dual_gap_ = gaps.max()
+        self.eps_ = float(eps.max())
+
+    # -- prediction ------------------------------------------------------
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, dtype=[np.float64, np.float32],
+                          reset=False)
+        coef = self.coef_
+        out = X @ coef.T if sparse.issparse(X) else np.dot(X, coef.T)
+        return np.asarray(out) + self.intercept_
+
+    def predict(self, X):
+        """Predict with the linear model: X @ coef_.T + intercept_.
+
+        Returns an array of shape (n_samples, n_tasks), or (n_samples,) when
+        the model was fitted on 1-D y.
+        """
+        return self._decision_function(X)
+
+    @property
+    def sparse_coef_(self):
+        """coef_ as a scipy sparse CSR matrix."""
+        return sparse.csr_matrix(np.atleast_2d(self.coef_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = not self._multi_task_only
+        return tags
