@@ -1,5 +1,6 @@
 """Shared machinery of the shared-design estimators: validation, fitting
 through the solver driver, prediction, and scikit-learn tags."""
+import contextlib
 import numbers
 import warnings
 
@@ -28,6 +29,18 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+@contextlib.contextmanager
+def _naming_errors(name):
+    """Prefix validation errors with the argument they concern."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if f"{name} " in msg or f" {name}" in msg or msg.startswith(name):
+            raise
+        raise type(exc)(f"Invalid {name}: {msg}") from exc
+
+
 def check_sample_weight(sample_weight, X):
     """Validated float64 sample weights, or None. Scalars mean no weights."""
     if sample_weight is None or isinstance(sample_weight, numbers.Number) and not isinstance(
@@ -35,7 +48,8 @@ def check_sample_weight(sample_weight, X):
         if sample_weight is not None and (not np.isfinite(sample_weight) or sample_weight <= 0):
             raise ValueError(f"sample_weight must be positive and finite, got {sample_weight!r}.")
         return None
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    with _naming_errors("sample_weight"):
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     if not np.isfinite(sw).all():
         raise ValueError("Input sample_weight contains NaN or infinity.")
     if sw.sum() <= 0:
@@ -55,13 +69,15 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------
     def _validate_fit_data(self, X, y, sample_weight):
-        X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
-                          accept_large_sparse=False, ensure_min_samples=1,
-                          ensure_min_features=1)
+        with _naming_errors("X"):
+            X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                              accept_large_sparse=False, ensure_min_samples=1,
+                              ensure_min_features=1)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y", allow_nd=False,
-                        ensure_min_samples=1, ensure_all_finite=True)
+        with _naming_errors("y"):
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y", allow_nd=True,
+                            ensure_min_samples=1, ensure_all_finite=True)
         if y.dtype.kind not in "biuf":
             if y.dtype.kind == "c":
                 raise ValueError("Complex data not supported: y must be real-valued.")

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+from scipy import sparse
+
+
+def make_problem(n=60, p=40, T=4, density=1.0, seed=0, n_informative=5, noise=0.1):
+    """A small multi-task regression problem with a shared support."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if density < 1.0:
+        X = X * (rng.random((n, p)) < density)
+    W = np.zeros((p, T))
+    k = min(n_informative, p)
+    W[:k] = rng.standard_normal((k, T))
+    Y = X @ W + noise * rng.standard_normal((n, T)) + rng.standard_normal(T)
+    return X, Y
+
+
+@pytest.fixture
+def problem():
+    return make_problem()
+
+
+def as_sparse(X):
+    return sparse.csc_matrix(X)

@@ -1,0 +1,115 @@
+"""The Cython kernels against their NumPy reference twin: after exactly 1 and 2
+epochs (pins the algorithm, not just the optimum) and at convergence."""
+import numpy as np
+import pytest
+
+from mtlfast import reference
+from mtlfast.datafits import QuadraticShared
+from mtlfast.penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
+from mtlfast.solver import solve
+
+from conftest import make_problem, as_sparse
+
+PENALTIES = [L1(0.05), L1(0.05, positive=True), ElasticNet(0.05, 0.5), L2(0.5), L21(0.1),
+             L21L2(0.1, 0.7), SparseGroupL1L21(0.08, 0.4)]
+
+
+def _datafit(fmt, weights, intercept, dtype=np.float64, seed=0, **kw):
+    X, Y = make_problem(density=0.4 if fmt == "sparse" else 1.0, seed=seed, **kw)
+    rng = np.random.default_rng(seed + 1)
+    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weights else None
+    X = X.astype(dtype)
+    if fmt == "sparse":
+        X = as_sparse(X)
+    return QuadraticShared(X, Y.astype(dtype), sw, intercept)
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+@pytest.mark.parametrize("weights,intercept", [(False, False), (True, True), (False, True)])
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_epochs_match_reference(pen, fmt, weights, intercept, epochs):
+    df = _datafit(fmt, weights, intercept)
+    rng = np.random.default_rng(3)
+    coef0 = rng.standard_normal((df.n_tasks, df.n_features)) * 0.1   # non-trivial start
+    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0)
+    r = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, backend="reference")
+    assert np.all(k.n_iter == epochs)
+    np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(k.gaps, r.gaps, rtol=1e-9, atol=1e-13)
+    # the residual the kernel returns is the true one (implicit centering folded back)
+    np.testing.assert_allclose(k.residual, df.residual(k.coef.T), atol=1e-12)
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_float32_epochs_match_reference(pen, fmt):
+    df = _datafit(fmt, True, True, dtype=np.float32)
+    k = solve(df, pen, max_iter=2, tol=-1.0)
+    assert k.coef.dtype == np.float32
+    r = solve(df, pen, max_iter=2, tol=-1.0, backend="reference")
+    scale = max(1.0, np.abs(r.coef).max())
+    np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=2e-5 * scale)
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_convergence_matches_reference(pen, fmt):
+    df = _datafit(fmt, True, True)
+    k = solve(df, pen, max_iter=20000, tol=1e-13)
+    r = solve(df, pen, max_iter=5000, tol=1e-13, backend="reference")
+    X, Y = df.design_dense(), df.Y
+    f_k = reference.objective(X, Y, k.coef.T, pen)
+    f_r = reference.objective(X, Y, r.coef.T, pen)
+    assert abs(f_k - f_r) <= 1e-10 * max(1.0, abs(f_r))
+    # the certificate: the kernel's gap equals the reference's gap at its point
+    # and bounds the suboptimality
+    gap_ref = reference.duality_gap(X, Y, k.coef.T.astype(float), pen) if not pen.separable else \
+        sum(reference.duality_gap(X, Y[:, [t]], k.coef.T[:, [t]], pen) for t in range(df.n_tasks))
+    assert k.gaps.sum() == pytest.approx(gap_ref, rel=1e-6, abs=1e-14)
+    assert f_k - f_r <= k.gaps.sum() + 1e-12
+    # KKT
+    kkt = pen.subdiff_distance(k.coef.T, df.gradient(k.coef.T))
+    assert kkt.max() < 1e-5
+
+
+@pytest.mark.parametrize("pen", [L21(0.1), SparseGroupL1L21(0.08, 0.4), ElasticNet(0.05, 0.5)], ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_random_selection_converges(pen, fmt):
+    df = _datafit(fmt, False, True)
+    k = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7)
+    c = solve(df, pen, max_iter=20000, tol=1e-12)
+    np.testing.assert_allclose(k.coef, c.coef, atol=1e-6)
+    k2 = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7)
+    np.testing.assert_array_equal(k.coef, k2.coef)
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_thread_count_invariance(pen, fmt):
+    df = _datafit(fmt, True, True, n=80, p=300, T=6)
+    one = solve(df, pen, max_iter=50, tol=1e-10, n_threads=1)
+    two = solve(df, pen, max_iter=50, tol=1e-10, n_threads=2)
+    np.testing.assert_array_equal(one.coef, two.coef)
+    np.testing.assert_array_equal(one.gaps, two.gaps)
+    np.testing.assert_array_equal(one.n_iter, two.n_iter)
+
+
+def test_edge_shapes():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 30))            # p > n
+    X[:, 3] = 0.0                                # zero column
+    X[:, 5] = X[:, 4]                            # duplicated column
+    Y = rng.standard_normal((10, 1))             # one task
+    for pen in PENALTIES:
+        df = QuadraticShared(X, Y, None, True)
+        init = np.ones((1, 30))                  # zero column must be zeroed
+        k = solve(df, pen, init, max_iter=5, tol=-1.0)
+        r = solve(df, pen, init, max_iter=5, tol=-1.0, backend="reference")
+        np.testing.assert_allclose(k.coef, r.coef, atol=1e-12)
+        assert k.coef[0, 3] == 0.0
+    # constant Y with an intercept: W = 0, converged immediately
+    df = QuadraticShared(X, np.full((10, 3), 2.5), None, True)
+    k = solve(df, L21(0.1), max_iter=10, tol=1e-4)
+    assert np.all(k.coef == 0) and k.n_iter[0] == 0
+    np.testing.assert_allclose(df.intercept(k.coef.T), 2.5)
