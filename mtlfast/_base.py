@@ -1,6 +1,7 @@
 """Shared machinery of the shared-design estimators: validation, fitting
 through the solver driver, prediction, and scikit-learn tags."""
 import contextlib
+import re
 import numbers
 import warnings
 
@@ -36,7 +37,7 @@ def _naming_errors(name):
         yield
     except ValueError as exc:
         msg = str(exc)
-        if f"{name} " in msg or f" {name}" in msg or msg.startswith(name):
+        if re.search(rf"\b{name}\b", msg):
             raise
         raise type(exc)(f"Invalid {name}: {msg}") from exc
 
@@ -77,7 +78,8 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         with _naming_errors("y"):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y", allow_nd=True,
-                            ensure_min_samples=1, ensure_all_finite=True)
+                            ensure_min_samples=1, ensure_min_features=0,
+                            ensure_all_finite=True)
         if y.dtype.kind not in "biuf":
             if y.dtype.kind == "c":
                 raise ValueError("Complex data not supported: y must be real-valued.")
