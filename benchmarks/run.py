@@ -1,0 +1,175 @@
+"""Side-by-side benchmark of mtlfast against peers on the suite problems.
+
+    python benchmarks/run.py [--quick] [--problems meg wide sparse ...]
+                             [--ratios 10 100] [--out benchmarks/results]
+
+Metric: time for each solver to reach a relative suboptimality of 1e-6,
+(f(W) - f*) / f* <= 1e-6, against a high-precision reference objective f*
+computed in the same run (mtlfast at tol=1e-14, then lowered to the best
+objective any solver reached). A solver's tolerance is swept 1e-2, 1e-3, ...
+until its solution meets the target; the reported time is that of the single
+fit that first met it (each fit timed alone, best of --repeat). Also reported:
+time and suboptimality at the solver's default tolerance. BLAS is limited to
+one thread for every solver; mtlfast runs with 1 and 2 OpenMP threads.
+Results are written as JSON and a markdown table, with versions and thread
+settings.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from problems import SIZES, make_problem  # noqa: E402
+from solvers import available, quiet_fit  # noqa: E402
+
+TARGET = 1e-6
+TOLS = [10.0 ** -k for k in range(2, 15)]
+
+
+def objective(problem, W, alpha):
+    X, Y = problem.X, problem.Y
+    R = Y - np.asarray(X @ W)
+    return 0.5 * float(np.sum(R * R)) / X.shape[0] + alpha * float(np.linalg.norm(W, axis=1).sum())
+
+
+def timed(solver, problem, alpha, tol, repeat):
+    best, W = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        W = quiet_fit(solver, problem, alpha, tol)
+        best = min(best, time.perf_counter() - t0)
+    return best, W
+
+
+def bench_one(problem, ratio, solvers, repeat, max_time):
+    alpha = problem.alpha_max / ratio
+    ref_solver = next(s for s in solvers if s.name.startswith("mtlfast"))
+    t_ref0 = time.perf_counter()
+    W_ref = quiet_fit(ref_solver, problem, alpha, 1e-14)
+    f_star = objective(problem, W_ref, alpha)
+    ref_time = time.perf_counter() - t_ref0
+    rows = []
+    for s in solvers:
+        if not s.applies(problem):
+            rows.append(dict(solver=s.name, status="not applicable"))
+            continue
+        s.warmup(problem)
+        row = dict(solver=s.name, status="ok")
+        t_def, W = timed(s, problem, alpha, s.default_tol, repeat)
+        row["time_default_tol"] = t_def
+        row["subopt_default_tol"] = (objective(problem, W, alpha) - f_star) / abs(f_star)
+        spent = 0.0
+        for tol in TOLS:
+            t, W = timed(s, problem, alpha, tol, repeat)
+            spent += t * repeat
+            f = objective(problem, W, alpha)
+            f_star = min(f_star, f)
+            sub = (f - f_star) / abs(f_star)
+            if sub <= TARGET:
+                row.update(time_to_target=t, tol_to_target=tol)
+                break
+            if spent > max_time:
+                row.update(status=f"> {spent:.0f} s without reaching {TARGET:g}",
+                           time_to_target=None)
+                break
+        else:
+            row.update(status="target not reached at tol 1e-14", time_to_target=None)
+        rows.append(row)
+    # final relative suboptimalities against the best objective seen
+    return dict(alpha_ratio=ratio, alpha=alpha, f_star=f_star, reference_time=ref_time,
+                results=rows)
+
+
+def fmt_time(x):
+    return "-" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
+
+
+def markdown(records):
+    solvers = []
+    for rec in records:
+        for r in rec["results"]:
+            if r["solver"] not in solvers:
+                solvers.append(r["solver"])
+    head = "| problem (n, p, T) | alpha_max / | " + " | ".join(solvers) + \
+        " | speed-up of mtlfast[1t] over fastest peer |"
+    lines = [head, "|" + "---|" * (len(solvers) + 3)]
+    for rec in records:
+        cells, peer_best, ours = [], None, None
+        for name in solvers:
+            r = next((r for r in rec["results"] if r["solver"] == name), None)
+            if r is None or r.get("time_to_target") is None:
+                cells.append(r["status"] if r else "-")
+                continue
+            t = r["time_to_target"]
+            cells.append(fmt_time(t))
+            if name == "mtlfast[1t]":
+                ours = t
+            elif not name.startswith("mtlfast"):
+                peer_best = t if peer_best is None else min(peer_best, t)
+        ratio = f"{peer_best / ours:.2f}x" if ours and peer_best else "-"
+        n, p, T = rec["shape"]
+        lines.append(f"| {rec['problem']} ({n}, {p}, {T}) | {rec['alpha_ratio']:g} | "
+                     + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
+def environment():
+    import mtlfast
+    return dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
+                python=platform.python_version(), machine=platform.machine(),
+                cpu_count=os.cpu_count(), mtlfast=mtlfast.config(),
+                threadpools_during_runs=threadpool_info(),
+                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="scaled-down problems (under 2 minutes)")
+    ap.add_argument("--problems", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--ratios", nargs="+", type=float, default=[10, 100],
+                    help="alpha = alpha_max / ratio")
+    ap.add_argument("--repeat", type=int, default=1, help="best of R timings per fit")
+    ap.add_argument("--max-time", type=float, default=120.0,
+                    help="give up on a solver after this many seconds per problem")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    args = ap.parse_args(argv)
+
+    solvers, missing = available()
+    print(f"solvers: {[s.name for s in solvers]}; not installed: {missing}")
+    records = []
+    with threadpool_limits(1, user_api="blas"):
+        env = environment()
+        for name in args.problems:
+            prob = make_problem(name, quick=args.quick)
+            for ratio in args.ratios:
+                rec = bench_one(prob, ratio, solvers, args.repeat, args.max_time)
+                rec.update(problem=name, shape=prob.shape, meta=prob.meta)
+                records.append(rec)
+                for r in rec["results"]:
+                    print(f"  {name:<13} alpha_max/{ratio:<5g} {r['solver']:<14} "
+                          f"to 1e-6: {fmt_time(r.get('time_to_target')):>8} s   "
+                          f"default tol: {fmt_time(r.get('time_default_tol')):>8} s "
+                          f"(subopt {r.get('subopt_default_tol', float('nan')):.1e})   {r['status']}")
+    table = markdown(records)
+    print("\nTime (s) to relative suboptimality 1e-6, single-threaded BLAS:\n")
+    print(table)
+    os.makedirs(args.out, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(args.out, f"bench-{'quick-' if args.quick else ''}{stamp}")
+    with open(base + ".json", "w") as fh:
+        json.dump(dict(environment=env, target=TARGET, quick=args.quick, records=records),
+                  fh, indent=1, default=str)
+    with open(base + ".md", "w") as fh:
+        fh.write(table + "\n")
+    print(f"\nwrote {base}.json and {base}.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Solver adapters: each fits  1/(2n)||Y - XW||^2 + alpha ||W||_21  (no
+intercept) at a given tolerance and returns W of shape (n_features, n_tasks).
+
+`available()` lists the adapters whose package is installed; the others are
+reported as absent, never silently dropped.
+"""
+import importlib
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+
+class Solver:
+    name = "?"
+    package = None
+    default_tol = 1e-4
+    sparse_ok = True
+
+    def applies(self, problem):
+        return self.sparse_ok or not hasattr(problem.X, "tocsc")
+
+    def warmup(self, problem):
+        pass
+
+    def fit(self, problem, alpha, tol):
+        raise NotImplementedError
+
+
+class MtlFast(Solver):
+    package = "mtlfast"
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+        self.name = f"mtlfast[{n_threads}t]"
+
+    def fit(self, problem, alpha, tol):
+        import mtlfast
+        T = problem.Y.shape[1]
+        kw = dict(alpha=alpha, fit_intercept=False, tol=tol, max_iter=100000,
+                  n_threads=self.n_threads)
+        est = mtlfast.Lasso(**kw) if T == 1 else mtlfast.MultiTaskLasso(**kw)
+        est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
+        return np.atleast_2d(est.coef_).T
+
+
+class SkLearn(Solver):
+    package = "sklearn"
+    name = "scikit-learn"
+
+    def applies(self, problem):
+        # multi-task sparse X arrived in scikit-learn 1.9
+        import sklearn
+        from sklearn.utils.fixes import parse_version
+        if hasattr(problem.X, "tocsc") and problem.Y.shape[1] > 1:
+            return parse_version(sklearn.__version__) >= parse_version("1.9")
+        return True
+
+    def fit(self, problem, alpha, tol):
+        import sklearn.linear_model as sk
+        T = problem.Y.shape[1]
+        kw = dict(alpha=alpha, fit_intercept=False, tol=tol, max_iter=100000)
+        est = sk.Lasso(**kw) if T == 1 else sk.MultiTaskLasso(**kw)
+        est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
+        return np.atleast_2d(est.coef_).T
+
+
+def all_solvers():
+    return [MtlFast(1), MtlFast(2), SkLearn()]
+
+
+def available():
+    out, missing = [], []
+    for s in all_solvers():
+        try:
+            importlib.import_module(s.package)
+            out.append(s)
+        except ImportError:
+            missing.append(s.name)
+    return out, missing
+
+
+def quiet_fit(solver, problem, alpha, tol):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return solver.fit(problem, alpha, tol)
