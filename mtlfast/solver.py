@@ -12,6 +12,8 @@ from ._config import resolve_n_threads, single_threaded_blas
 from .datafits import QuadraticShared
 from .penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
 
+_STRATEGIES = {"cd": 0, "ws": 1}
+
 SUPPORTED = {
     QuadraticShared: (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21),
 }
@@ -25,6 +27,15 @@ class SolveResult:
     residual: np.ndarray = None
 
 
+def _block_size(datafit, block_size):
+    """Blocks pay when several tasks share each column read (T >= 4)."""
+    if block_size is not None:
+        return int(block_size)
+    if datafit.is_sparse or datafit.n_tasks < 4:
+        return 0
+    return 16
+
+
 def check_supported(datafit, penalty):
     allowed = SUPPORTED.get(type(datafit), ())
     if not isinstance(penalty, allowed):
@@ -36,14 +47,20 @@ def check_supported(datafit, penalty):
 
 def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
           gap_freq=10, selection="cyclic", seed=0, n_threads=None,
-          backend="cython"):
+          backend="cython", strategy="ws", block_size=None):
     """Minimize datafit + penalty by block coordinate descent.
 
     coef_init : (n_tasks, n_features) or None. Never modified.
     tol : scikit-learn's meaning: stop when the duality gap (n-scaled) is
         <= tol * ||Y_block||^2, per task for separable penalties.
     backend : "cython" (the kernels) or "reference" (NumPy twin, cyclic only).
+    strategy : "ws" (working sets grown from dual scores, the default) or
+        "cd" (plain epochs over all features; what the reference runs).
+    block_size : features per level-3 BLAS block in the epochs on dense X
+        (None: automatic; 0: plain level-1 epochs). Same iterates either way.
     """
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
     check_supported(datafit, penalty)
     T, p = datafit.n_tasks, datafit.n_features
     if backend == "reference":
@@ -75,5 +92,6 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         n_iter, gaps, R = _bcd.solve(
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             datafit.X_mean, datafit.u, int(max_iter), float(tol), int(gap_freq),
-            selection == "random", int(seed) & 0xFFFFFFFF, n_threads)
+            selection == "random", int(seed) & 0xFFFFFFFF, n_threads,
+            _STRATEGIES[strategy], 10, _block_size(datafit, block_size))
     return SolveResult(coef, n_iter, gaps, R)

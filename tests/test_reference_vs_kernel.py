@@ -32,7 +32,7 @@ def test_epochs_match_reference(pen, fmt, weights, intercept, epochs):
     df = _datafit(fmt, weights, intercept)
     rng = np.random.default_rng(3)
     coef0 = rng.standard_normal((df.n_tasks, df.n_features)) * 0.1   # non-trivial start
-    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0)
+    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, strategy="cd")
     r = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, backend="reference")
     assert np.all(k.n_iter == epochs)
     np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=1e-12)
@@ -45,7 +45,7 @@ def test_epochs_match_reference(pen, fmt, weights, intercept, epochs):
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
 def test_float32_epochs_match_reference(pen, fmt):
     df = _datafit(fmt, True, True, dtype=np.float32)
-    k = solve(df, pen, max_iter=2, tol=-1.0)
+    k = solve(df, pen, max_iter=2, tol=-1.0, strategy="cd")
     assert k.coef.dtype == np.float32
     r = solve(df, pen, max_iter=2, tol=-1.0, backend="reference")
     scale = max(1.0, np.abs(r.coef).max())
@@ -54,9 +54,10 @@ def test_float32_epochs_match_reference(pen, fmt):
 
 @pytest.mark.parametrize("pen", PENALTIES, ids=repr)
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
-def test_convergence_matches_reference(pen, fmt):
+@pytest.mark.parametrize("strategy", ["cd", "ws"])
+def test_convergence_matches_reference(pen, fmt, strategy):
     df = _datafit(fmt, True, True)
-    k = solve(df, pen, max_iter=20000, tol=1e-13)
+    k = solve(df, pen, max_iter=20000, tol=1e-13, strategy=strategy)
     r = solve(df, pen, max_iter=5000, tol=1e-13, backend="reference")
     X, Y = df.design_dense(), df.Y
     f_k = reference.objective(X, Y, k.coef.T, pen)
@@ -75,21 +76,23 @@ def test_convergence_matches_reference(pen, fmt):
 
 @pytest.mark.parametrize("pen", [L21(0.1), SparseGroupL1L21(0.08, 0.4), ElasticNet(0.05, 0.5)], ids=repr)
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
-def test_random_selection_converges(pen, fmt):
+@pytest.mark.parametrize("strategy", ["cd", "ws"])
+def test_random_selection_converges(pen, fmt, strategy):
     df = _datafit(fmt, False, True)
-    k = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7)
-    c = solve(df, pen, max_iter=20000, tol=1e-12)
+    k = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7, strategy=strategy)
+    c = solve(df, pen, max_iter=20000, tol=1e-12, strategy="cd")
     np.testing.assert_allclose(k.coef, c.coef, atol=1e-6)
-    k2 = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7)
+    k2 = solve(df, pen, max_iter=20000, tol=1e-12, selection="random", seed=7, strategy=strategy)
     np.testing.assert_array_equal(k.coef, k2.coef)
 
 
 @pytest.mark.parametrize("pen", PENALTIES, ids=repr)
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
-def test_thread_count_invariance(pen, fmt):
+@pytest.mark.parametrize("strategy", ["cd", "ws"])
+def test_thread_count_invariance(pen, fmt, strategy):
     df = _datafit(fmt, True, True, n=80, p=300, T=6)
-    one = solve(df, pen, max_iter=50, tol=1e-10, n_threads=1)
-    two = solve(df, pen, max_iter=50, tol=1e-10, n_threads=2)
+    one = solve(df, pen, max_iter=50, tol=1e-10, n_threads=1, strategy=strategy)
+    two = solve(df, pen, max_iter=50, tol=1e-10, n_threads=2, strategy=strategy)
     np.testing.assert_array_equal(one.coef, two.coef)
     np.testing.assert_array_equal(one.gaps, two.gaps)
     np.testing.assert_array_equal(one.n_iter, two.n_iter)
@@ -104,7 +107,7 @@ def test_edge_shapes():
     for pen in PENALTIES:
         df = QuadraticShared(X, Y, None, True)
         init = np.ones((1, 30))                  # zero column must be zeroed
-        k = solve(df, pen, init, max_iter=5, tol=-1.0)
+        k = solve(df, pen, init, max_iter=5, tol=-1.0, strategy="cd")
         r = solve(df, pen, init, max_iter=5, tol=-1.0, backend="reference")
         np.testing.assert_allclose(k.coef, r.coef, atol=1e-12)
         assert k.coef[0, 3] == 0.0

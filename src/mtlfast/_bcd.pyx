@@ -9,20 +9,28 @@ multi-task elastic net, sparse-group). W is stored as coef (T, p), C-ordered,
 so W[j, t] = coef[t, j]. Separable penalties (PEN_L1) are solved task by task
 in parallel; coupled ones (L2,1, sparse-group) update a whole row per step.
 
-Stopping rule (scikit-learn's): after an epoch whose largest coefficient change
-relative to the largest coefficient is <= tol, every `gap_freq` epochs, and at
-the last epoch, compute the duality gap; stop when gap <= tol * ||Y_block||_F^2
-(in the n-scaled objective). tol < 0 never stops (used to run exact epochs).
+Stopping rule: the duality gap over all features <= tol * ||Y_block||_F^2 in
+the n-scaled objective (scikit-learn's meaning of tol). Gaps are computed
+after an epoch whose largest coefficient change relative to the largest
+coefficient is <= tol, every `gap_freq` epochs, and at the last epoch. tol < 0
+never stops (used to run an exact number of epochs). See block_solve for the
+two strategies (plain epochs, working sets).
 """
 import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free, qsort
+from libc.string cimport memcpy, memset
 from libc.stdint cimport uint32_t
-from libc.math cimport fabs, fmax
+from libc.math cimport fabs, fmax, sqrt, INFINITY
+
+cdef enum:
+    STRATEGY_CD = 0
+    STRATEGY_WS = 1
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport Design, col_dot, col_update, flush_residual, col_norm2
+from mtlfast._blas cimport _gemm, _syrk_lt
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -49,13 +57,65 @@ cdef void _xta_row(const Design* D, const Penalty* pen, int j,
                                       - n * pen.lam2 * W[t * ldw + j])
 
 
+cdef enum:
+    GAP_BLOCK = 64    # features per gemm block in the dense full gap
+
+
+cdef void _xta_dense_gemm(const Design* D, const Penalty* pen,
+                          const floating* W, Py_ssize_t ldw, const floating* R,
+                          int T, double* XtA, int n_threads) noexcept nogil:
+    """XtA (p x T, row-major) = X^T R - n lam2 W for dense X, in blocks of
+    GAP_BLOCK contiguous features, one gemm each (blocks in parallel; the block
+    partition does not depend on the thread count, so neither do results)."""
+    cdef int n = D.n_samples, p = D.n_features
+    cdef int n_blocks = (p + GAP_BLOCK - 1) // GAP_BLOCK
+    cdef int blk
+    if n_threads > 1:
+        for blk in prange(n_blocks, schedule='static', num_threads=n_threads, nogil=True):
+            _xta_dense_block(D, pen, W, ldw, R, T, XtA, blk)
+    else:
+        for blk in range(n_blocks):
+            _xta_dense_block(D, pen, W, ldw, R, T, XtA, blk)
+
+
+cdef void _xta_dense_block(const Design* D, const Penalty* pen,
+                           const floating* W, Py_ssize_t ldw, const floating* R,
+                           int T, double* XtA, int blk) noexcept nogil:
+    cdef int n = D.n_samples, p = D.n_features
+    cdef int j0 = blk * GAP_BLOCK
+    cdef int b = min(GAP_BLOCK, p - j0)
+    cdef int k, t
+    cdef double lam2n = n * pen.lam2
+    cdef floating* G
+    cdef const floating* X = <const floating*> D.data
+    if floating is double:
+        G = XtA + <Py_ssize_t> j0 * T
+    else:
+        G = <floating*> malloc(<size_t> b * T * sizeof(floating))
+        if G == NULL:  # fall back to dot products
+            for k in range(b):
+                _xta_row(D, pen, j0 + k, W, ldw, R, T, XtA)
+            return
+    # G (T x b, column-major) = R^T X[:, j0:j0+b]
+    _gemm(c'T', c'N', T, b, n, 1.0, R, n, X + <Py_ssize_t> j0 * n, n, 0.0, G, T)
+    for k in range(b):
+        for t in range(T):
+            XtA[<Py_ssize_t> (j0 + k) * T + t] = (G[<Py_ssize_t> k * T + t]
+                                                 - lam2n * W[t * ldw + j0 + k])
+    if floating is float:
+        free(G)
+
+
 cdef double block_gap(const Design* D, const Penalty* pen,
                       const floating* W, Py_ssize_t ldw,     # in
                       floating* Rs, double* c,               # in/out: flushed
                       const floating* Y, int T,              # in
+                      const int* ws, int n_ws,               # in: features (NULL = all)
                       double* XtA, double* buf,              # scratch (p*T), (T)
+                      double* dn_out,                        # out: N^D(XtA) max
                       int n_threads) noexcept nogil:
-    """Duality gap of the block in the n-scaled objective.
+    """Duality gap of the block in the n-scaled objective, over the features
+    in `ws` (all features when ws is NULL; W must vanish outside ws).
 
     lam1 > 0: scikit-learn's construction, dual point theta = cst * R with
     cst = min(1, n lam1 / N^D(X^T R - n lam2 W)) (the elastic net written as a
@@ -63,9 +123,11 @@ cdef double block_gap(const Design* D, const Penalty* pen,
         gap = (1+cst^2)/2 ||R||^2 + n lam1 N(W) - cst <R, Y> + n lam2 (1+cst^2)/2 ||W||^2
     lam1 = 0 (ridge): the exact Fenchel dual at theta = R:
         gap = ||R||^2 + n lam2/2 ||W||^2 - <R, Y> + ||X^T R||^2 / (2 n lam2)
+    Restricted to ws, this is the gap of the subproblem on those features.
     """
-    cdef int n = D.n_samples, p = D.n_features
-    cdef int j, t, i
+    cdef int n = D.n_samples
+    cdef int m = D.n_features if ws == NULL else n_ws
+    cdef int k, j, t, i
     cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0
     cdef double dn = 0.0, cst, gap, xtr, XtR_norm2 = 0.0
@@ -75,12 +137,14 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     for t in range(T):
         flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
 
-    if n_threads > 1:
-        for j in prange(p, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_row(D, pen, j, W, ldw, Rs, T, XtA)
+    if ws == NULL and not D.is_sparse and T > 1:
+        _xta_dense_gemm(D, pen, W, ldw, Rs, T, XtA, n_threads)
+    elif n_threads > 1:
+        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
+            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, T, XtA)
     else:
-        for j in range(p):
-            _xta_row(D, pen, j, W, ldw, Rs, T, XtA)
+        for k in range(m):
+            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, T, XtA)
 
     for t in range(T):
         r = Rs + <Py_ssize_t> t * n
@@ -88,20 +152,23 @@ cdef double block_gap(const Design* D, const Penalty* pen,
         for i in range(n):
             R_norm2 += <double> r[i] * r[i]
             RY += <double> r[i] * y[i]
-    for j in range(p):
+    for k in range(m):
+        j = k if ws == NULL else ws[k]
         for t in range(T):
             buf[t] = W[t * ldw + j]
             W_norm2 += buf[t] * buf[t]
         NW += row_norm(pen, buf, T)
 
     if lam1n > 0.0:
-        for j in range(p):
+        for k in range(m):
+            j = k if ws == NULL else ws[k]
             dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
         cst = 1.0 if dn <= lam1n else lam1n / dn
         gap = (0.5 * (1.0 + cst * cst) * R_norm2 + lam1n * NW - cst * RY
                + 0.5 * lam2n * (1.0 + cst * cst) * W_norm2)
     elif lam2n > 0.0:
-        for j in range(p):
+        for k in range(m):
+            j = k if ws == NULL else ws[k]
             for t in range(T):
                 xtr = XtA[<Py_ssize_t> j * T + t] + lam2n * W[t * ldw + j]
                 XtR_norm2 += xtr * xtr
@@ -110,7 +177,235 @@ cdef double block_gap(const Design* D, const Penalty* pen,
         # no penalty (least squares): no closed-form dual point; report the
         # residual-based bound scikit-learn uses, which vanishes only at R = 0.
         gap = R_norm2 - RY
+    dn_out[0] = dn
     return gap
+
+
+cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
+                 floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
+                 const int* ws, int n_ws, bint random, uint32_t* state,
+                 double* a, double* w_old,
+                 double* w_max, double* d_w_max) noexcept nogil:
+    """One pass of proximal block coordinate descent over the features in ws
+    (all features when ws is NULL), in order or drawn at random."""
+    cdef int n = D.n_samples
+    cdef int m = D.n_features if ws == NULL else n_ws
+    cdef int kk, k, j, t
+    cdef double L, delta
+    cdef floating w_new
+    w_max[0] = 0.0
+    d_w_max[0] = 0.0
+    for kk in range(m):
+        k = _rand_int(m, state) if random else kk
+        j = k if ws == NULL else ws[k]
+        L = norms2[j]
+        if L == 0.0:
+            # zero column: the row's optimum is the penalty's minimizer, 0
+            for t in range(T):
+                W[t * ldw + j] = 0.0
+            continue
+        for t in range(T):
+            w_old[t] = W[t * ldw + j]
+            a[t] = L * w_old[t] + col_dot(D, j, Rs + <Py_ssize_t> t * n, c[t])
+        row_prox(pen, a, T, L, n)
+        for t in range(T):
+            w_new = <floating> a[t]
+            delta = w_new - w_old[t]
+            if delta != 0.0:
+                col_update(D, j, delta, Rs + <Py_ssize_t> t * n, &c[t])
+                W[t * ldw + j] = w_new
+                d_w_max[0] = fmax(d_w_max[0], fabs(delta))
+            w_max[0] = fmax(w_max[0], fabs(w_new))
+
+
+ctypedef struct BlockScratch:
+    # scratch of the blocked dense epoch, allocated once per solve
+    int bs          # block size
+    void* XB        # n x bs gathered columns (floating), used when ws is not contiguous
+    void* G         # T x bs: column k = X_B[:, k]^T R, corrected inside the block
+    void* Dlt       # T x bs: coefficient changes of the block
+    void* K         # cached Gram matrices X_B^T X_B (bs x bs, lower) of every block
+    char* K_ok      # per block: cache valid (reset whenever the working set changes)
+    int n_blocks    # capacity of the cache, in blocks
+    int* idx        # bs feature indices
+
+
+cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norms2,
+                         floating* W, Py_ssize_t ldw, floating* R, int T,
+                         const int* ws, int n_ws, BlockScratch* S,
+                         double* a, double* w_old,
+                         double* w_max, double* d_w_max) noexcept nogil:
+    """One cyclic epoch over ws (all features when NULL) on dense X, in blocks
+    of S.bs features: the same iterates as _epoch, with level-3 BLAS.
+
+    Per block B:  G = R^T X_B (gemm); then for k in B, in order, the row
+    update uses g_k = G_k - sum_{l<k} K_lk Delta_l (the Gram correction
+    K = X_B^T X_B accounts for the earlier updates of the block); finally
+    R -= X_B Delta^T (gemm).
+    """
+    cdef int n = D.n_samples
+    cdef int m = D.n_features if ws == NULL else n_ws
+    cdef int bs = S.bs
+    cdef int start, b, k, l, t, j
+    cdef bint contiguous, changed
+    cdef double L, delta
+    cdef floating w_new, dk
+    cdef const floating* X = <const floating*> D.data
+    cdef const floating* XB
+    cdef floating* XBbuf = <floating*> S.XB
+    cdef floating* G = <floating*> S.G
+    cdef floating* Dlt = <floating*> S.Dlt
+    cdef floating* K
+    cdef int* idx = S.idx
+    w_max[0] = 0.0
+    d_w_max[0] = 0.0
+    start = 0
+    while start < m:
+        b = min(bs, m - start)
+        for k in range(b):
+            idx[k] = start + k if ws == NULL else ws[start + k]
+        contiguous = idx[b - 1] - idx[0] == b - 1
+        if contiguous:
+            XB = X + <Py_ssize_t> idx[0] * n
+        else:
+            for k in range(b):
+                memcpy(XBbuf + <Py_ssize_t> k * n, X + <Py_ssize_t> idx[k] * n,
+                       n * sizeof(floating))
+            XB = XBbuf
+        # G (T x b) = R^T X_B
+        _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
+        # lower triangle of K (b x b) = X_B^T X_B, computed once per working set
+        K = (<floating*> S.K) + <Py_ssize_t> (start // bs) * bs * bs
+        if not S.K_ok[start // bs]:
+            _syrk_lt(b, n, XB, n, K, b)
+            S.K_ok[start // bs] = 1
+        changed = False
+        for k in range(b):
+            j = idx[k]
+            L = norms2[j]
+            if L == 0.0:
+                for t in range(T):
+                    W[t * ldw + j] = 0.0
+                    Dlt[<Py_ssize_t> k * T + t] = 0.0
+                continue
+            for t in range(T):
+                w_old[t] = W[t * ldw + j]
+                a[t] = L * w_old[t] + G[<Py_ssize_t> k * T + t]
+            row_prox(pen, a, T, L, n)
+            for t in range(T):
+                w_new = <floating> a[t]
+                dk = w_new - <floating> w_old[t]
+                Dlt[<Py_ssize_t> k * T + t] = dk
+                if dk != 0.0:
+                    changed = True
+                    W[t * ldw + j] = w_new
+                    d_w_max[0] = fmax(d_w_max[0], fabs(dk))
+                    # later features of the block see this change through K
+                    for l in range(k + 1, b):
+                        G[<Py_ssize_t> l * T + t] -= K[l + <Py_ssize_t> k * b] * dk
+                w_max[0] = fmax(w_max[0], fabs(w_new))
+        if changed:
+            # R (n x T) -= X_B (n x b) @ Delta^T (b x T)
+            _gemm(c'N', c'T', n, T, b, -1.0, XB, n, Dlt, T, 1.0, R, n)
+        start += b
+
+
+ctypedef struct ScoredFeature:
+    double score
+    int j
+
+
+cdef int _cmp_scored(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const ScoredFeature*> a).score, y = (<const ScoredFeature*> b).score
+    cdef int i = (<const ScoredFeature*> a).j, k = (<const ScoredFeature*> b).j
+    if x < y:
+        return -1
+    if x > y:
+        return 1
+    return (i > k) - (i < k)
+
+
+cdef int _cmp_int(const void* a, const void* b) noexcept nogil:
+    cdef int x = (<const int*> a)[0], y = (<const int*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef int _build_ws(const Penalty* pen, const double* norms2, const floating* W,
+                   Py_ssize_t ldw, int p, int T, const double* XtA, double dn,
+                   int n, int ws_size, ScoredFeature* sc, double* buf,
+                   int* ws) noexcept nogil:
+    """Working set: every feature with a nonzero row, then the features whose
+    dual constraint is closest to active, scored by
+        (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
+    up to ws_size features, returned sorted by index. Returns its size."""
+    cdef int j, t, k, m = 0
+    cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2
+    cdef bint nz
+    for j in range(p):
+        nz = False
+        for t in range(T):
+            if W[t * ldw + j] != 0.0:
+                nz = True
+                break
+        if norms2[j] == 0.0:
+            continue
+        sc[m].j = j
+        if nz:
+            sc[m].score = -INFINITY
+        else:
+            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf) / scale)
+                           / sqrt(norms2[j] + lam2n))
+        m += 1
+    qsort(sc, m, sizeof(ScoredFeature), _cmp_scored)
+    if ws_size > m:
+        ws_size = m
+    for k in range(ws_size):
+        ws[k] = sc[k].j
+    qsort(ws, ws_size, sizeof(int), _cmp_int)
+    return ws_size
+
+
+cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
+                            floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
+                            const int* ws, int n_ws, bint random, uint32_t* state,
+                            BlockScratch* S, double* a, double* w_old,
+                            double* w_max, double* d_w_max) noexcept nogil:
+    if S.bs > 1:
+        _epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max)
+    else:
+        _epoch(D, pen, norms2, W, ldw, Rs, c, T, ws, n_ws, random, state, a, w_old,
+               w_max, d_w_max)
+
+
+cdef int _alloc_blocks(BlockScratch* S, int bs, int n, int p, int T,
+                       size_t item) noexcept nogil:
+    S.bs = bs
+    S.XB = S.G = S.Dlt = S.K = NULL
+    S.K_ok = NULL
+    S.idx = NULL
+    if bs <= 1:
+        S.bs = 0
+        return 0
+    S.n_blocks = (p + bs - 1) // bs
+    S.XB = malloc(<size_t> n * bs * item)
+    S.G = malloc(<size_t> T * bs * item)
+    S.Dlt = malloc(<size_t> T * bs * item)
+    S.K = malloc(<size_t> S.n_blocks * bs * bs * item)
+    S.K_ok = <char*> calloc(S.n_blocks, 1)
+    S.idx = <int*> malloc(<size_t> bs * sizeof(int))
+    if (S.XB == NULL or S.G == NULL or S.Dlt == NULL or S.K == NULL or S.K_ok == NULL
+            or S.idx == NULL):
+        return -1
+    return 0
+
+
+cdef inline void _invalidate_blocks(BlockScratch* S) noexcept nogil:
+    if S.bs > 1:
+        memset(S.K_ok, 0, S.n_blocks)
+
+
+cdef void _free_blocks(BlockScratch* S) noexcept nogil:
+    free(S.XB); free(S.G); free(S.Dlt); free(S.K); free(S.K_ok); free(S.idx)
 
 
 cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
@@ -118,67 +413,94 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      floating* Rs, double* c,                 # in/out
                      const floating* Y, int T,                # in
                      int max_iter, double tol, int gap_freq,
-                     bint random, uint32_t seed, int n_threads,
-                     double* gap_out) noexcept nogil:
-    """Solve one block of tasks; returns the number of epochs run.
+                     bint random, uint32_t seed, int strategy, int p0,
+                     int block_size, int n_threads, double* gap_out) noexcept nogil:
+    """Solve one block of tasks; returns the number of epochs run (passes over
+    the working set), or -1 when scratch memory cannot be allocated.
 
-    Scratch is allocated here so blocks can run concurrently. On allocation
-    failure returns -1.
+    block_size > 1 (dense X, cyclic selection only): epochs run in blocks of
+    features with level-3 BLAS (_epoch_blocked); the iterates are those of the
+    plain cyclic epoch up to rounding.
+
+    strategy 0 (STRATEGY_CD): cyclic/random epochs over all features,
+        scikit-learn's stopping rule (gap after an epoch whose largest change
+        is <= tol * largest coefficient, every gap_freq epochs and at the end).
+    strategy 1 (STRATEGY_WS): working sets. The exact gap over all features
+        drives stopping and the choice of the next working set (features
+        whose dual constraint is nearly active); the subproblem on the working
+        set is solved by the same epochs until its own gap is below 0.3 x the
+        outer gap. Ridge (lam1 = 0) always uses strategy 0.
     """
     cdef int n = D.n_samples, p = D.n_features
-    cdef int it, jj, j, t, n_iter = 0
-    cdef double L, delta, w_max, d_w_max, gap, tol_abs = 0.0
-    cdef floating w_new
+    cdef int it, t, j, n_iter = 0, n_ws = 0, ws_size, nnz
+    cdef double w_max = 0.0, d_w_max = 0.0, gap, gap_in, tol_abs = 0.0, tol_in, dn = 0.0
     cdef uint32_t state = seed if seed != 0 else 0x9E3779B9u
-    cdef const floating* y
+    cdef bint use_ws = strategy == STRATEGY_WS and pen.lam1 > 0.0
     cdef double* XtA = <double*> malloc(<size_t> p * T * sizeof(double))
     cdef double* a = <double*> malloc(<size_t> T * sizeof(double))
     cdef double* w_old = <double*> malloc(<size_t> T * sizeof(double))
     cdef double* buf = <double*> malloc(<size_t> T * sizeof(double))
-    if XtA == NULL or a == NULL or w_old == NULL or buf == NULL:
-        free(XtA); free(a); free(w_old); free(buf)
+    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int)) if use_ws else NULL
+    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
+    cdef BlockScratch S
+    if D.is_sparse or random or T < 2:
+        block_size = 0
+    if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or XtA == NULL or a == NULL
+            or w_old == NULL or buf == NULL or (use_ws and (ws == NULL or sc == NULL))):
+        free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
+        _free_blocks(&S)
         return -1
 
     for t in range(T):
-        y = Y + <Py_ssize_t> t * n
-        tol_abs += _sq_norm(y, n)
+        tol_abs += _sq_norm(Y + <Py_ssize_t> t * n, n)
     tol_abs *= tol
 
-    gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, XtA, buf, n_threads)
-    if gap > tol_abs:
-        for it in range(max_iter):
-            w_max = 0.0
-            d_w_max = 0.0
-            for jj in range(p):
-                j = _rand_int(p, &state) if random else jj
-                L = norms2[j]
-                if L == 0.0:
-                    # zero column: the row's optimum is the penalty's minimizer, 0
-                    for t in range(T):
-                        W[t * ldw + j] = 0.0
-                    continue
+    gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
+    if not use_ws:
+        if gap > tol_abs:
+            for it in range(max_iter):
+                _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, NULL, 0, random, &state,
+                           &S, a, w_old, &w_max, &d_w_max)
+                n_iter = it + 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or n_iter % gap_freq == 0):
+                    gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf,
+                                    &dn, n_threads)
+                    if gap <= tol_abs:
+                        break
+    else:
+        ws_size = 0
+        while gap > tol_abs and n_iter < max_iter:
+            nnz = 0
+            for j in range(p):
                 for t in range(T):
-                    w_old[t] = W[t * ldw + j]
-                    a[t] = L * w_old[t] + col_dot(D, j, Rs + <Py_ssize_t> t * n, c[t])
-                row_prox(pen, a, T, L, n)
-                for t in range(T):
-                    w_new = <floating> a[t]
-                    delta = w_new - w_old[t]
-                    if delta != 0.0:
-                        col_update(D, j, delta, Rs + <Py_ssize_t> t * n, &c[t])
-                        W[t * ldw + j] = w_new
-                        d_w_max = fmax(d_w_max, fabs(delta))
-                    w_max = fmax(w_max, fabs(w_new))
-            n_iter = it + 1
-            if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                    or n_iter % gap_freq == 0):
-                gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, XtA, buf, n_threads)
-                if gap <= tol_abs:
-                    break
+                    if W[t * ldw + j] != 0.0:
+                        nnz += 1
+                        break
+            ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
+            n_ws = _build_ws(pen, norms2, W, ldw, p, T, XtA, dn, n, ws_size, sc, buf, ws)
+            _invalidate_blocks(&S)
+            tol_in = 0.3 * gap
+            if tol_in < 0.3 * tol_abs:
+                tol_in = 0.3 * tol_abs
+            while n_iter < max_iter:
+                _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, ws, n_ws, random, &state,
+                           &S, a, w_old, &w_max, &d_w_max)
+                n_iter += 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or n_iter % gap_freq == 0):
+                    gap_in = block_gap(D, pen, W, ldw, Rs, c, Y, T, ws, n_ws, XtA, buf,
+                                       &dn, n_threads)
+                    if gap_in <= tol_in:
+                        break
+            gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
+            if n_ws == p and gap <= tol_abs:
+                break
     for t in range(T):
         flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
     gap_out[0] = gap / n
-    free(XtA); free(a); free(w_old); free(buf)
+    free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
+    _free_blocks(&S)
     return n_iter
 
 
@@ -202,7 +524,8 @@ def solve(const floating[::1, :] X,
           const double[::1] X_mean,
           const floating[::1] u,
           int max_iter, double tol, int gap_freq,
-          bint random, unsigned int seed, int n_threads):
+          bint random, unsigned int seed, int n_threads,
+          int strategy=STRATEGY_WS, int p0=10, int block_size=0):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
     X : (n, p) Fortran-ordered dense design, or an empty array when `is_sparse`
@@ -211,6 +534,9 @@ def solve(const floating[::1, :] X,
     X_mean : (p,) implicit centering of sparse X, or empty for none.
     u : (n,) row scaling (sqrt of sample weights) matching X_mean, or empty (= ones).
     kind, lam1, lam2, tau, positive : the row penalty (see mtlfast._prox).
+    strategy : 0 = epochs over all features, 1 = working sets (see block_solve).
+    p0 : smallest working-set size.
+    block_size : features per level-3 block on dense X (0 or 1: plain epochs).
 
     Returns
     -------
@@ -279,12 +605,12 @@ def solve(const floating[::1, :] X,
                 n_iter[b] = block_solve(
                     &D, &pen, &norms2[0], &coef[b, 0], p, &R[0, b], &c[b],
                     &Y[0, b], 1, max_iter, tol, gap_freq, random,
-                    seed + 2654435761u * <uint32_t> b, 1, &gaps[b])
+                    seed + 2654435761u * <uint32_t> b, strategy, p0, 0, 1, &gaps[b])
         else:
             n_iter[0] = block_solve(
                 &D, &pen, &norms2[0], &coef[0, 0], p, &R[0, 0], &c[0],
                 &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
-                n_threads, &gaps[0])
+                strategy, p0, block_size, n_threads, &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, R_arr

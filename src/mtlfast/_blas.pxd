@@ -1,7 +1,7 @@
 # Fused float32/float64 wrappers around scipy.linalg.cython_blas (level 1).
 # Each wrapper states its NumPy meaning. All are nogil and never raise.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport sdot, ddot, saxpy, daxpy, snrm2, dnrm2
+from scipy.linalg.cython_blas cimport sdot, ddot, saxpy, daxpy, snrm2, dnrm2, sgemm, dgemm
 
 
 cdef inline floating _dot(int n, const floating* x, int incx,
@@ -28,3 +28,31 @@ cdef inline floating _nrm2(int n, const floating* x, int incx) noexcept nogil:
         return snrm2(&n, <float*> x, &incx)
     else:
         return dnrm2(&n, <double*> x, &incx)
+
+
+
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k, floating alpha,
+                       const floating* A, int lda, const floating* B, int ldb,
+                       floating beta, floating* C, int ldc) noexcept nogil:
+    """Column-major C = alpha * op(A) @ op(B) + beta * C, op = transpose if 'T'."""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*> A, &lda, <float*> B, &ldb,
+              &beta, C, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*> A, &lda, <double*> B, &ldb,
+              &beta, C, &ldc)
+
+
+from scipy.linalg.cython_blas cimport ssyrk, dsyrk
+
+
+cdef inline void _syrk_lt(int n, int k, const floating* A, int lda,
+                          floating* C, int ldc) noexcept nogil:
+    """Lower triangle of column-major C (n x n) = A^T @ A, A of shape (k, n)."""
+    cdef char uplo = b'L'[0], trans = b'T'[0]
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        ssyrk(&uplo, &trans, &n, &k, &one, <float*> A, &lda, &zero, C, &ldc)
+    else:
+        dsyrk(&uplo, &trans, &n, &k, &one, <double*> A, &lda, &zero, C, &ldc)
