@@ -47,7 +47,7 @@ def check_supported(datafit, penalty):
 
 def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
           gap_freq=10, selection="cyclic", seed=0, n_threads=None,
-          backend="cython", strategy="ws", block_size=None):
+          backend="cython", strategy="ws", block_size=None, anderson_k=5):
     """Minimize datafit + penalty by block coordinate descent.
 
     coef_init : (n_tasks, n_features) or None. Never modified.
@@ -58,6 +58,8 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         "cd" (plain epochs over all features; what the reference runs).
     block_size : features per level-3 BLAS block in the epochs on dense X
         (None: automatic; 0: plain level-1 epochs). Same iterates either way.
+    anderson_k : depth of the Anderson extrapolation of working-set iterates
+        (0: none); used by strategy "ws" only.
     """
     if strategy not in _STRATEGIES:
         raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
@@ -93,5 +95,5 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             datafit.X_mean, datafit.u, int(max_iter), float(tol), int(gap_freq),
             selection == "random", int(seed) & 0xFFFFFFFF, n_threads,
-            _STRATEGIES[strategy], 10, _block_size(datafit, block_size))
+            _STRATEGIES[strategy], 10, _block_size(datafit, block_size), int(anderson_k))
     return SolveResult(coef, n_iter, gaps, R)

@@ -19,7 +19,7 @@ two strategies (plain epochs, working sets).
 import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport malloc, calloc, free, qsort
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint32_t
 from libc.math cimport fabs, fmax, sqrt, INFINITY
@@ -310,6 +310,180 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
         start += b
 
 
+ctypedef struct Anderson:
+    # Anderson extrapolation of the working-set iterates (celer / skglm style)
+    int K           # extrapolate from K+1 consecutive iterates
+    int count       # iterates stored since the last extrapolation
+    double* Wk      # (K+1) x (n_ws*T) stored working-set rows
+    void* Rk        # (K+1) x (n*T) stored residuals (floating)
+    double* M       # K x K
+    double* z       # K
+    Py_ssize_t cap  # capacity of Wk, in doubles
+
+
+cdef void _anderson_reserve(Anderson* A, int n_ws, int T) noexcept nogil:
+    """Grow the iterate store to (K+1) x n_ws*T; disable extrapolation when the
+    memory cannot be had."""
+    cdef Py_ssize_t need = <Py_ssize_t> (A.K + 1) * n_ws * T
+    cdef double* w
+    if A.K <= 0 or need <= A.cap:
+        return
+    w = <double*> realloc(A.Wk, need * sizeof(double))
+    if w == NULL:
+        A.K = 0
+        return
+    A.Wk = w
+    A.cap = need
+
+
+cdef int _alloc_anderson(Anderson* A, int K, int p, int n, int T, size_t item) noexcept nogil:
+    A.K = K
+    A.count = 0
+    A.cap = 0
+    A.Wk = NULL
+    A.Rk = NULL
+    A.M = NULL
+    A.z = NULL
+    if K <= 0:
+        return 0
+    if (<double> (K + 1)) * n * T * item > 128.0 * 1024 * 1024:
+        A.K = 0            # residual snapshots would be too large: no extrapolation
+        return 0
+    A.cap = 0
+    A.Rk = malloc(<size_t> (K + 1) * n * T * item)
+    A.M = <double*> malloc(<size_t> K * K * sizeof(double))
+    A.z = <double*> malloc(<size_t> K * sizeof(double))
+    if A.Rk == NULL or A.M == NULL or A.z == NULL:
+        return -1
+    return 0
+
+
+cdef void _free_anderson(Anderson* A) noexcept nogil:
+    free(A.Wk); free(A.Rk); free(A.M); free(A.z)
+
+
+cdef bint _solve_ones(double* M, double* z, int K) noexcept nogil:
+    """Solve M z = 1 (K x K, symmetric PSD, row-major) by Gaussian elimination
+    with partial pivoting; False when (numerically) singular."""
+    cdef int i, j, k, piv
+    cdef double f, mx, tmp, scale = 0.0
+    for i in range(K):
+        z[i] = 1.0
+        scale = fmax(scale, fabs(M[i * K + i]))
+    if scale == 0.0:
+        return False
+    for k in range(K):
+        piv = k
+        mx = fabs(M[k * K + k])
+        for i in range(k + 1, K):
+            if fabs(M[i * K + k]) > mx:
+                mx = fabs(M[i * K + k])
+                piv = i
+        if mx <= 1e-14 * scale:
+            return False
+        if piv != k:
+            for j in range(K):
+                tmp = M[k * K + j]; M[k * K + j] = M[piv * K + j]; M[piv * K + j] = tmp
+            tmp = z[k]; z[k] = z[piv]; z[piv] = tmp
+        for i in range(k + 1, K):
+            f = M[i * K + k] / M[k * K + k]
+            for j in range(k, K):
+                M[i * K + j] -= f * M[k * K + j]
+            z[i] -= f * z[k]
+    for i in range(K - 1, -1, -1):
+        for j in range(i + 1, K):
+            z[i] -= M[i * K + j] * z[j]
+        z[i] /= M[i * K + i]
+    return True
+
+
+cdef double _primal_n(const Penalty* pen, const double* w, int m, int T,
+                      double R_norm2, int n) noexcept nogil:
+    """0.5 ||R||^2 + n * sum_rows h(w_row): the n-scaled objective."""
+    cdef int k, t
+    cdef double val = 0.0, sq = 0.0
+    for k in range(m):
+        val += row_norm(pen, w + <Py_ssize_t> k * T, T)
+        for t in range(T):
+            sq += w[<Py_ssize_t> k * T + t] * w[<Py_ssize_t> k * T + t]
+    return 0.5 * R_norm2 + n * (pen.lam1 * val + 0.5 * pen.lam2 * sq)
+
+
+cdef void _anderson_step(Anderson* A, const Design* D, const Penalty* pen,
+                         floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
+                         const int* ws, int n_ws) noexcept nogil:
+    """Store the current iterate; every K+1 iterates, replace it by the
+    Anderson extrapolation  sum_k c_k x_{k+1}  (c minimizes ||sum c_k U_k||,
+    sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective. The
+    residual is affine in W, so it is extrapolated with the same weights."""
+    cdef int n = D.n_samples, K = A.K
+    cdef int k, l, t, i, m = n_ws * T
+    cdef Py_ssize_t nT = <Py_ssize_t> n * T
+    cdef double* Wc
+    cdef floating* Rk = <floating*> A.Rk
+    cdef floating* Rc
+    cdef double s, zs, r, R_e2 = 0.0, R_c2 = 0.0
+    if K <= 0:
+        return
+    for t in range(T):
+        flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
+    Wc = A.Wk + <Py_ssize_t> A.count * m
+    for k in range(n_ws):
+        for t in range(T):
+            Wc[<Py_ssize_t> k * T + t] = W[t * ldw + ws[k]]
+    memcpy(Rk + A.count * nT, Rs, nT * sizeof(floating))
+    A.count += 1
+    if A.count < K + 1:
+        return
+    A.count = 0
+    # M = U^T U with U_k = W_{k+1} - W_k
+    for k in range(K):
+        for l in range(k, K):
+            s = 0.0
+            for i in range(m):
+                s += ((A.Wk[<Py_ssize_t> (k + 1) * m + i] - A.Wk[<Py_ssize_t> k * m + i])
+                      * (A.Wk[<Py_ssize_t> (l + 1) * m + i] - A.Wk[<Py_ssize_t> l * m + i]))
+            A.M[k * K + l] = s
+            A.M[l * K + k] = s
+    if not _solve_ones(A.M, A.z, K):
+        return
+    zs = 0.0
+    for k in range(K):
+        zs += A.z[k]
+    if zs == 0.0:
+        return
+    for k in range(K):
+        A.z[k] /= zs
+    # objective of the extrapolated point (its residual is never stored until accepted)
+    for i in range(nT):
+        r = 0.0
+        for k in range(K):
+            r += A.z[k] * Rk[(k + 1) * nT + i]
+        R_e2 += r * r
+        R_c2 += <double> Rs[i] * Rs[i]
+    # extrapolated W into slot 0 (no longer needed)
+    for i in range(m):
+        s = 0.0
+        for k in range(K):
+            s += A.z[k] * A.Wk[<Py_ssize_t> (k + 1) * m + i]
+        A.Wk[i] = s
+    if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
+            >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
+        return
+    if pen.kind == PEN_L1 and pen.positive:
+        for i in range(m):
+            if A.Wk[i] < 0.0:
+                return      # extrapolation left the feasible set
+    for k in range(n_ws):
+        for t in range(T):
+            W[t * ldw + ws[k]] = <floating> A.Wk[<Py_ssize_t> k * T + t]
+    for i in range(nT):
+        r = 0.0
+        for k in range(K):
+            r += A.z[k] * Rk[(k + 1) * nT + i]
+        Rs[i] = <floating> r
+
+
 ctypedef struct ScoredFeature:
     double score
     int j
@@ -414,7 +588,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      const floating* Y, int T,                # in
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
-                     int block_size, int n_threads, double* gap_out) noexcept nogil:
+                     int block_size, int anderson_k, int n_threads,
+                     double* gap_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -429,7 +604,9 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         drives stopping and the choice of the next working set (features
         whose dual constraint is nearly active); the subproblem on the working
         set is solved by the same epochs until its own gap is below 0.3 x the
-        outer gap. Ridge (lam1 = 0) always uses strategy 0.
+        outer gap, with Anderson extrapolation of the working-set iterates
+        every anderson_k + 1 epochs (0: none). Ridge (lam1 = 0) always uses
+        strategy 0.
     """
     cdef int n = D.n_samples, p = D.n_features
     cdef int it, t, j, n_iter = 0, n_ws = 0, ws_size, nnz
@@ -443,8 +620,13 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     cdef int* ws = <int*> malloc(<size_t> p * sizeof(int)) if use_ws else NULL
     cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
     cdef BlockScratch S
+    cdef Anderson AA
     if D.is_sparse or random or T < 2:
         block_size = 0
+    if _alloc_anderson(&AA, anderson_k if use_ws else 0, p, n, T, sizeof(floating)) != 0:
+        _free_anderson(&AA)
+        AA.K = 0
+        AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
     if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or XtA == NULL or a == NULL
             or w_old == NULL or buf == NULL or (use_ws and (ws == NULL or sc == NULL))):
         free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
@@ -480,12 +662,15 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
             ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
             n_ws = _build_ws(pen, norms2, W, ldw, p, T, XtA, dn, n, ws_size, sc, buf, ws)
             _invalidate_blocks(&S)
+            AA.count = 0
+            _anderson_reserve(&AA, n_ws, T)
             tol_in = 0.3 * gap
             if tol_in < 0.3 * tol_abs:
                 tol_in = 0.3 * tol_abs
             while n_iter < max_iter:
                 _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, ws, n_ws, random, &state,
                            &S, a, w_old, &w_max, &d_w_max)
+                _anderson_step(&AA, D, pen, W, ldw, Rs, c, T, ws, n_ws)
                 n_iter += 1
                 if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
                         or n_iter % gap_freq == 0):
@@ -501,6 +686,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     gap_out[0] = gap / n
     free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
     _free_blocks(&S)
+    _free_anderson(&AA)
     return n_iter
 
 
@@ -525,7 +711,7 @@ def solve(const floating[::1, :] X,
           const floating[::1] u,
           int max_iter, double tol, int gap_freq,
           bint random, unsigned int seed, int n_threads,
-          int strategy=STRATEGY_WS, int p0=10, int block_size=0):
+          int strategy=STRATEGY_WS, int p0=10, int block_size=0, int anderson_k=5):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
     X : (n, p) Fortran-ordered dense design, or an empty array when `is_sparse`
@@ -537,6 +723,7 @@ def solve(const floating[::1, :] X,
     strategy : 0 = epochs over all features, 1 = working sets (see block_solve).
     p0 : smallest working-set size.
     block_size : features per level-3 block on dense X (0 or 1: plain epochs).
+    anderson_k : Anderson extrapolation depth in the working-set strategy (0: off).
 
     Returns
     -------
@@ -605,12 +792,13 @@ def solve(const floating[::1, :] X,
                 n_iter[b] = block_solve(
                     &D, &pen, &norms2[0], &coef[b, 0], p, &R[0, b], &c[b],
                     &Y[0, b], 1, max_iter, tol, gap_freq, random,
-                    seed + 2654435761u * <uint32_t> b, strategy, p0, 0, 1, &gaps[b])
+                    seed + 2654435761u * <uint32_t> b, strategy, p0, 0, anderson_k, 1,
+                    &gaps[b])
         else:
             n_iter[0] = block_solve(
                 &D, &pen, &norms2[0], &coef[0, 0], p, &R[0, 0], &c[0],
                 &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
-                strategy, p0, block_size, n_threads, &gaps[0])
+                strategy, p0, block_size, anderson_k, n_threads, &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, R_arr
