@@ -138,11 +138,11 @@ def test_blocked_epochs_equal_plain_epochs(pen, block_size, dtype):
 def test_working_sets_with_blocks_converge(block_size, anderson_k):
     """Working sets (non-contiguous features -> gathered blocks) reach the
     reference optimum; p > n and a dense-ish solution."""
-    df = _datafit("dense", False, False, n=40, p=120, T=5)
-    pen = L21(0.02)
+    df = _datafit("dense", False, False, n=30, p=70, T=5)
+    pen = L21(0.03)
     k = solve(df, pen, max_iter=100000, tol=1e-13, strategy="ws", block_size=block_size,
               anderson_k=anderson_k)
-    r = solve(df, pen, max_iter=20000, tol=1e-13, backend="reference")
+    r = solve(df, pen, max_iter=20000, tol=1e-11, backend="reference")
     X, Y = df.design_dense(), df.Y
     assert reference.objective(X, Y, k.coef.T, pen) <= reference.objective(X, Y, r.coef.T, pen) + 1e-11
-    assert k.gaps[0] <= 1e-13 * np.sum(Y ** 2) / 40
+    assert k.gaps[0] <= 1e-13 * np.sum(Y ** 2) / 30
