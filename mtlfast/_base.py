@@ -129,6 +129,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                           "You are advised to use the LinearRegression estimator.",
                           stacklevel=2)
         datafit = QuadraticShared(X, Y, sw, self.fit_intercept)
+        self._check_precompute(datafit)
 
         coef_init = None
         if self.warm_start and hasattr(self, "coef_"):
@@ -140,10 +141,6 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             seed = check_random_state(self.random_state).randint(1, np.iinfo(np.int32).max)
         res = solve(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
                     selection=self.selection, seed=seed, n_threads=self.n_threads)
-        if not np.isfinite(res.coef).all():
-            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
-                             "values. The input data may contain large values and need to "
-                             "be preprocessed.")
 
         # convergence check with scikit-learn's tolerance (n-scaled)
         Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
@@ -156,9 +153,43 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=2)
 
         coef = res.coef
-        intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+        with np.errstate(all="ignore"):
+            intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+        if not (np.isfinite(coef).all() and np.isfinite(res.gaps).all()
+                and np.isfinite(intercept).all()):
+            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
+                             "values. The input data may contain large values and need to "
+                             "be preprocessed.")
         self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(X.dtype), eps, y_was_1d)
         return self
+
+    def _check_precompute(self, datafit):
+        """Validate a user-given Gram matrix like scikit-learn (it is not used:
+        the kernels work on X directly)."""
+        G = getattr(self, "precompute", None)
+        if G is None or isinstance(G, (bool, str)):
+            return
+        G = np.asarray(G)
+        p = datafit.n_features
+        if G.shape != (p, p):
+            raise ValueError(f"precompute: Gram matrix of shape {G.shape} does not match "
+                             f"n_features={p}; expected ({p}, {p}).")
+        if datafit.fit_intercept and not np.allclose(datafit.X_offset, 0.0):
+            warnings.warn("Gram matrix was provided but X was centered to fit intercept: "
+                          "recomputing Gram matrix.", UserWarning, stacklevel=3)
+            return
+        if datafit.is_sparse:
+            return
+        X = datafit.X_dense
+        rng = np.random.default_rng(0)
+        for i, j in [(0, 0), (p - 1, p - 1), tuple(rng.integers(0, p, 2))]:
+            expected = float(np.dot(X[:, i], X[:, j]))
+            if not np.isclose(G[i, j], expected, rtol=1e-4, atol=1e-8 * max(1.0, abs(expected))):
+                raise ValueError(
+                    "Gram matrix passed in via 'precompute' parameter did not pass "
+                    f"validation when a single element was checked: G[{i}, {j}] = "
+                    f"{G[i, j]!r}, X[:, {i}] @ X[:, {j}] = {expected!r} (X centered and "
+                    "weighted as in the fit).")
 
     def _set_fitted(self, coef, intercept, n_iter, gaps, eps, y_was_1d):
         self.coef_ = coef

@@ -38,6 +38,9 @@ def duality_gap(X, Y, W, penalty):
         primal = 0.5 * np.sum(R ** 2) + 0.5 * lam2 * np.sum(W ** 2)
         dual = np.sum(R * Y) - 0.5 * np.sum(R ** 2) - 0.5 * np.sum((X.T @ R) ** 2) / lam2
     else:
+        # least squares: the lam1 > 0 formula with cst = 0 (scikit-learn's value)
+        if penalty.dual_norm_rows(X.T @ R).max(initial=0.0) > 0:
+            return 0.5 * float(np.sum(R * R)) / n
         return float(np.sum(R * R) - np.sum(R * Y)) / n
     return float(primal - dual) / n
 

@@ -100,7 +100,7 @@ def test_multitask_rejects_1d_y():
 def test_inputs_not_modified_readonly_and_memmap(Est, fmt, tmp_path):
     X, Y = make_problem(density=0.5 if fmt == "sparse" else 1.0)
     sw = np.random.default_rng(0).uniform(0.5, 2, X.shape[0])
-    ref = Est(alpha=0.05).fit(X, Y, sample_weight=sw)
+    ref = Est(alpha=0.05).fit(sparse.csc_matrix(X) if fmt == "sparse" else X, Y, sample_weight=sw)
     Xm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=X.dtype, shape=X.shape)
     Xm[:] = X
     Xm.flush()

@@ -151,3 +151,16 @@ def test_alpha_max_gives_zero():
         below = est(alpha=amax * 0.99)
         below.set_params(tol=1e-14)
         assert np.any(below.fit(X, Y).coef_ != 0)
+
+
+def test_alpha_zero_is_least_squares():
+    """alpha=0 converges to ordinary least squares (scikit-learn's gap value
+    0.5 ||R||^2 vanishes at an exact fit)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 20))
+    y = X @ rng.standard_normal(20) + 1.5
+    with pytest.warns(UserWarning, match="alpha=0"):
+        m = mtlfast.ElasticNet(alpha=0.0, tol=1e-15, max_iter=100000).fit(X, y)
+    ols = sk.LinearRegression().fit(X, y)
+    np.testing.assert_allclose(m.coef_, ols.coef_, atol=1e-9)
+    np.testing.assert_allclose(m.intercept_, ols.intercept_, atol=1e-9)

@@ -174,9 +174,13 @@ cdef double block_gap(const Design* D, const Penalty* pen,
                 XtR_norm2 += xtr * xtr
         gap = R_norm2 + 0.5 * lam2n * W_norm2 - RY + 0.5 * XtR_norm2 / lam2n
     else:
-        # no penalty (least squares): no closed-form dual point; report the
-        # residual-based bound scikit-learn uses, which vanishes only at R = 0.
-        gap = R_norm2 - RY
+        # no penalty (least squares): the formula above with lam1 = 0, as
+        # scikit-learn does: cst = 0 unless X^T R = 0, i.e. gap = ||R||^2 / 2;
+        # it vanishes only for an exact fit (R = 0).
+        for k in range(m):
+            j = k if ws == NULL else ws[k]
+            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+        gap = 0.5 * R_norm2 if dn > 0.0 else R_norm2 - RY
     dn_out[0] = dn
     return gap
 
@@ -599,7 +603,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
 
     strategy 0 (STRATEGY_CD): cyclic/random epochs over all features,
         scikit-learn's stopping rule (gap after an epoch whose largest change
-        is <= tol * largest coefficient, every gap_freq epochs and at the end).
+        is <= tol * largest coefficient, and at the last epoch).
     strategy 1 (STRATEGY_WS): working sets. The exact gap over all features
         drives stopping and the choice of the next working set (features
         whose dual constraint is nearly active); the subproblem on the working
@@ -644,8 +648,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                 _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, NULL, 0, random, &state,
                            &S, a, w_old, &w_max, &d_w_max)
                 n_iter = it + 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or n_iter % gap_freq == 0):
+                # scikit-learn's rule, exactly: its coefficients at a given tol
+                if w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter:
                     gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf,
                                     &dn, n_threads)
                     if gap <= tol_abs:
