@@ -65,8 +65,50 @@ class SkLearn(Solver):
         return np.atleast_2d(est.coef_).T
 
 
+class SkGlm(Solver):
+    """skglm's estimators (numba; compiled on first use, so warmed up on a
+    small problem of the same kind before timing)."""
+    package = "skglm"
+    name = "skglm"
+
+    def _est(self, T, alpha, tol):
+        import skglm
+        kw = dict(alpha=alpha, fit_intercept=False, tol=tol, max_iter=1000, max_epochs=100000)
+        return skglm.Lasso(**kw) if T == 1 else skglm.MultiTaskLasso(**kw)
+
+    def warmup(self, problem):
+        X, Y = problem.X, problem.Y
+        Xs = X[:50, :30]
+        self._est(Y.shape[1], 1e-3, 1e-4).fit(Xs, Y[:50, 0] if Y.shape[1] == 1 else Y[:50])
+
+    def fit(self, problem, alpha, tol):
+        T = problem.Y.shape[1]
+        est = self._est(T, alpha, tol)
+        est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
+        return np.atleast_2d(est.coef_).T
+
+
+class Celer(Solver):
+    """celer 0.7.4 through celer.homotopy.mtl_path (its estimators do not work
+    with scikit-learn >= 1.6); dense X only; lasso_path for T = 1."""
+    package = "celer"
+    name = "celer"
+    sparse_ok = False
+
+    def fit(self, problem, alpha, tol):
+        from celer.homotopy import mtl_path, celer_path
+        X, Y = problem.X, problem.Y
+        if Y.shape[1] == 1:
+            out = celer_path(X, Y[:, 0], "lasso", alphas=np.array([alpha]), tol=tol,
+                             max_iter=1000, max_epochs=100000)
+            return out[1][:, :1]
+        out = mtl_path(X, Y, alphas=np.array([alpha]), tol=tol, max_iter=1000,
+                       max_epochs=100000)
+        return out[1][..., 0].T
+
+
 def all_solvers():
-    return [MtlFast(1), MtlFast(2), SkLearn()]
+    return [MtlFast(1), MtlFast(2), SkLearn(), SkGlm(), Celer()]
 
 
 def available():

@@ -29,7 +29,8 @@ cdef enum:
     STRATEGY_WS = 1
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
-from mtlfast._design cimport Design, col_dot, col_update, flush_residual, col_norm2
+from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_norm2,
+                              col_dot_rows, col_update_rows)
 from mtlfast._blas cimport _gemm, _syrk_lt
 
 
@@ -49,11 +50,16 @@ cdef inline int _rand_int(int end, uint32_t* state) noexcept nogil:
 
 cdef void _xta_row(const Design* D, const Penalty* pen, int j,
                    const floating* W, Py_ssize_t ldw, const floating* Rs,
-                   int T, double* XtA) noexcept nogil:
+                   Py_ssize_t rt, int si, int T, double* XtA) noexcept nogil:
     """XtA[j, :] = X_eff[:, j]^T R - n lam2 W[j, :]   (R already flushed)."""
     cdef int t, n = D.n_samples
+    if D.is_sparse and si > 1 and rt == 1:
+        col_dot_rows(D, j, Rs, T, NULL, &XtA[<Py_ssize_t> j * T])   # flushed: c = 0
+        for t in range(T):
+            XtA[<Py_ssize_t> j * T + t] -= n * pen.lam2 * W[t * ldw + j]
+        return
     for t in range(T):
-        XtA[<Py_ssize_t> j * T + t] = (col_dot(D, j, Rs + <Py_ssize_t> t * n, 0.0)
+        XtA[<Py_ssize_t> j * T + t] = (col_dot(D, j, Rs + t * rt, si, 0.0)
                                       - n * pen.lam2 * W[t * ldw + j])
 
 
@@ -94,7 +100,7 @@ cdef void _xta_dense_block(const Design* D, const Penalty* pen,
         G = <floating*> malloc(<size_t> b * T * sizeof(floating))
         if G == NULL:  # fall back to dot products
             for k in range(b):
-                _xta_row(D, pen, j0 + k, W, ldw, R, T, XtA)
+                _xta_row(D, pen, j0 + k, W, ldw, R, n, 1, T, XtA)
             return
     # G (T x b, column-major) = R^T X[:, j0:j0+b]
     _gemm(c'T', c'N', T, b, n, 1.0, R, n, X + <Py_ssize_t> j0 * n, n, 0.0, G, T)
@@ -108,7 +114,8 @@ cdef void _xta_dense_block(const Design* D, const Penalty* pen,
 
 cdef double block_gap(const Design* D, const Penalty* pen,
                       const floating* W, Py_ssize_t ldw,     # in
-                      floating* Rs, double* c,               # in/out: flushed
+                      floating* Rs, Py_ssize_t rt, int si,   # in/out: flushed
+                      double* c,
                       const floating* Y, int T,              # in
                       const int* ws, int n_ws,               # in: features (NULL = all)
                       double* XtA, double* buf,              # scratch (p*T), (T)
@@ -135,23 +142,23 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     cdef const floating* y
 
     for t in range(T):
-        flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
+        flush_residual(D, Rs + t * rt, si, &c[t])
 
-    if ws == NULL and not D.is_sparse and T > 1:
+    if ws == NULL and not D.is_sparse and T > 1 and si == 1:
         _xta_dense_gemm(D, pen, W, ldw, Rs, T, XtA, n_threads)
     elif n_threads > 1:
         for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, T, XtA)
+            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
     else:
         for k in range(m):
-            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, T, XtA)
+            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
 
     for t in range(T):
-        r = Rs + <Py_ssize_t> t * n
+        r = Rs + t * rt
         y = Y + <Py_ssize_t> t * n
         for i in range(n):
-            R_norm2 += <double> r[i] * r[i]
-            RY += <double> r[i] * y[i]
+            R_norm2 += <double> r[<Py_ssize_t> i * si] * r[<Py_ssize_t> i * si]
+            RY += <double> r[<Py_ssize_t> i * si] * y[i]
     for k in range(m):
         j = k if ws == NULL else ws[k]
         for t in range(T):
@@ -186,7 +193,8 @@ cdef double block_gap(const Design* D, const Penalty* pen,
 
 
 cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
-                 floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
+                 floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
+                 double* c, int T,
                  const int* ws, int n_ws, bint random, uint32_t* state,
                  double* a, double* w_old,
                  double* w_max, double* d_w_max) noexcept nogil:
@@ -197,6 +205,8 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
     cdef int kk, k, j, t
     cdef double L, delta
     cdef floating w_new
+    cdef bint changed
+    cdef bint rows = D.is_sparse and si > 1 and rt == 1
     w_max[0] = 0.0
     d_w_max[0] = 0.0
     for kk in range(m):
@@ -208,15 +218,34 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
             for t in range(T):
                 W[t * ldw + j] = 0.0
             continue
+        if rows:
+            # sparse X, row-major residual: all tasks in one pass over the nonzeros
+            col_dot_rows(D, j, Rs, T, c, a)
+            changed = False
+            for t in range(T):
+                w_old[t] = W[t * ldw + j]
+                a[t] += L * w_old[t]
+            row_prox(pen, a, T, L, n)
+            for t in range(T):
+                w_new = <floating> a[t]
+                a[t] = w_new - w_old[t]          # a now holds the changes
+                if a[t] != 0.0:
+                    changed = True
+                    W[t * ldw + j] = w_new
+                    d_w_max[0] = fmax(d_w_max[0], fabs(a[t]))
+                w_max[0] = fmax(w_max[0], fabs(w_new))
+            if changed:
+                col_update_rows(D, j, a, Rs, T, c)
+            continue
         for t in range(T):
             w_old[t] = W[t * ldw + j]
-            a[t] = L * w_old[t] + col_dot(D, j, Rs + <Py_ssize_t> t * n, c[t])
+            a[t] = L * w_old[t] + col_dot(D, j, Rs + t * rt, si, c[t])
         row_prox(pen, a, T, L, n)
         for t in range(T):
             w_new = <floating> a[t]
             delta = w_new - w_old[t]
             if delta != 0.0:
-                col_update(D, j, delta, Rs + <Py_ssize_t> t * n, &c[t])
+                col_update(D, j, delta, Rs + t * rt, si, &c[t])
                 W[t * ldw + j] = w_new
                 d_w_max[0] = fmax(d_w_max[0], fabs(delta))
             w_max[0] = fmax(w_max[0], fabs(w_new))
@@ -414,8 +443,8 @@ cdef double _primal_n(const Penalty* pen, const double* w, int m, int T,
 
 
 cdef void _anderson_step(Anderson* A, const Design* D, const Penalty* pen,
-                         floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
-                         const int* ws, int n_ws) noexcept nogil:
+                         floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
+                         double* c, int T, const int* ws, int n_ws) noexcept nogil:
     """Store the current iterate; every K+1 iterates, replace it by the
     Anderson extrapolation  sum_k c_k x_{k+1}  (c minimizes ||sum c_k U_k||,
     sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective. The
@@ -430,7 +459,7 @@ cdef void _anderson_step(Anderson* A, const Design* D, const Penalty* pen,
     if K <= 0:
         return
     for t in range(T):
-        flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
+        flush_residual(D, Rs + t * rt, si, &c[t])
     Wc = A.Wk + <Py_ssize_t> A.count * m
     for k in range(n_ws):
         for t in range(T):
@@ -544,14 +573,15 @@ cdef int _build_ws(const Penalty* pen, const double* norms2, const floating* W,
 
 
 cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
-                            floating* W, Py_ssize_t ldw, floating* Rs, double* c, int T,
+                            floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt,
+                            int si, double* c, int T,
                             const int* ws, int n_ws, bint random, uint32_t* state,
                             BlockScratch* S, double* a, double* w_old,
                             double* w_max, double* d_w_max) noexcept nogil:
     if S.bs > 1:
         _epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max)
     else:
-        _epoch(D, pen, norms2, W, ldw, Rs, c, T, ws, n_ws, random, state, a, w_old,
+        _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, state, a, w_old,
                w_max, d_w_max)
 
 
@@ -588,7 +618,8 @@ cdef void _free_blocks(BlockScratch* S) noexcept nogil:
 
 cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      floating* W, Py_ssize_t ldw,             # in/out
-                     floating* Rs, double* c,                 # in/out
+                     floating* Rs, Py_ssize_t rt, int si,     # in/out: residual layout
+                     double* c,                               # in/out
                      const floating* Y, int T,                # in
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
@@ -625,7 +656,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
     cdef BlockScratch S
     cdef Anderson AA
-    if D.is_sparse or random or T < 2:
+    if D.is_sparse or random or T < 2 or si != 1:
         block_size = 0
     if _alloc_anderson(&AA, anderson_k if use_ws else 0, p, n, T, sizeof(floating)) != 0:
         _free_anderson(&AA)
@@ -641,16 +672,16 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         tol_abs += _sq_norm(Y + <Py_ssize_t> t * n, n)
     tol_abs *= tol
 
-    gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
+    gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
     if not use_ws:
         if gap > tol_abs:
             for it in range(max_iter):
-                _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, NULL, 0, random, &state,
+                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, NULL, 0, random, &state,
                            &S, a, w_old, &w_max, &d_w_max)
                 n_iter = it + 1
                 # scikit-learn's rule, exactly: its coefficients at a given tol
                 if w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter:
-                    gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf,
+                    gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf,
                                     &dn, n_threads)
                     if gap <= tol_abs:
                         break
@@ -672,21 +703,21 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
             if tol_in < 0.3 * tol_abs:
                 tol_in = 0.3 * tol_abs
             while n_iter < max_iter:
-                _run_epoch(D, pen, norms2, W, ldw, Rs, c, T, ws, n_ws, random, &state,
+                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, &state,
                            &S, a, w_old, &w_max, &d_w_max)
-                _anderson_step(&AA, D, pen, W, ldw, Rs, c, T, ws, n_ws)
+                _anderson_step(&AA, D, pen, W, ldw, Rs, rt, si, c, T, ws, n_ws)
                 n_iter += 1
                 if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
                         or n_iter % gap_freq == 0):
-                    gap_in = block_gap(D, pen, W, ldw, Rs, c, Y, T, ws, n_ws, XtA, buf,
+                    gap_in = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, ws, n_ws, XtA, buf,
                                        &dn, n_threads)
                     if gap_in <= tol_in:
                         break
-            gap = block_gap(D, pen, W, ldw, Rs, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
+            gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
             if n_ws == p and gap <= tol_abs:
                 break
     for t in range(T):
-        flush_residual(D, Rs + <Py_ssize_t> t * n, &c[t])
+        flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
     free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
     _free_blocks(&S)
@@ -769,8 +800,14 @@ def solve(const floating[::1, :] X,
     pen.tau = tau
     pen.positive = positive
 
-    R_arr = np.array(Y, dtype=dtype, order="F", copy=True)
-    cdef floating[::1, :] R = R_arr
+    # residual layout: row-major for sparse X with coupled tasks (the tasks of
+    # one nonzero then share cache lines), F-ordered otherwise
+    cdef bint rows = is_sparse and not separable and T > 1
+    cdef Py_ssize_t rt = 1 if rows else n
+    cdef int si = T if rows else 1
+    R_arr = np.array(Y, dtype=dtype, order="C" if rows else "F", copy=True)
+    cdef floating[::1] R = R_arr.ravel(order="K")
+    cdef floating* Rp = &R[0]
     c_arr = np.zeros(T, dtype=np.float64)
     cdef double[::1] c = c_arr
     norms_arr = np.empty(p, dtype=np.float64)
@@ -790,19 +827,19 @@ def solve(const floating[::1, :] X,
             for t in range(T):
                 w = coef[t, j]
                 if w != 0.0:
-                    col_update(&D, j, w, &R[0, t], &c[t])
+                    col_update(&D, j, w, Rp + t * rt, si, &c[t])
         if separable:
             for b in prange(T, schedule='static', num_threads=n_threads):
                 n_iter[b] = block_solve(
-                    &D, &pen, &norms2[0], &coef[b, 0], p, &R[0, b], &c[b],
+                    &D, &pen, &norms2[0], &coef[b, 0], p, Rp + b * rt, rt, 1, &c[b],
                     &Y[0, b], 1, max_iter, tol, gap_freq, random,
                     seed + 2654435761u * <uint32_t> b, strategy, p0, 0, anderson_k, 1,
                     &gaps[b])
         else:
             n_iter[0] = block_solve(
-                &D, &pen, &norms2[0], &coef[0, 0], p, &R[0, 0], &c[0],
+                &D, &pen, &norms2[0], &coef[0, 0], p, Rp, rt, si, &c[0],
                 &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
                 strategy, p0, block_size, anderson_k, n_threads, &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
-    return n_iter_arr, gaps_arr, R_arr
+    return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)

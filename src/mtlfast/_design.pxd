@@ -13,6 +13,11 @@
 # and the update R -= delta * X_eff[:, j] becomes
 #     Rs -= delta * X[:, j],   c -= delta * mean[j].
 # flush_residual() folds c back into Rs (before gaps and at the end).
+#
+# The residual of task t is addressed as Rs_t[i * si]: an F-ordered (n, T)
+# residual has Rs_t = R + t*n, si = 1; a row-major one (used for sparse X with
+# coupled tasks, so the tasks of one nonzero share cache lines) has
+# Rs_t = R + t, si = T.
 from cython cimport floating
 from mtlfast._blas cimport _dot, _axpy
 
@@ -29,41 +34,44 @@ ctypedef struct Design:
     double uu               # u^T u
 
 
-cdef inline double col_dot(const Design* D, int j, const floating* Rs,
+cdef inline double col_dot(const Design* D, int j, const floating* Rs, int si,
                            double c) noexcept nogil:
-    """return X_eff[:, j] @ R for the true residual R = Rs - c u."""
+    """return X_eff[:, j] @ R for the true residual R = Rs - c u; sample i of
+    the residual is Rs[i * si] (si = 1 for a column of an F-ordered R, T for
+    a row-major R)."""
     cdef const floating* x
     cdef double s = 0.0
     cdef int k
     if not D.is_sparse:
         x = (<const floating*> D.data) + <Py_ssize_t> j * D.n_samples
-        return _dot(D.n_samples, x, 1, Rs, 1)
+        return _dot(D.n_samples, x, 1, Rs, si)
     x = <const floating*> D.data
     for k in range(D.indptr[j], D.indptr[j + 1]):
-        s += x[k] * Rs[D.indices[k]]
+        s += x[k] * Rs[<Py_ssize_t> D.indices[k] * si]
     if D.mean != NULL:
         s -= D.mean[j] * c * D.uu
     return s
 
 
 cdef inline void col_update(const Design* D, int j, double delta,
-                            floating* Rs, double* c) noexcept nogil:
-    """R -= delta * X_eff[:, j], on the stored pair (Rs, c)."""
+                            floating* Rs, int si, double* c) noexcept nogil:
+    """R -= delta * X_eff[:, j], on the stored pair (Rs, c); stride si as in col_dot."""
     cdef const floating* x
     cdef int k
     cdef floating fd = <floating> delta
     if not D.is_sparse:
         x = (<const floating*> D.data) + <Py_ssize_t> j * D.n_samples
-        _axpy(D.n_samples, -fd, x, 1, Rs, 1)
+        _axpy(D.n_samples, -fd, x, 1, Rs, si)
         return
     x = <const floating*> D.data
     for k in range(D.indptr[j], D.indptr[j + 1]):
-        Rs[D.indices[k]] -= fd * x[k]
+        Rs[<Py_ssize_t> D.indices[k] * si] -= fd * x[k]
     if D.mean != NULL:
         c[0] -= delta * D.mean[j]
 
 
-cdef inline void flush_residual(const Design* D, floating* Rs, double* c) noexcept nogil:
+cdef inline void flush_residual(const Design* D, floating* Rs, int si,
+                                double* c) noexcept nogil:
     """Rs <- Rs - c u (the true residual); c <- 0."""
     cdef const floating* u = <const floating*> D.u
     cdef int i
@@ -72,10 +80,10 @@ cdef inline void flush_residual(const Design* D, floating* Rs, double* c) noexce
         return
     if u == NULL:
         for i in range(D.n_samples):
-            Rs[i] -= fc
+            Rs[<Py_ssize_t> i * si] -= fc
     else:
         for i in range(D.n_samples):
-            Rs[i] -= fc * u[i]
+            Rs[<Py_ssize_t> i * si] -= fc * u[i]
     c[0] = 0.0
 
 
@@ -98,3 +106,42 @@ cdef inline double col_norm2(const Design* D, const floating* data, int j) noexc
         if s < 0.0:
             s = 0.0
     return s
+
+
+cdef inline void col_dot_rows(const Design* D, int j, const floating* R, int T,
+                              const double* c, double* out) noexcept nogil:
+    """out[t] = X_eff[:, j] @ R[:, t] for all t, sparse X and a row-major
+    residual R (n x T): one pass over the column's nonzeros. c = NULL means
+    the residual is flushed (c = 0)."""
+    cdef const floating* x = <const floating*> D.data
+    cdef const floating* r
+    cdef double xk, m
+    cdef int k, t
+    for t in range(T):
+        out[t] = 0.0
+    for k in range(D.indptr[j], D.indptr[j + 1]):
+        xk = x[k]
+        r = R + <Py_ssize_t> D.indices[k] * T
+        for t in range(T):
+            out[t] += xk * r[t]
+    if D.mean != NULL and c != NULL:
+        m = D.mean[j] * D.uu
+        for t in range(T):
+            out[t] -= m * c[t]
+
+
+cdef inline void col_update_rows(const Design* D, int j, const double* delta,
+                                 floating* R, int T, double* c) noexcept nogil:
+    """R[:, t] -= delta[t] * X_eff[:, j] for all t (row-major R, sparse X)."""
+    cdef const floating* x = <const floating*> D.data
+    cdef floating* r
+    cdef floating xk
+    cdef int k, t
+    for k in range(D.indptr[j], D.indptr[j + 1]):
+        xk = x[k]
+        r = R + <Py_ssize_t> D.indices[k] * T
+        for t in range(T):
+            r[t] -= <floating> (xk * delta[t])
+    if D.mean != NULL:
+        for t in range(T):
+            c[t] -= delta[t] * D.mean[j]
