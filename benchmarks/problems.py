@@ -63,6 +63,11 @@ QUICK_SIZES = {
 }
 
 
+# alpha = alpha_max / ratio; DESIGN.md section 6
+RATIOS = {name: (10, 100) for name in SIZES}
+RATIOS["sparse-lasso"] = (100, 1000)
+
+
 def make_problem(name, quick=False, seed=0):
     n, p, T, extra = (QUICK_SIZES if quick else SIZES)[name]
     if "zipf" in extra:

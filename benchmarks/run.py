@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from problems import SIZES, make_problem  # noqa: E402
+from problems import RATIOS, SIZES, make_problem  # noqa: E402
 from solvers import available, quiet_fit  # noqa: E402
 
 TARGET = 1e-6
@@ -133,8 +133,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="scaled-down problems (under 2 minutes)")
     ap.add_argument("--problems", nargs="+", default=list(SIZES), choices=list(SIZES))
-    ap.add_argument("--ratios", nargs="+", type=float, default=[10, 100],
-                    help="alpha = alpha_max / ratio")
+    ap.add_argument("--ratios", nargs="+", type=float, default=None,
+                    help="alpha = alpha_max / ratio (default: the suite's, 10 and 100; "
+                         "100 and 1000 for sparse-lasso)")
     ap.add_argument("--repeat", type=int, default=1, help="best of R timings per fit")
     ap.add_argument("--max-time", type=float, default=120.0,
                     help="give up on a solver after this many seconds per problem")
@@ -148,7 +149,7 @@ def main(argv=None):
         env = environment()
         for name in args.problems:
             prob = make_problem(name, quick=args.quick)
-            for ratio in args.ratios:
+            for ratio in (args.ratios or RATIOS[name]):
                 rec = bench_one(prob, ratio, solvers, args.repeat, args.max_time)
                 rec.update(problem=name, shape=prob.shape, meta=prob.meta)
                 records.append(rec)

@@ -34,7 +34,7 @@ def _block_size(datafit, block_size):
         return int(block_size)
     if datafit.is_sparse or datafit.n_tasks < 4:
         return 0
-    return 16
+    return 32
 
 
 def check_supported(datafit, penalty):

@@ -69,47 +69,57 @@ cdef enum:
 
 cdef void _xta_dense_gemm(const Design* D, const Penalty* pen,
                           const floating* W, Py_ssize_t ldw, const floating* R,
-                          int T, double* XtA, int n_threads) noexcept nogil:
-    """XtA (p x T, row-major) = X^T R - n lam2 W for dense X, in blocks of
-    GAP_BLOCK contiguous features, one gemm each (blocks in parallel; the block
-    partition does not depend on the thread count, so neither do results)."""
-    cdef int n = D.n_samples, p = D.n_features
-    cdef int n_blocks = (p + GAP_BLOCK - 1) // GAP_BLOCK
+                          int T, const int* ws, int m, double* XtA,
+                          int n_threads) noexcept nogil:
+    """XtA[j] = X_j^T R - n lam2 W_j for the m features of ws (all when NULL)
+    on dense X, in blocks of GAP_BLOCK features, one gemm each (blocks in
+    parallel; the block partition does not depend on the thread count, so
+    neither do results)."""
+    cdef int n_blocks = (m + GAP_BLOCK - 1) // GAP_BLOCK
     cdef int blk
     if n_threads > 1:
         for blk in prange(n_blocks, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_dense_block(D, pen, W, ldw, R, T, XtA, blk)
+            _xta_dense_block(D, pen, W, ldw, R, T, ws, m, XtA, blk)
     else:
         for blk in range(n_blocks):
-            _xta_dense_block(D, pen, W, ldw, R, T, XtA, blk)
+            _xta_dense_block(D, pen, W, ldw, R, T, ws, m, XtA, blk)
 
 
 cdef void _xta_dense_block(const Design* D, const Penalty* pen,
                            const floating* W, Py_ssize_t ldw, const floating* R,
-                           int T, double* XtA, int blk) noexcept nogil:
-    cdef int n = D.n_samples, p = D.n_features
-    cdef int j0 = blk * GAP_BLOCK
-    cdef int b = min(GAP_BLOCK, p - j0)
-    cdef int k, t
+                           int T, const int* ws, int m, double* XtA, int blk) noexcept nogil:
+    cdef int n = D.n_samples
+    cdef int k0 = blk * GAP_BLOCK
+    cdef int b = min(GAP_BLOCK, m - k0)
+    cdef int k, t, j
     cdef double lam2n = n * pen.lam2
-    cdef floating* G
     cdef const floating* X = <const floating*> D.data
-    if floating is double:
-        G = XtA + <Py_ssize_t> j0 * T
+    cdef const floating* XB
+    cdef floating* buf = NULL
+    cdef floating* G = <floating*> malloc(<size_t> b * T * sizeof(floating))
+    cdef bint contiguous = ws == NULL or ws[k0 + b - 1] - ws[k0] == b - 1
+    if not contiguous:
+        buf = <floating*> malloc(<size_t> n * b * sizeof(floating))
+    if G == NULL or (not contiguous and buf == NULL):
+        free(G); free(buf)
+        for k in range(b):     # fall back to dot products
+            _xta_row(D, pen, k0 + k if ws == NULL else ws[k0 + k], W, ldw, R, n, 1, T, XtA)
+        return
+    if contiguous:
+        XB = X + <Py_ssize_t> (k0 if ws == NULL else ws[k0]) * n
     else:
-        G = <floating*> malloc(<size_t> b * T * sizeof(floating))
-        if G == NULL:  # fall back to dot products
-            for k in range(b):
-                _xta_row(D, pen, j0 + k, W, ldw, R, n, 1, T, XtA)
-            return
-    # G (T x b, column-major) = R^T X[:, j0:j0+b]
-    _gemm(c'T', c'N', T, b, n, 1.0, R, n, X + <Py_ssize_t> j0 * n, n, 0.0, G, T)
+        for k in range(b):
+            memcpy(buf + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k0 + k] * n,
+                   n * sizeof(floating))
+        XB = buf
+    # G (T x b, column-major) = R^T X_B
+    _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
     for k in range(b):
+        j = k0 + k if ws == NULL else ws[k0 + k]
         for t in range(T):
-            XtA[<Py_ssize_t> (j0 + k) * T + t] = (G[<Py_ssize_t> k * T + t]
-                                                 - lam2n * W[t * ldw + j0 + k])
-    if floating is float:
-        free(G)
+            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * W[t * ldw + j]
+    free(G)
+    free(buf)
 
 
 cdef double block_gap(const Design* D, const Penalty* pen,
@@ -144,8 +154,8 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
 
-    if ws == NULL and not D.is_sparse and T > 1 and si == 1:
-        _xta_dense_gemm(D, pen, W, ldw, Rs, T, XtA, n_threads)
+    if not D.is_sparse and T > 1 and si == 1:
+        _xta_dense_gemm(D, pen, W, ldw, Rs, T, ws, m, XtA, n_threads)
     elif n_threads > 1:
         for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
             _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
@@ -263,11 +273,35 @@ ctypedef struct BlockScratch:
     int* idx        # bs feature indices
 
 
+cdef enum:
+    G_CHUNK = 8        # features per parallel chunk of G = R^T X_B
+    R_CHUNKS = 8       # row chunks of the residual update R -= X_B Delta^T
+
+
+cdef void _block_G(const floating* R, const floating* XB, floating* G, int n, int T,
+                   int b, int ch) noexcept nogil:
+    """G[:, ch*G_CHUNK : ...] = R^T X_B[:, same columns] (one fixed chunk)."""
+    cdef int k0 = ch * G_CHUNK
+    cdef int bc = min(G_CHUNK, b - k0)
+    _gemm(c'T', c'N', T, bc, n, 1.0, R, n, XB + <Py_ssize_t> k0 * n, n, 0.0,
+          G + <Py_ssize_t> k0 * T, T)
+
+
+cdef void _block_update(floating* R, const floating* XB, const floating* Dlt, int n, int T,
+                        int b, int rows, int ch) noexcept nogil:
+    """R[i0:i1, :] -= X_B[i0:i1, :] @ Delta^T (one fixed chunk of rows)."""
+    cdef int i0 = ch * rows
+    cdef int nr = min(rows, n - i0)
+    if nr <= 0:
+        return
+    _gemm(c'N', c'T', nr, T, b, -1.0, XB + i0, n, Dlt, T, 1.0, R + i0, n)
+
+
 cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norms2,
                          floating* W, Py_ssize_t ldw, floating* R, int T,
                          const int* ws, int n_ws, BlockScratch* S,
                          double* a, double* w_old,
-                         double* w_max, double* d_w_max) noexcept nogil:
+                         double* w_max, double* d_w_max, int n_threads) noexcept nogil:
     """One cyclic epoch over ws (all features when NULL) on dense X, in blocks
     of S.bs features: the same iterates as _epoch, with level-3 BLAS.
 
@@ -279,7 +313,8 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
     cdef int n = D.n_samples
     cdef int m = D.n_features if ws == NULL else n_ws
     cdef int bs = S.bs
-    cdef int start, b, k, l, t, j
+    cdef int start, b, k, l, t, j, ch, n_gch
+    cdef int rows = (n + R_CHUNKS - 1) // R_CHUNKS
     cdef bint contiguous, changed
     cdef double L, delta
     cdef floating w_new, dk
@@ -305,8 +340,15 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
                 memcpy(XBbuf + <Py_ssize_t> k * n, X + <Py_ssize_t> idx[k] * n,
                        n * sizeof(floating))
             XB = XBbuf
-        # G (T x b) = R^T X_B
-        _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
+        # G (T x b) = R^T X_B, in fixed chunks of features (threads share them;
+        # the partition never depends on the thread count, so neither do results)
+        n_gch = (b + G_CHUNK - 1) // G_CHUNK
+        if n_threads > 1:
+            for ch in prange(n_gch, schedule='static', num_threads=n_threads, nogil=True):
+                _block_G(R, XB, G, n, T, b, ch)
+        else:
+            for ch in range(n_gch):
+                _block_G(R, XB, G, n, T, b, ch)
         # lower triangle of K (b x b) = X_B^T X_B, computed once per working set
         K = (<floating*> S.K) + <Py_ssize_t> (start // bs) * bs * bs
         if not S.K_ok[start // bs]:
@@ -338,8 +380,14 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
                         G[<Py_ssize_t> l * T + t] -= K[l + <Py_ssize_t> k * b] * dk
                 w_max[0] = fmax(w_max[0], fabs(w_new))
         if changed:
-            # R (n x T) -= X_B (n x b) @ Delta^T (b x T)
-            _gemm(c'N', c'T', n, T, b, -1.0, XB, n, Dlt, T, 1.0, R, n)
+            # R (n x T) -= X_B (n x b) @ Delta^T (b x T), in R_CHUNKS fixed row chunks
+            if n_threads > 1:
+                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
+                                 nogil=True):
+                    _block_update(R, XB, Dlt, n, T, b, rows, ch)
+            else:
+                for ch in range(R_CHUNKS):
+                    _block_update(R, XB, Dlt, n, T, b, rows, ch)
         start += b
 
 
@@ -577,9 +625,10 @@ cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* n
                             int si, double* c, int T,
                             const int* ws, int n_ws, bint random, uint32_t* state,
                             BlockScratch* S, double* a, double* w_old,
-                            double* w_max, double* d_w_max) noexcept nogil:
+                            double* w_max, double* d_w_max, int n_threads) noexcept nogil:
     if S.bs > 1:
-        _epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max)
+        _epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max,
+                       n_threads)
     else:
         _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, state, a, w_old,
                w_max, d_w_max)
@@ -677,7 +726,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         if gap > tol_abs:
             for it in range(max_iter):
                 _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, NULL, 0, random, &state,
-                           &S, a, w_old, &w_max, &d_w_max)
+                           &S, a, w_old, &w_max, &d_w_max, n_threads)
                 n_iter = it + 1
                 # scikit-learn's rule, exactly: its coefficients at a given tol
                 if w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter:
@@ -704,7 +753,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                 tol_in = 0.3 * tol_abs
             while n_iter < max_iter:
                 _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, &state,
-                           &S, a, w_old, &w_max, &d_w_max)
+                           &S, a, w_old, &w_max, &d_w_max, n_threads)
                 _anderson_step(&AA, D, pen, W, ldw, Rs, rt, si, c, T, ws, n_ws)
                 n_iter += 1
                 if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
