@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from problems import RATIOS, SIZES, make_problem  # noqa: E402
 from solvers import available, quiet_fit  # noqa: E402
+from roofline import describe, roofline  # noqa: E402
 
 TARGET = 1e-6
 TOLS = [10.0 ** -k for k in range(2, 15)]
@@ -139,12 +140,18 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1, help="best of R timings per fit")
     ap.add_argument("--max-time", type=float, default=120.0,
                     help="give up on a solver after this many seconds per problem")
+    ap.add_argument("--no-roofline", action="store_true",
+                    help="skip the full-pass vs peak/bandwidth measurement")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = ap.parse_args(argv)
 
     solvers, missing = available()
     print(f"solvers: {[s.name for s in solvers]}; not installed: {missing}")
     records = []
+    roof = None
+    if not args.no_roofline:
+        roof = roofline(quick=args.quick)
+        print(describe(roof))
     with threadpool_limits(1, user_api="blas"):
         env = environment()
         for name in args.problems:
@@ -165,10 +172,13 @@ def main(argv=None):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(args.out, f"bench-{'quick-' if args.quick else ''}{stamp}")
     with open(base + ".json", "w") as fh:
-        json.dump(dict(environment=env, target=TARGET, quick=args.quick, records=records),
+        json.dump(dict(environment=env, target=TARGET, quick=args.quick, records=records,
+                       roofline=roof),
                   fh, indent=1, default=str)
     with open(base + ".md", "w") as fh:
         fh.write(table + "\n")
+        if roof:
+            fh.write("\n" + describe(roof) + "\n")
     print(f"\nwrote {base}.json and {base}.md")
 
 
