@@ -9,10 +9,12 @@ __version__ = "0.1.0"
 from ._config import show_config, config, openmp_enabled, resolve_n_threads
 from .linear_model import (
     ElasticNet, Lasso, MultiTaskElasticNet, MultiTaskLasso, MultiTaskSparseGroupLasso)
+from .path import enet_path, lasso_path, alpha_grid
 from . import penalties, datafits, reference
 
 __all__ = [
     "ElasticNet", "Lasso", "MultiTaskElasticNet", "MultiTaskLasso",
     "MultiTaskSparseGroupLasso", "show_config", "config", "openmp_enabled",
-    "resolve_n_threads", "penalties", "datafits", "reference",
+    "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
+    "alpha_grid",
 ]

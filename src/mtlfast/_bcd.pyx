@@ -315,6 +315,7 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
     cdef int bs = S.bs
     cdef int start, b, k, l, t, j, ch, n_gch
     cdef int rows = (n + R_CHUNKS - 1) // R_CHUNKS
+    cdef bint small_R = <size_t> n * T * sizeof(floating) <= 512 * 1024
     cdef bint contiguous, changed
     cdef double L, delta
     cdef floating w_new, dk
@@ -342,8 +343,12 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
             XB = XBbuf
         # G (T x b) = R^T X_B, in fixed chunks of features (threads share them;
         # the partition never depends on the thread count, so neither do results)
-        n_gch = (b + G_CHUNK - 1) // G_CHUNK
-        if n_threads > 1:
+        # (chunks re-read R, so only when R stays in cache; this depends on n
+        # and T only, never on the thread count)
+        n_gch = (b + G_CHUNK - 1) // G_CHUNK if small_R else 1
+        if not small_R:
+            _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
+        elif n_threads > 1:
             for ch in prange(n_gch, schedule='static', num_threads=n_threads, nogil=True):
                 _block_G(R, XB, G, n, T, b, ch)
         else:
