@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from problems import RATIOS, SIZES, make_problem  # noqa: E402
 from solvers import available, quiet_fit  # noqa: E402
 from roofline import describe, roofline  # noqa: E402
+from memory import peak_extra_bytes  # noqa: E402
 
 TARGET = 1e-6
 TOLS = [10.0 ** -k for k in range(2, 15)]
@@ -65,6 +66,8 @@ def bench_one(problem, ratio, solvers, repeat, max_time):
         row = dict(solver=s.name, status="ok")
         t_def, W = timed(s, problem, alpha, s.default_tol, repeat)
         row["time_default_tol"] = t_def
+        _, peak = peak_extra_bytes(lambda: quiet_fit(s, problem, alpha, s.default_tol))
+        row["peak_extra_mb"] = None if peak is None else peak / 1e6
         row["subopt_default_tol"] = (objective(problem, W, alpha) - f_star) / abs(f_star)
         spent = 0.0
         for tol in TOLS:
@@ -121,6 +124,25 @@ def markdown(records):
     return "\n".join(lines)
 
 
+def memory_markdown(records):
+    """Peak resident memory above the pre-fit level (MB) of the default-tol fit."""
+    solvers = []
+    for rec in records:
+        for r in rec["results"]:
+            if r["solver"] not in solvers:
+                solvers.append(r["solver"])
+    lines = ["| problem | alpha_max / | " + " | ".join(solvers) + " |",
+             "|" + "---|" * (len(solvers) + 2)]
+    for rec in records:
+        cells = []
+        for name in solvers:
+            r = next((r for r in rec["results"] if r["solver"] == name), None)
+            mb = None if r is None else r.get("peak_extra_mb")
+            cells.append("-" if mb is None else f"{mb:.0f}")
+        lines.append(f"| {rec['problem']} | {rec['alpha_ratio']:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def environment():
     import mtlfast
     return dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -140,12 +162,20 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1, help="best of R timings per fit")
     ap.add_argument("--max-time", type=float, default=120.0,
                     help="give up on a solver after this many seconds per problem")
+    ap.add_argument("--threads", default="1,2",
+                    help="comma-separated mtlfast thread counts to run (scaling mode: 1,2,4,8)")
+    ap.add_argument("--solvers", nargs="+", default=None,
+                    help="only these solvers (names as printed, e.g. scikit-learn celer)")
     ap.add_argument("--no-roofline", action="store_true",
                     help="skip the full-pass vs peak/bandwidth measurement")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = ap.parse_args(argv)
 
-    solvers, missing = available()
+    threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    solvers, missing = available(threads)
+    if args.solvers:
+        solvers = [s for s in solvers if s.name in args.solvers or
+                   (s.name.startswith("mtlfast") and "mtlfast" in args.solvers)]
     print(f"solvers: {[s.name for s in solvers]}; not installed: {missing}")
     records = []
     roof = None
@@ -164,10 +194,14 @@ def main(argv=None):
                     print(f"  {name:<13} alpha_max/{ratio:<5g} {r['solver']:<14} "
                           f"to 1e-6: {fmt_time(r.get('time_to_target')):>8} s   "
                           f"default tol: {fmt_time(r.get('time_default_tol')):>8} s "
-                          f"(subopt {r.get('subopt_default_tol', float('nan')):.1e})   {r['status']}")
+                          f"(subopt {r.get('subopt_default_tol', float('nan')):.1e})   "
+                          f"peak +{r.get('peak_extra_mb') or 0:.0f} MB   {r['status']}")
     table = markdown(records)
     print("\nTime (s) to relative suboptimality 1e-6, single-threaded BLAS:\n")
     print(table)
+    mem = memory_markdown(records)
+    print("\nPeak resident memory above the pre-fit level (MB), default tolerance:\n")
+    print(mem)
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(args.out, f"bench-{'quick-' if args.quick else ''}{stamp}")
@@ -177,6 +211,8 @@ def main(argv=None):
                   fh, indent=1, default=str)
     with open(base + ".md", "w") as fh:
         fh.write(table + "\n")
+        fh.write("\nPeak resident memory above the pre-fit level (MB), default tolerance:\n\n"
+                 + mem + "\n")
         if roof:
             fh.write("\n" + describe(roof) + "\n")
     print(f"\nwrote {base}.json and {base}.md")

@@ -107,13 +107,13 @@ class Celer(Solver):
         return out[1][..., 0].T
 
 
-def all_solvers():
-    return [MtlFast(1), MtlFast(2), SkLearn(), SkGlm(), Celer()]
+def all_solvers(threads=(1, 2)):
+    return [MtlFast(t) for t in threads] + [SkLearn(), SkGlm(), Celer()]
 
 
-def available():
+def available(threads=(1, 2)):
     out, missing = [], []
-    for s in all_solvers():
+    for s in all_solvers(threads):
         try:
             importlib.import_module(s.package)
             out.append(s)

@@ -316,6 +316,10 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
     cdef int start, b, k, l, t, j, ch, n_gch
     cdef int rows = (n + R_CHUNKS - 1) // R_CHUNKS
     cdef bint small_R = <size_t> n * T * sizeof(floating) <= 512 * 1024
+    # a parallel region per block pays only for enough work per block (the
+    # chunk partition stays the same, so results do not change)
+    if <double> n * T * bs < 2e5:
+        n_threads = 1
     cdef bint contiguous, changed
     cdef double L, delta
     cdef floating w_new, dk
