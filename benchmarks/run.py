@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -91,6 +92,43 @@ def bench_one(problem, ratio, solvers, repeat, max_time):
                 results=rows)
 
 
+N_PATH = 20
+
+
+def bench_path(problem, solvers, max_time):
+    """Time for a 20-point warm-started path alpha_max -> alpha_max/100 whose
+    every point reaches relative suboptimality 1e-6 (tolerance swept)."""
+    alphas = np.geomspace(problem.alpha_max, problem.alpha_max / 100, N_PATH)
+    ref = next(s for s in solvers if s.name.startswith("mtlfast"))
+    W = ref.path(problem, alphas, 1e-13)
+    f_star = np.array([objective(problem, W[..., k], a) for k, a in enumerate(alphas)])
+    rows = []
+    for s in solvers:
+        if not s.applies(problem):
+            rows.append(dict(solver=s.name, status="not applicable"))
+            continue
+        s.warmup(problem)
+        row, spent = dict(solver=s.name, status="ok", time_to_target=None), 0.0
+        for tol in TOLS:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                W = s.path(problem, alphas, tol)
+            t = time.perf_counter() - t0
+            spent += t
+            f = np.array([objective(problem, W[..., k], a) for k, a in enumerate(alphas)])
+            f_star = np.minimum(f_star, f)
+            sub = np.max((f - f_star) / np.abs(f_star))
+            if sub <= TARGET:
+                row.update(time_to_target=t, tol_to_target=tol)
+                break
+            if spent > max_time:
+                row.update(status=f"> {spent:.0f} s without reaching {TARGET:g}")
+                break
+        rows.append(row)
+    return dict(alpha_ratio="path", alpha=list(alphas), results=rows)
+
+
 def fmt_time(x):
     return "-" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
@@ -119,7 +157,9 @@ def markdown(records):
                 peer_best = t if peer_best is None else min(peer_best, t)
         ratio = f"{peer_best / ours:.2f}x" if ours and peer_best else "-"
         n, p, T = rec["shape"]
-        lines.append(f"| {rec['problem']} ({n}, {p}, {T}) | {rec['alpha_ratio']:g} | "
+        ar = rec["alpha_ratio"]
+        ar = f"{ar:g}" if not isinstance(ar, str) else "20-pt path to 100"
+        lines.append(f"| {rec['problem']} ({n}, {p}, {T}) | {ar} | "
                      + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(lines)
 
@@ -139,7 +179,9 @@ def memory_markdown(records):
             r = next((r for r in rec["results"] if r["solver"] == name), None)
             mb = None if r is None else r.get("peak_extra_mb")
             cells.append("-" if mb is None else f"{mb:.0f}")
-        lines.append(f"| {rec['problem']} | {rec['alpha_ratio']:g} | " + " | ".join(cells) + " |")
+        ar = rec["alpha_ratio"]
+        ar = f"{ar:g}" if not isinstance(ar, str) else "path"
+        lines.append(f"| {rec['problem']} | {ar} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -166,6 +208,8 @@ def main(argv=None):
                     help="comma-separated mtlfast thread counts to run (scaling mode: 1,2,4,8)")
     ap.add_argument("--solvers", nargs="+", default=None,
                     help="only these solvers (names as printed, e.g. scikit-learn celer)")
+    ap.add_argument("--path-problems", nargs="*", default=["meg", "wide", "sparse"],
+                    choices=list(SIZES), help="problems also run as a 20-point path")
     ap.add_argument("--no-roofline", action="store_true",
                     help="skip the full-pass vs peak/bandwidth measurement")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
@@ -186,6 +230,13 @@ def main(argv=None):
         env = environment()
         for name in args.problems:
             prob = make_problem(name, quick=args.quick)
+            if name in (args.path_problems or []):
+                rec = bench_path(prob, solvers, args.max_time)
+                rec.update(problem=name, shape=prob.shape, meta=prob.meta)
+                records.append(rec)
+                for r in rec["results"]:
+                    print(f"  {name:<13} 20-point path  {r['solver']:<14} "
+                          f"to 1e-6: {fmt_time(r.get('time_to_target')):>8} s   {r['status']}")
             for ratio in (args.ratios or RATIOS[name]):
                 rec = bench_one(prob, ratio, solvers, args.repeat, args.max_time)
                 rec.update(problem=name, shape=prob.shape, meta=prob.meta)

@@ -26,6 +26,11 @@ class Solver:
     def fit(self, problem, alpha, tol):
         raise NotImplementedError
 
+    def path(self, problem, alphas, tol):
+        """Coefficients (p, T, len(alphas)) along a decreasing alpha grid, warm
+        started; the default runs warm-started fits."""
+        raise NotImplementedError
+
 
 class MtlFast(Solver):
     package = "mtlfast"
@@ -42,6 +47,14 @@ class MtlFast(Solver):
         est = mtlfast.Lasso(**kw) if T == 1 else mtlfast.MultiTaskLasso(**kw)
         est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
         return np.atleast_2d(est.coef_).T
+
+    def path(self, problem, alphas, tol):
+        import mtlfast
+        Y = problem.Y
+        _, coefs, _ = mtlfast.lasso_path(problem.X, Y[:, 0] if Y.shape[1] == 1 else Y,
+                                         alphas=alphas, tol=tol, max_iter=100000,
+                                         n_threads=self.n_threads)
+        return coefs[:, None, :] if Y.shape[1] == 1 else np.transpose(coefs, (1, 0, 2))
 
 
 class SkLearn(Solver):
@@ -63,6 +76,13 @@ class SkLearn(Solver):
         est = sk.Lasso(**kw) if T == 1 else sk.MultiTaskLasso(**kw)
         est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
         return np.atleast_2d(est.coef_).T
+
+    def path(self, problem, alphas, tol):
+        from sklearn.linear_model import lasso_path
+        Y = problem.Y
+        _, coefs, _ = lasso_path(problem.X, Y[:, 0] if Y.shape[1] == 1 else Y, alphas=alphas,
+                                 tol=tol, max_iter=100000)
+        return coefs[:, None, :] if Y.shape[1] == 1 else np.transpose(coefs, (1, 0, 2))
 
 
 class SkGlm(Solver):
@@ -87,6 +107,17 @@ class SkGlm(Solver):
         est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
         return np.atleast_2d(est.coef_).T
 
+    def path(self, problem, alphas, tol):
+        T = problem.Y.shape[1]
+        est = self._est(T, alphas[0], tol)
+        est.warm_start = True
+        out = []
+        for a in alphas:
+            est.alpha = a
+            est.fit(problem.X, problem.Y[:, 0] if T == 1 else problem.Y)
+            out.append(np.atleast_2d(est.coef_).T)
+        return np.stack(out, axis=-1)
+
 
 class Celer(Solver):
     """celer 0.7.4 through celer.homotopy.mtl_path (its estimators do not work
@@ -105,6 +136,17 @@ class Celer(Solver):
         out = mtl_path(X, Y, alphas=np.array([alpha]), tol=tol, max_iter=1000,
                        max_epochs=100000)
         return out[1][..., 0].T
+
+    def path(self, problem, alphas, tol):
+        from celer.homotopy import mtl_path, celer_path
+        X, Y = problem.X, problem.Y
+        if Y.shape[1] == 1:
+            out = celer_path(X, Y[:, 0], "lasso", alphas=np.asarray(alphas), tol=tol,
+                             max_iter=1000, max_epochs=100000)
+            return out[1][:, None, :]
+        out = mtl_path(X, Y, alphas=np.asarray(alphas), tol=tol, max_iter=1000,
+                       max_epochs=100000)
+        return np.transpose(out[1], (1, 0, 2))
 
 
 def all_solvers(threads=(1, 2)):
