@@ -45,7 +45,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
         2-D y gives the multi-task path (penalty on row norms of W).
-    l1_ratio, eps, n_alphas, alphas, coef_init, positive : as scikit-learn.
+    l1_ratio, eps, n_alphas, alphas, coef_init, positive : as scikit-learn
+        (alphas may be an int: the number of alphas of the automatic grid).
     max_iter, tol, selection, random_state, n_threads : as the estimators.
 
     Returns
@@ -69,6 +70,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
     if not isinstance(l1_ratio, numbers.Real) or not 0 <= l1_ratio <= 1:
         raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}.")
     Y = y if multi else y[:, None]
+    if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
+        if alphas < 1:
+            raise ValueError(f"alphas as an int is the number of alphas; got {alphas}.")
+        n_alphas, alphas = int(alphas), None        # scikit-learn >= 1.9 spelling
     if alphas is None:
         alphas = alpha_grid(X, y, l1_ratio, eps, n_alphas)
     else:
