@@ -10,11 +10,16 @@ so W[j, t] = coef[t, j]. Separable penalties (PEN_L1) are solved task by task
 in parallel; coupled ones (L2,1, sparse-group) update a whole row per step.
 
 Stopping rule: the duality gap over all features <= tol * ||Y_block||_F^2 in
-the n-scaled objective (scikit-learn's meaning of tol). Gaps are computed
-after an epoch whose largest coefficient change relative to the largest
-coefficient is <= tol, every `gap_freq` epochs, and at the last epoch. tol < 0
-never stops (used to run an exact number of epochs). See block_solve for the
-two strategies (plain epochs, working sets).
+the n-scaled objective (scikit-learn's meaning of tol). With plain epochs the
+gap is computed exactly when scikit-learn does (after an epoch whose largest
+coefficient change is <= tol * the largest coefficient, and at the last
+epoch); with working sets after every subproblem, whose own gap is checked
+by the same rule and every `gap_freq` epochs. tol < 0 never stops (used to
+run an exact number of epochs). See block_solve for the strategies.
+
+Layout of this file: gaps (_xta_*, block_gap), epochs (_epoch, the blocked
+dense _epoch_blocked), Anderson extrapolation, working-set construction,
+block_solve (one block of tasks), solve (the Python entry point).
 """
 import numpy as np
 from cython cimport floating
