@@ -147,3 +147,21 @@ def test_working_sets_with_blocks_converge(block_size, anderson_k):
     X, Y = df.design_dense(), df.Y
     assert reference.objective(X, Y, k.coef.T, pen) <= reference.objective(X, Y, r.coef.T, pen) + 1e-11
     assert k.gaps[0] <= 1e-13 * np.sum(Y ** 2) / 30
+
+
+@pytest.mark.parametrize("n", [1100, 11000])
+@pytest.mark.parametrize("strategy", ["cd", "ws"])
+def test_thread_count_invariance_threaded_blocks(n, strategy):
+    """Large enough for the blocked epoch to run its chunks on several threads
+    (n * T * 32 >= 2e5); n=1100 takes the chunked G = R^T X_B (R fits in
+    cache), n=11000 the single G gemm (R > 512 KB). Same bits for 1 and 2
+    threads, and the same iterates as the plain epoch."""
+    df = _datafit("dense", False, True, n=n, p=70, T=6, seed=4)
+    pen = L21L2(0.02, 0.8)
+    one = solve(df, pen, max_iter=30, tol=1e-12, n_threads=1, strategy=strategy)
+    two = solve(df, pen, max_iter=30, tol=1e-12, n_threads=2, strategy=strategy)
+    np.testing.assert_array_equal(one.coef, two.coef)
+    np.testing.assert_array_equal(one.gaps, two.gaps)
+    if strategy == "cd":
+        plain = solve(df, pen, max_iter=30, tol=1e-12, strategy="cd", block_size=0)
+        np.testing.assert_allclose(two.coef, plain.coef, atol=1e-10)
