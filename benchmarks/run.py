@@ -42,21 +42,46 @@ def objective(problem, W, alpha):
     return 0.5 * float(np.sum(R * R)) / X.shape[0] + alpha * float(np.linalg.norm(W, axis=1).sum())
 
 
-def timed(solver, problem, alpha, tol, repeat):
-    best, W = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        W = quiet_fit(solver, problem, alpha, tol)
-        best = min(best, time.perf_counter() - t0)
-    return best, W
+def timed(fn, repeat, measure_memory=False):
+    """Best time of `repeat` calls of fn; the first call also gives the peak
+    resident memory above the pre-call level (MB) when asked."""
+    best, out, peak = np.inf, None, None
+    for i in range(repeat):
+        def run():
+            t0 = time.perf_counter()
+            res = fn()
+            return res, time.perf_counter() - t0
+        if measure_memory and i == 0:
+            (out, t), peak = peak_extra_bytes(run)
+        else:
+            out, t = run()
+        best = min(best, t)
+    return best, out, (None if peak is None else peak / 1e6)
+
+
+def sweep(run, objectives, f_star, repeat, max_time):
+    """Run `run(tol)` for tol = 1e-2, 1e-3, ... until every point of its
+    solution is within TARGET relative suboptimality of f_star (lowered to the
+    best objective seen). Returns the fields of a result row and f_star."""
+    spent = 0.0
+    for tol in TOLS:
+        t, W = timed(lambda: run(tol), repeat)[:2]
+        spent += t * repeat
+        f = objectives(W)
+        f_star = np.minimum(f_star, f)
+        if np.max((f - f_star) / np.abs(f_star)) <= TARGET:
+            return dict(status="ok", time_to_target=t, tol_to_target=tol), f_star
+        if spent > max_time:
+            return dict(status=f"> {spent:.0f} s without reaching {TARGET:g}",
+                        time_to_target=None), f_star
+    return dict(status=f"target not reached at tol {TOLS[-1]:g}", time_to_target=None), f_star
 
 
 def bench_one(problem, ratio, solvers, repeat, max_time):
     alpha = problem.alpha_max / ratio
     ref_solver = next(s for s in solvers if s.name.startswith("mtlfast"))
     t_ref0 = time.perf_counter()
-    W_ref = quiet_fit(ref_solver, problem, alpha, 1e-14)
-    f_star = objective(problem, W_ref, alpha)
+    f_star = objective(problem, quiet_fit(ref_solver, problem, alpha, 1e-14), alpha)
     ref_time = time.perf_counter() - t_ref0
     rows = []
     for s in solvers:
@@ -64,68 +89,45 @@ def bench_one(problem, ratio, solvers, repeat, max_time):
             rows.append(dict(solver=s.name, status="not applicable"))
             continue
         s.warmup(problem)
-        row = dict(solver=s.name, status="ok")
-        t_def, W = timed(s, problem, alpha, s.default_tol, repeat)
-        row["time_default_tol"] = t_def
-        _, peak = peak_extra_bytes(lambda: quiet_fit(s, problem, alpha, s.default_tol))
-        row["peak_extra_mb"] = None if peak is None else peak / 1e6
-        row["subopt_default_tol"] = (objective(problem, W, alpha) - f_star) / abs(f_star)
-        spent = 0.0
-        for tol in TOLS:
-            t, W = timed(s, problem, alpha, tol, repeat)
-            spent += t * repeat
-            f = objective(problem, W, alpha)
-            f_star = min(f_star, f)
-            sub = (f - f_star) / abs(f_star)
-            if sub <= TARGET:
-                row.update(time_to_target=t, tol_to_target=tol)
-                break
-            if spent > max_time:
-                row.update(status=f"> {spent:.0f} s without reaching {TARGET:g}",
-                           time_to_target=None)
-                break
-        else:
-            row.update(status="target not reached at tol 1e-14", time_to_target=None)
+        t_def, W, peak = timed(lambda: quiet_fit(s, problem, alpha, s.default_tol), repeat,
+                               measure_memory=True)
+        row = dict(solver=s.name, time_default_tol=t_def, peak_extra_mb=peak,
+                   subopt_default_tol=(objective(problem, W, alpha) - f_star) / abs(f_star))
+        res, f_star = sweep(lambda tol: quiet_fit(s, problem, alpha, tol),
+                            lambda W: objective(problem, W, alpha), f_star, repeat, max_time)
+        row.update(res)
         rows.append(row)
-    # final relative suboptimalities against the best objective seen
-    return dict(alpha_ratio=ratio, alpha=alpha, f_star=f_star, reference_time=ref_time,
+    return dict(alpha_ratio=ratio, alpha=alpha, f_star=float(f_star), reference_time=ref_time,
                 results=rows)
 
 
 N_PATH = 20
 
 
-def bench_path(problem, solvers, max_time):
+def bench_path(problem, solvers, repeat, max_time):
     """Time for a 20-point warm-started path alpha_max -> alpha_max/100 whose
     every point reaches relative suboptimality 1e-6 (tolerance swept)."""
     alphas = np.geomspace(problem.alpha_max, problem.alpha_max / 100, N_PATH)
+
+    def objectives(W):
+        return np.array([objective(problem, W[..., k], a) for k, a in enumerate(alphas)])
+
+    def quiet_path(s, tol):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return s.path(problem, alphas, tol)
+
     ref = next(s for s in solvers if s.name.startswith("mtlfast"))
-    W = ref.path(problem, alphas, 1e-13)
-    f_star = np.array([objective(problem, W[..., k], a) for k, a in enumerate(alphas)])
+    f_star = objectives(quiet_path(ref, 1e-13))
     rows = []
     for s in solvers:
         if not s.applies(problem):
             rows.append(dict(solver=s.name, status="not applicable"))
             continue
         s.warmup(problem)
-        row, spent = dict(solver=s.name, status="ok", time_to_target=None), 0.0
-        for tol in TOLS:
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                W = s.path(problem, alphas, tol)
-            t = time.perf_counter() - t0
-            spent += t
-            f = np.array([objective(problem, W[..., k], a) for k, a in enumerate(alphas)])
-            f_star = np.minimum(f_star, f)
-            sub = np.max((f - f_star) / np.abs(f_star))
-            if sub <= TARGET:
-                row.update(time_to_target=t, tol_to_target=tol)
-                break
-            if spent > max_time:
-                row.update(status=f"> {spent:.0f} s without reaching {TARGET:g}")
-                break
-        rows.append(row)
+        res, f_star = sweep(lambda tol: quiet_path(s, tol), objectives, f_star, repeat,
+                            max_time)
+        rows.append(dict(solver=s.name, **res))
     return dict(alpha_ratio="path", alpha=list(alphas), results=rows)
 
 
@@ -231,7 +233,7 @@ def main(argv=None):
         for name in args.problems:
             prob = make_problem(name, quick=args.quick)
             if name in (args.path_problems or []):
-                rec = bench_path(prob, solvers, args.max_time)
+                rec = bench_path(prob, solvers, args.repeat, args.max_time)
                 rec.update(problem=name, shape=prob.shape, meta=prob.meta)
                 records.append(rec)
                 for r in rec["results"]:
