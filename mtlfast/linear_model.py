@@ -91,15 +91,9 @@ class MultiTaskLasso(MultiTaskElasticNet):
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.selection = selection
-        self.n_threads = n_threads
+        super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
+                         copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
+                         random_state=random_state, selection=selection, n_threads=n_threads)
 
     def _make_penalty(self):
         return penalties.L21(self.alpha)

@@ -79,6 +79,12 @@ class _RowPenalty:
 
     positive = False
 
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+        for name in ("l1_ratio", "tau"):
+            if name in self.__dataclass_fields__:
+                _check_ratio(getattr(self, name), name)
+
     # -- kernel mapping -------------------------------------------------
     def kernel_params(self):
         """(kind, lam1, lam2, tau, positive) for mtlfast._bcd.solve."""
@@ -171,25 +177,33 @@ class _RowPenalty:
         return out
 
 
+class _Pure:
+    """lam1 = alpha, no ridge part."""
+    l1_share = 1.0
+    lam1 = property(lambda self: float(self.alpha))
+    lam2 = property(lambda self: 0.0)
+
+
+class _Mixed:
+    """scikit-learn's elastic-net mixing: lam1 = alpha * l1_ratio,
+    lam2 = alpha * (1 - l1_ratio)."""
+    l1_share = property(lambda self: float(self.l1_ratio))
+    lam1 = property(lambda self: float(self.alpha * self.l1_ratio))
+    lam2 = property(lambda self: float(self.alpha * (1 - self.l1_ratio)))
+
+
 @dataclass(frozen=True)
-class L1(_RowPenalty):
+class L1(_Pure, _RowPenalty):
     """alpha * ||W||_1 (independent lassos, one alpha); optional W >= 0."""
 
     alpha: float
     positive: bool = False
     kind = PEN_L1
     tau = 0.0
-    l1_share = 1.0
-
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-
-    lam1 = property(lambda self: float(self.alpha))
-    lam2 = property(lambda self: 0.0)
 
 
 @dataclass(frozen=True)
-class ElasticNet(_RowPenalty):
+class ElasticNet(_Mixed, _RowPenalty):
     """alpha*l1_ratio*||W||_1 + 0.5*alpha*(1-l1_ratio)*||W||_F^2 (per task)."""
 
     alpha: float
@@ -197,14 +211,6 @@ class ElasticNet(_RowPenalty):
     positive: bool = False
     kind = PEN_L1
     tau = 0.0
-
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-        _check_ratio(self.l1_ratio, "l1_ratio")
-
-    l1_share = property(lambda self: float(self.l1_ratio))
-    lam1 = property(lambda self: float(self.alpha * self.l1_ratio))
-    lam2 = property(lambda self: float(self.alpha * (1 - self.l1_ratio)))
 
 
 @dataclass(frozen=True)
@@ -215,32 +221,21 @@ class L2(_RowPenalty):
     kind = PEN_L1
     tau = 0.0
     l1_share = 0.0
-
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-
     lam1 = property(lambda self: 0.0)
     lam2 = property(lambda self: float(self.alpha))
 
 
 @dataclass(frozen=True)
-class L21(_RowPenalty):
+class L21(_Pure, _RowPenalty):
     """alpha * sum_j ||W[j, :]||_2 (multi-task lasso: joint feature selection)."""
 
     alpha: float
     kind = PEN_L21
     tau = 0.0
-    l1_share = 1.0
-
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-
-    lam1 = property(lambda self: float(self.alpha))
-    lam2 = property(lambda self: 0.0)
 
 
 @dataclass(frozen=True)
-class L21L2(_RowPenalty):
+class L21L2(_Mixed, _RowPenalty):
     """alpha*l1_ratio*||W||_21 + 0.5*alpha*(1-l1_ratio)*||W||_F^2
     (scikit-learn's multi-task elastic net)."""
 
@@ -249,28 +244,12 @@ class L21L2(_RowPenalty):
     kind = PEN_L21
     tau = 0.0
 
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-        _check_ratio(self.l1_ratio, "l1_ratio")
-
-    l1_share = property(lambda self: float(self.l1_ratio))
-    lam1 = property(lambda self: float(self.alpha * self.l1_ratio))
-    lam2 = property(lambda self: float(self.alpha * (1 - self.l1_ratio)))
-
 
 @dataclass(frozen=True)
-class SparseGroupL1L21(_RowPenalty):
+class SparseGroupL1L21(_Pure, _RowPenalty):
     """alpha * (tau * ||W||_1 + (1 - tau) * ||W||_21): sparse-group lasso
     across tasks (features selected jointly, and sparse within a feature)."""
 
     alpha: float
     tau: float = 0.5
     kind = PEN_SGL
-    l1_share = 1.0
-
-    def __post_init__(self):
-        _check_alpha(self.alpha)
-        _check_ratio(self.tau, "tau")
-
-    lam1 = property(lambda self: float(self.alpha))
-    lam2 = property(lambda self: 0.0)
