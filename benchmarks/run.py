@@ -13,6 +13,14 @@ time and suboptimality at the solver's default tolerance. BLAS is limited to
 one thread for every solver; mtlfast runs with 1 and 2 OpenMP threads.
 Results are written as JSON and a markdown table, with versions and thread
 settings.
+
+Peers: scikit-learn, skglm and celer when importable (`pip install .[bench]`);
+adelie, run by the Python named in MTLFAST_BENCH_ADELIE_PYTHON (it pins
+numpy < 2, so it gets its own venv: `python -m venv .venv-adelie &&
+.venv-adelie/bin/pip install adelie`); R's glmnet when `Rscript` can load it
+(Debian: `apt-get install r-base-core r-cran-glmnet`). The last two run in
+their own process: the time and peak memory are measured there, around the
+solver call alone.
 """
 import argparse
 import datetime
@@ -42,9 +50,11 @@ def objective(problem, W, alpha):
     return 0.5 * float(np.sum(R * R)) / X.shape[0] + alpha * float(np.linalg.norm(W, axis=1).sum())
 
 
-def timed(fn, repeat, measure_memory=False):
+def timed(fn, repeat, measure_memory=False, solver=None):
     """Best time of `repeat` calls of fn; the first call also gives the peak
-    resident memory above the pre-call level (MB) when asked."""
+    resident memory above the pre-call level (MB) when asked. A solver run in
+    its own process (External) reports the time and peak memory of the solver
+    call measured inside that process; those replace the wall-clock figures."""
     best, out, peak = np.inf, None, None
     for i in range(repeat):
         def run():
@@ -55,17 +65,23 @@ def timed(fn, repeat, measure_memory=False):
             (out, t), peak = peak_extra_bytes(run)
         else:
             out, t = run()
+        inner = getattr(solver, "inner_time", None)
+        if inner is not None:
+            t = inner
+            if measure_memory and i == 0:
+                peak = solver.inner_peak_mb
+                peak = None if peak is None else peak * 1e6
         best = min(best, t)
     return best, out, (None if peak is None else peak / 1e6)
 
 
-def sweep(run, objectives, f_star, repeat, max_time):
+def sweep(run, objectives, f_star, repeat, max_time, solver=None):
     """Run `run(tol)` for tol = 1e-2, 1e-3, ... until every point of its
     solution is within TARGET relative suboptimality of f_star (lowered to the
     best objective seen). Returns the fields of a result row and f_star."""
     spent = 0.0
     for tol in TOLS:
-        t, W = timed(lambda: run(tol), repeat)[:2]
+        t, W = timed(lambda: run(tol), repeat, solver=solver)[:2]
         spent += t * repeat
         f = objectives(W)
         f_star = np.minimum(f_star, f)
@@ -90,11 +106,12 @@ def bench_one(problem, ratio, solvers, repeat, max_time):
             continue
         s.warmup(problem)
         t_def, W, peak = timed(lambda: quiet_fit(s, problem, alpha, s.default_tol), repeat,
-                               measure_memory=True)
+                               measure_memory=True, solver=s)
         row = dict(solver=s.name, time_default_tol=t_def, peak_extra_mb=peak,
                    subopt_default_tol=(objective(problem, W, alpha) - f_star) / abs(f_star))
         res, f_star = sweep(lambda tol: quiet_fit(s, problem, alpha, tol),
-                            lambda W: objective(problem, W, alpha), f_star, repeat, max_time)
+                            lambda W: objective(problem, W, alpha), f_star, repeat, max_time,
+                            solver=s)
         row.update(res)
         rows.append(row)
     return dict(alpha_ratio=ratio, alpha=alpha, f_star=float(f_star), reference_time=ref_time,
@@ -126,7 +143,7 @@ def bench_path(problem, solvers, repeat, max_time):
             continue
         s.warmup(problem)
         res, f_star = sweep(lambda tol: quiet_path(s, tol), objectives, f_star, repeat,
-                            max_time)
+                            max_time, solver=s)
         rows.append(dict(solver=s.name, **res))
     return dict(alpha_ratio="path", alpha=list(alphas), results=rows)
 
@@ -196,6 +213,22 @@ def environment():
                 OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS"))
 
 
+def peer_versions(solvers):
+    """Version of each solver's package (external ones: as their worker
+    reported it)."""
+    import importlib
+    out = {}
+    for s in solvers:
+        v = getattr(s, "version", None)
+        if v is None and not hasattr(s, "inner_time"):
+            try:
+                v = getattr(importlib.import_module(s.package), "__version__", "?")
+            except ImportError:
+                v = None
+        out[s.name] = v
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="scaled-down problems (under 2 minutes)")
@@ -204,8 +237,9 @@ def main(argv=None):
                     help="alpha = alpha_max / ratio (default: the suite's, 10 and 100; "
                          "100 and 1000 for sparse-lasso)")
     ap.add_argument("--repeat", type=int, default=1, help="best of R timings per fit")
-    ap.add_argument("--max-time", type=float, default=120.0,
-                    help="give up on a solver after this many seconds per problem")
+    ap.add_argument("--max-time", type=float, default=None,
+                    help="give up on a solver after this many seconds of fitting per "
+                         "problem and alpha (default 120; 5 with --quick)")
     ap.add_argument("--threads", default="1,2",
                     help="comma-separated mtlfast thread counts to run (scaling mode: 1,2,4,8)")
     ap.add_argument("--solvers", nargs="+", default=None,
@@ -217,6 +251,8 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = ap.parse_args(argv)
 
+    if args.max_time is None:
+        args.max_time = 5.0 if args.quick else 120.0
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     solvers, missing = available(threads)
     if args.solvers:
@@ -259,11 +295,13 @@ def main(argv=None):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(args.out, f"bench-{'quick-' if args.quick else ''}{stamp}")
     with open(base + ".json", "w") as fh:
+        env["solver_versions"] = peer_versions(solvers)
         json.dump(dict(environment=env, target=TARGET, quick=args.quick, records=records,
                        roofline=roof),
                   fh, indent=1, default=str)
     with open(base + ".md", "w") as fh:
-        fh.write(table + "\n")
+        fh.write("Solvers: " + ", ".join(f"{k} {v}" for k, v in env["solver_versions"].items())
+                 + "\n\n" + table + "\n")
         fh.write("\nPeak resident memory above the pre-fit level (MB), default tolerance:\n\n"
                  + mem + "\n")
         if roof:

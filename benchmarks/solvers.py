@@ -4,11 +4,19 @@ intercept) at a given tolerance and returns W of shape (n_features, n_tasks).
 `available()` lists the adapters whose package is installed; the others are
 reported as absent, never silently dropped.
 """
+import atexit
 import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Solver:
@@ -149,13 +157,128 @@ class Celer(Solver):
         return np.transpose(out[1], (1, 0, 2))
 
 
+class External(Solver):
+    """A peer run in its own process (R, or a Python environment with
+    incompatible pins). The problem is written once per problem as raw
+    little-endian binary files; each fit starts the worker script, which
+    times the solver call alone and reports its peak resident memory.
+    `inner_time` / `inner_peak_mb` hold the last fit's figures, and the
+    benchmark reports those instead of the wall time of the subprocess."""
+    script = None
+    default_tol = 1e-7
+
+    def __init__(self):
+        self.inner_time = None
+        self.inner_peak_mb = None
+        self.version = None
+
+    def command(self):
+        raise NotImplementedError
+
+    def is_available(self):
+        cmd = self.command()
+        if cmd is None or shutil.which(cmd[0]) is None and not os.path.exists(cmd[0]):
+            return False
+        probe = subprocess.run(self.probe_command(), capture_output=True, text=True)
+        return probe.returncode == 0
+
+    def _data_dir(self, problem):
+        d = problem.__dict__.get("_external_dir")
+        if d is not None:
+            return d
+        d = tempfile.mkdtemp(prefix="mtlfast-bench-")
+        atexit.register(shutil.rmtree, d, True)
+        X, Y = problem.X, problem.Y
+        n, p = X.shape
+        if hasattr(X, "tocsc"):
+            X = X.tocsc()
+            X.sort_indices()
+            X.indptr.astype("<i4").tofile(os.path.join(d, "indptr.bin"))
+            X.indices.astype("<i4").tofile(os.path.join(d, "indices.bin"))
+            X.data.astype("<f8").tofile(os.path.join(d, "data.bin"))
+        else:
+            np.asarray(X, dtype="<f8").ravel(order="F").tofile(os.path.join(d, "X.bin"))
+        np.asarray(Y, dtype="<f8").ravel(order="F").tofile(os.path.join(d, "Y.bin"))
+        with open(os.path.join(d, "shape.txt"), "w") as fh:
+            fh.write(f"{n} {p} {Y.shape[1]} {int(hasattr(X, 'tocsc'))}\n")
+        problem._external_dir = d
+        return d
+
+    def _run(self, problem, alphas, tol):
+        d = self._data_dir(problem)
+        lam = os.path.join(d, "lambdas.bin")
+        np.asarray(alphas, dtype="<f8").tofile(lam)
+        out = os.path.join(d, "out")
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1")
+        res = subprocess.run(self.command() + [d, repr(float(tol)), lam, out],
+                             capture_output=True, text=True, env=env)
+        if res.returncode != 0:
+            raise RuntimeError(f"{self.name} worker failed:\n{res.stderr[-2000:]}")
+        with open(out + ".info.txt") as fh:
+            elapsed, peak, version = fh.read().split()[:3]
+        self.inner_time = float(elapsed)
+        self.inner_peak_mb = None if peak == "nan" else float(peak) / 1e6
+        self.version = version
+        p, T = problem.X.shape[1], problem.Y.shape[1]
+        W = np.fromfile(out + ".W.bin", dtype="<f8")
+        return W.reshape((p, T, len(alphas)), order="F")
+
+    def fit(self, problem, alpha, tol):
+        return self._run(problem, [alpha], tol)[..., 0]
+
+    def path(self, problem, alphas, tol):
+        return self._run(problem, alphas, tol)
+
+
+class Glmnet(External):
+    """R's glmnet (Fortran), family "mgaussian" (T = 1: "gaussian"),
+    standardize = FALSE, intercept = FALSE; tolerance = glmnet's thresh.
+    Needs Rscript with the glmnet package (Debian: r-base-core r-cran-glmnet)."""
+    name = "glmnet"
+    package = "glmnet (R)"
+
+    def command(self):
+        return ["Rscript", os.path.join(_HERE, "external", "glmnet_fit.R")]
+
+    def probe_command(self):
+        return ["Rscript", "-e", "suppressMessages(library(glmnet))"]
+
+
+class Adelie(External):
+    """adelie's grpnet with the grouped multi-response Gaussian GLM, run by
+    the Python given in MTLFAST_BENCH_ADELIE_PYTHON (adelie pins numpy < 2,
+    so it lives in its own environment); tolerance = grpnet's tol."""
+    name = "adelie"
+    package = "adelie"
+
+    def command(self):
+        py = os.environ.get("MTLFAST_BENCH_ADELIE_PYTHON")
+        if py is None:
+            try:
+                importlib.import_module("adelie")
+                py = sys.executable
+            except ImportError:
+                return None
+        return [py, os.path.join(_HERE, "external", "adelie_fit.py")]
+
+    def probe_command(self):
+        return [self.command()[0], "-c", "import adelie"]
+
+
 def all_solvers(threads=(1, 2)):
-    return [MtlFast(t) for t in threads] + [SkLearn(), SkGlm(), Celer()]
+    return [MtlFast(t) for t in threads] + [SkLearn(), SkGlm(), Celer(), Adelie(), Glmnet()]
 
 
 def available(threads=(1, 2)):
     out, missing = [], []
     for s in all_solvers(threads):
+        if isinstance(s, External):
+            if s.is_available():
+                out.append(s)
+            else:
+                missing.append(s.name)
+            continue
         try:
             importlib.import_module(s.package)
             out.append(s)
