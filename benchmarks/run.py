@@ -285,6 +285,9 @@ def main(argv=None):
                           f"default tol: {fmt_time(r.get('time_default_tol')):>8} s "
                           f"(subopt {r.get('subopt_default_tol', float('nan')):.1e})   "
                           f"peak +{r.get('peak_extra_mb') or 0:.0f} MB   {r['status']}")
+            for s in solvers:          # stop the external workers of this problem
+                if hasattr(s, "close"):
+                    s.close(prob)
     table = markdown(records)
     print("\nTime (s) to relative suboptimality 1e-6, single-threaded BLAS:\n")
     print(table)

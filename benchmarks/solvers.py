@@ -204,17 +204,31 @@ class External(Solver):
         problem._external_dir = d
         return d
 
-    def _run(self, problem, alphas, tol):
+    def _worker(self, problem):
+        """The worker process of this problem, started on first use (one per
+        solver and problem: the data are read once, each fit is one line)."""
         d = self._data_dir(problem)
-        lam = os.path.join(d, "lambdas.bin")
+        procs = problem.__dict__.setdefault("_external_procs", {})
+        proc = procs.get(self.name)
+        if proc is None or proc.poll() is not None:
+            env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                       MKL_NUM_THREADS="1")
+            proc = subprocess.Popen(self.command() + [d], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, env=env)
+            atexit.register(proc.kill)
+            procs[self.name] = proc
+        return d, proc
+
+    def _run(self, problem, alphas, tol):
+        d, proc = self._worker(problem)
+        lam = os.path.join(d, f"lambdas-{self.name}.bin")
         np.asarray(alphas, dtype="<f8").tofile(lam)
-        out = os.path.join(d, "out")
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1")
-        res = subprocess.run(self.command() + [d, repr(float(tol)), lam, out],
-                             capture_output=True, text=True, env=env)
-        if res.returncode != 0:
-            raise RuntimeError(f"{self.name} worker failed:\n{res.stderr[-2000:]}")
+        out = os.path.join(d, f"out-{self.name}")
+        proc.stdin.write(f"{float(tol)!r} {lam} {out}\n")
+        proc.stdin.flush()
+        reply = proc.stdout.readline().strip()
+        if reply != "ok":
+            raise RuntimeError(f"{self.name} worker failed: {reply or 'exited'}")
         with open(out + ".info.txt") as fh:
             elapsed, peak, version = fh.read().split()[:3]
         self.inner_time = float(elapsed)
@@ -223,6 +237,16 @@ class External(Solver):
         p, T = problem.X.shape[1], problem.Y.shape[1]
         W = np.fromfile(out + ".W.bin", dtype="<f8")
         return W.reshape((p, T, len(alphas)), order="F")
+
+    def warmup(self, problem):
+        # the first fit of a process pays for lazy loading (R's DLLs)
+        self._run(problem, [problem.alpha_max], 1e-2)
+
+    def close(self, problem):
+        proc = problem.__dict__.get("_external_procs", {}).pop(self.name, None)
+        if proc is not None:
+            proc.stdin.close()
+            proc.wait()
 
     def fit(self, problem, alpha, tol):
         return self._run(problem, [alpha], tol)[..., 0]
