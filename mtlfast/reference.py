@@ -88,3 +88,30 @@ def bcd(X, Y, penalty, W0=None, max_epochs=100, tol=None):
         if tol is not None and duality_gap(X, Y, W, penalty) <= tol * np.sum(Y ** 2) / n:
             break
     return W, duality_gap(X, Y, W, penalty), epoch
+
+
+def gap_safe_screen(X, Y, W, penalty):
+    """Features whose row is zero at every optimum, by the gap-safe sphere
+    test the kernels apply (lam1 > 0; all False otherwise).
+
+    The dual objective of duality_gap is strongly concave with modulus
+    (n lam1)^2 in theta / (n lam1), so the dual optimum lies in the ball of
+    radius sqrt(2 n gap) / (n lam1) around the dual point; feature j is
+    screened when its dual constraint holds strictly on the whole ball:
+        N^D(Xa_j^T theta) + sqrt(2 n gap) ||Xa_j|| < n lam1
+    (N^D(v) <= ||v||_2 for every penalty here), with the kernels' relative
+    margin of 1e-9 against rounding (an active feature's dual constraint
+    holds with equality only up to rounding, and the ball vanishes at the
+    optimum).
+    """
+    n = X.shape[0]
+    lam1, lam2 = n * penalty.lam1, n * penalty.lam2
+    if lam1 <= 0:
+        return np.zeros(X.shape[1], dtype=bool)
+    R = Y - X @ W
+    dual_norms = penalty.dual_norm_rows(X.T @ R - lam2 * W)
+    dn = dual_norms.max(initial=0.0)
+    cst = min(1.0, lam1 / dn) if dn > 0 else 1.0
+    radius = np.sqrt(max(2.0 * n * duality_gap(X, Y, W, penalty), 0.0))
+    return (cst * dual_norms + radius * np.sqrt(np.sum(X ** 2, axis=0) + lam2)
+            < lam1 * (1 - 1e-9))

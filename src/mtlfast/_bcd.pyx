@@ -600,17 +600,19 @@ cdef int _cmp_int(const void* a, const void* b) noexcept nogil:
 
 
 cdef int _build_ws(const Penalty* pen, const double* norms2, const floating* W,
-                   Py_ssize_t ldw, int p, int T, const double* XtA, double dn,
-                   int n, int ws_size, ScoredFeature* sc, double* buf,
+                   Py_ssize_t ldw, const int* act, int p, int T, const double* XtA,
+                   double dn, int n, int ws_size, ScoredFeature* sc, double* buf,
                    int* ws) noexcept nogil:
-    """Working set: every feature with a nonzero row, then the features whose
-    dual constraint is closest to active, scored by
+    """Working set among the p features of act (all when NULL): every feature
+    with a nonzero row, then the features whose dual constraint is closest to
+    active, scored by
         (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
     up to ws_size features, returned sorted by index. Returns its size."""
-    cdef int j, t, k, m = 0
+    cdef int j, t, k, kk, m = 0
     cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2
     cdef bint nz
-    for j in range(p):
+    for kk in range(p):
+        j = kk if act == NULL else act[kk]
         nz = False
         for t in range(T):
             if W[t * ldw + j] != 0.0:
@@ -632,6 +634,55 @@ cdef int _build_ws(const Penalty* pen, const double* norms2, const floating* W,
         ws[k] = sc[k].j
     qsort(ws, ws_size, sizeof(int), _cmp_int)
     return ws_size
+
+
+cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
+                 floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
+                 double* c, int T, const double* XtA, double dn, double gap,
+                 int* act, int n_act, double* buf) noexcept nogil:
+    """Gap-safe screening (Fercoq, Gramfort, Salmon 2015; Ndiaye et al. 2017)
+    of the features in act (n_act of them, sorted), right after block_gap over
+    the same features filled XtA, dn and gap (n-scaled).
+
+    With lam' = n lam1, the dual point of block_gap is theta = cst R_aug / lam'
+    (cst = min(1, lam' / dn)); the dual objective is lam'^2-strongly concave,
+    so the dual optimum lies in the ball of radius sqrt(2 gap) / lam' around
+    theta. A feature whose dual constraint holds strictly on the whole ball,
+        cst N^D(XtA_j) + sqrt(2 gap) ||X_aug_j|| < lam'
+    (every row penalty here has N^D(v) <= ||v||_2, so the ball's image under
+    X_aug_j^T stays inside the dual unit ball), has a zero row at every
+    optimum: its coefficients are set to zero (residual updated) and it
+    leaves act. Returns the new count; act stays sorted.
+
+    Rounding: near convergence the ball shrinks to nothing while an active
+    feature's N^D(XtA_j) equals n lam1 only up to rounding (of the residual,
+    stored in the data's precision), so the test keeps a relative margin of
+    1e-9 (float64) / 1e-4 (float32) of n lam1."""
+    cdef int n = D.n_samples
+    cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
+    cdef double cst, r
+    cdef floating w
+    cdef int k, j, t, m = 0
+    if lam1n <= 0.0 or gap != gap:
+        return n_act
+    cdef double bound = lam1n * (1.0 - (1e-4 if floating is float else 1e-9))
+    cst = 1.0 if dn <= lam1n else lam1n / dn
+    r = sqrt(fmax(2.0 * gap, 0.0))
+    for k in range(n_act):
+        j = act[k]
+        if (cst * row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf)
+                + r * sqrt(norms2[j] + lam2n) < bound):
+            for t in range(T):
+                w = W[t * ldw + j]
+                if w != 0.0:
+                    col_update(D, j, -w, Rs + t * rt, si, &c[t])
+                    W[t * ldw + j] = 0.0
+        else:
+            act[m] = j
+            m += 1
+    for t in range(T):
+        flush_residual(D, Rs + t * rt, si, &c[t])
+    return m
 
 
 cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
@@ -686,7 +737,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      const floating* Y, int T,                # in
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
-                     int block_size, int anderson_k, int n_threads,
+                     int block_size, int anderson_k, int n_threads, bint screen,
                      double* gap_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
@@ -705,6 +756,13 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         outer gap, with Anderson extrapolation of the working-set iterates
         every anderson_k + 1 epochs (0: none). Ridge (lam1 = 0) always uses
         strategy 0.
+
+    screen (lam1 > 0): gap-safe screening (_screen) after every gap; screened
+    features leave the problem for good. Strategy 0 does what scikit-learn
+    does (the gap over all features, at its schedule; epochs skip screened
+    features). Strategy 1 computes the outer gap and the working-set scores
+    over the remaining features only: that gap is the one of the restricted
+    problem, which has the same optimal value and so certifies the full one.
     """
     cdef int n = D.n_samples, p = D.n_features
     cdef int it, t, j, n_iter = 0, n_ws = 0, ws_size, nnz
@@ -717,6 +775,17 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     cdef double* buf = <double*> malloc(<size_t> T * sizeof(double))
     cdef int* ws = <int*> malloc(<size_t> p * sizeof(int)) if use_ws else NULL
     cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
+    cdef int* act = NULL         # features not screened out (NULL: all p)
+    cdef int* act_buf = NULL
+    cdef int n_act = p, n_new
+    screen = screen and pen.lam1 > 0.0
+    if screen:
+        act_buf = <int*> malloc(<size_t> p * sizeof(int))
+        if act_buf != NULL:
+            for j in range(p):
+                act_buf[j] = j
+        else:
+            screen = False
     cdef BlockScratch S
     cdef Anderson AA
     if D.is_sparse or random or T < 2 or si != 1:
@@ -727,7 +796,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
     if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or XtA == NULL or a == NULL
             or w_old == NULL or buf == NULL or (use_ws and (ws == NULL or sc == NULL))):
-        free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
+        free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc); free(act_buf)
         _free_blocks(&S)
         return -1
 
@@ -736,18 +805,30 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     tol_abs *= tol
 
     gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
+    if screen and gap > tol_abs:
+        n_act = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn, gap,
+                        act_buf, n_act, buf)
+        act = act_buf if n_act < p else NULL
     if not use_ws:
         if gap > tol_abs:
             for it in range(max_iter):
-                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, NULL, 0, random, &state,
-                           &S, a, w_old, &w_max, &d_w_max, n_threads)
+                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, act, n_act, random,
+                           &state, &S, a, w_old, &w_max, &d_w_max, n_threads)
                 n_iter = it + 1
-                # scikit-learn's rule, exactly: its coefficients at a given tol
+                # scikit-learn's rule and screening, exactly: its coefficients
+                # at a given tol
                 if w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter:
                     gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf,
                                     &dn, n_threads)
                     if gap <= tol_abs:
                         break
+                    if screen:
+                        n_new = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn,
+                                        gap, act_buf, n_act, buf)
+                        if n_new < n_act:
+                            n_act = n_new
+                            act = act_buf
+                            _invalidate_blocks(&S)
     else:
         ws_size = 0
         while gap > tol_abs and n_iter < max_iter:
@@ -757,8 +838,9 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                     if W[t * ldw + j] != 0.0:
                         nnz += 1
                         break
-            ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = _build_ws(pen, norms2, W, ldw, p, T, XtA, dn, n, ws_size, sc, buf, ws)
+            ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
+            n_ws = _build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, dn, n, ws_size, sc,
+                             buf, ws)
             _invalidate_blocks(&S)
             AA.count = 0
             _anderson_reserve(&AA, n_ws, T)
@@ -776,13 +858,20 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                                        &dn, n_threads)
                     if gap_in <= tol_in:
                         break
-            gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
-            if n_ws == p and gap <= tol_abs:
+            gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, act, n_act, XtA, buf, &dn,
+                            n_threads)
+            if n_ws == n_act and gap <= tol_abs:
                 break
+            if screen and gap > tol_abs:
+                n_new = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn, gap,
+                                act_buf, n_act, buf)
+                if n_new < n_act:
+                    n_act = n_new
+                    act = act_buf
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
-    free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc)
+    free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc); free(act_buf)
     _free_blocks(&S)
     _free_anderson(&AA)
     return n_iter
@@ -809,7 +898,8 @@ def solve(const floating[::1, :] X,
           const floating[::1] u,
           int max_iter, double tol, int gap_freq,
           bint random, unsigned int seed, int n_threads,
-          int strategy=STRATEGY_WS, int p0=10, int block_size=0, int anderson_k=5):
+          int strategy=STRATEGY_WS, int p0=10, int block_size=0, int anderson_k=5,
+          bint screen=True):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
     X : (n, p) Fortran-ordered dense design, or an empty array when `is_sparse`
@@ -822,6 +912,7 @@ def solve(const floating[::1, :] X,
     p0 : smallest working-set size.
     block_size : features per level-3 block on dense X (0 or 1: plain epochs).
     anderson_k : Anderson extrapolation depth in the working-set strategy (0: off).
+    screen : gap-safe screening (see block_solve).
 
     Returns
     -------
@@ -897,12 +988,12 @@ def solve(const floating[::1, :] X,
                     &D, &pen, &norms2[0], &coef[b, 0], p, Rp + b * rt, rt, 1, &c[b],
                     &Y[0, b], 1, max_iter, tol, gap_freq, random,
                     seed + 2654435761u * <uint32_t> b, strategy, p0, 0, anderson_k, 1,
-                    &gaps[b])
+                    screen, &gaps[b])
         else:
             n_iter[0] = block_solve(
                 &D, &pen, &norms2[0], &coef[0, 0], p, Rp, rt, si, &c[0],
                 &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
-                strategy, p0, block_size, anderson_k, n_threads, &gaps[0])
+                strategy, p0, block_size, anderson_k, n_threads, screen, &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)
