@@ -129,10 +129,13 @@ class SkGlm(Solver):
 
 class Celer(Solver):
     """celer 0.7.4 through celer.homotopy.mtl_path (its estimators do not work
-    with scikit-learn >= 1.6); dense X only; lasso_path for T = 1."""
+    with scikit-learn >= 1.6; dense X only) and celer_path for T = 1 (dense
+    or sparse X)."""
     package = "celer"
     name = "celer"
-    sparse_ok = False
+
+    def applies(self, problem):
+        return problem.Y.shape[1] == 1 or not hasattr(problem.X, "tocsc")
 
     def fit(self, problem, alpha, tol):
         from celer.homotopy import mtl_path, celer_path

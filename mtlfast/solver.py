@@ -54,8 +54,8 @@ def check_supported(datafit, penalty):
 
 def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
           gap_freq=10, selection="cyclic", seed=0, n_threads=None,
-          backend="cython", strategy="auto", block_size=None, anderson_k=5, p0=None,
-          screening=True):
+          backend="cython", strategy="auto", block_size=None, anderson_k=None, p0=None,
+          screening=True, screen_freq=0):
     """Minimize datafit + penalty by block coordinate descent.
 
     coef_init : (n_tasks, n_features) or None. Never modified.
@@ -73,8 +73,9 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         sets win by 1.3-8x.
     block_size : features per level-3 BLAS block in the epochs on dense X
         (None: automatic; 0: plain level-1 epochs). Same iterates either way.
-    anderson_k : depth of the Anderson extrapolation of working-set iterates
-        (0: none); used by strategy "ws" only.
+    anderson_k : depth of the Anderson extrapolation of the iterates (0: none;
+        cyclic selection only); None: 5, except 0 when "auto" picks plain
+        epochs for a small problem (keeping scikit-learn's iterates there).
     p0 : smallest working-set size (strategy "ws"); None: p / 50 clipped to
         [10, 100] (measured on the suite: large first sets pay on wide
         problems, small ones on tall problems with few features).
@@ -83,9 +84,16 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         returned gap is that of the remaining problem (same optimal value, so
         a certificate of the full one); with "cd" it is the full gap, as in
         scikit-learn, which screens the same way.
+    screen_freq : with strategy "cd", also compute the gap and screen every
+        screen_freq epochs (0, the default: only at scikit-learn's gap
+        schedule). Measured on the suite's sparse problems, the extra gaps
+        cost ~10% and screened almost nothing at the tolerances that reach
+        1e-6 relative suboptimality (the sphere is still large there).
     """
+    small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
+    if anderson_k is None:
+        anderson_k = 0 if strategy == "auto" and small else 5
     if strategy == "auto":
-        small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
         strategy = "cd" if datafit.is_sparse or small else "ws"
     if strategy not in _STRATEGIES:
         raise ValueError(f"strategy must be 'auto' or one of {sorted(_STRATEGIES)}, "
@@ -123,5 +131,5 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
             datafit.X_mean, datafit.u, int(max_iter), float(tol), int(gap_freq),
             selection == "random", int(seed) & 0xFFFFFFFF, n_threads,
             _STRATEGIES[strategy], int(_p0(datafit, p0)), _block_size(datafit, block_size),
-            int(anderson_k), bool(screening))
+            int(anderson_k), bool(screening), int(screen_freq))
     return SolveResult(coef, n_iter, gaps, R)

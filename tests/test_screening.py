@@ -43,11 +43,12 @@ def test_rule_is_safe_and_not_vacuous(pen):
 
 @pytest.mark.parametrize("pen", SCREENED_PENALTIES, ids=repr)
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
-@pytest.mark.parametrize("strategy", ["cd", "ws"])
-def test_screening_reaches_the_same_optimum(pen, fmt, strategy):
+@pytest.mark.parametrize("strategy,screen_freq", [("cd", 0), ("cd", 3), ("ws", 0)])
+def test_screening_reaches_the_same_optimum(pen, fmt, strategy, screen_freq):
     df = _datafit(fmt, True, True, n=60, p=150, T=4)
     X, Y = df.design_dense(), df.Y
-    on = solve(df, pen, max_iter=20000, tol=1e-12, strategy=strategy, screening=True)
+    on = solve(df, pen, max_iter=20000, tol=1e-12, strategy=strategy, screening=True,
+               screen_freq=screen_freq)
     off = solve(df, pen, max_iter=20000, tol=1e-12, strategy=strategy, screening=False)
     np.testing.assert_allclose(on.coef, off.coef, atol=1e-6)
     f_star = reference.objective(X, Y, _optimum(df, pen), pen)

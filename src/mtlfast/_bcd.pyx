@@ -738,7 +738,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
-                     double* gap_out) noexcept nogil:
+                     int screen_freq, double* gap_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -748,7 +748,9 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
 
     strategy 0 (STRATEGY_CD): cyclic/random epochs over all features,
         scikit-learn's stopping rule (gap after an epoch whose largest change
-        is <= tol * largest coefficient, and at the last epoch).
+        is <= tol * largest coefficient, and at the last epoch); with
+        anderson_k > 0 and cyclic selection, Anderson extrapolation over all
+        (unscreened) features every anderson_k + 1 epochs.
     strategy 1 (STRATEGY_WS): working sets. The exact gap over all features
         drives stopping and the choice of the next working set (features
         whose dual constraint is nearly active); the subproblem on the working
@@ -760,7 +762,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     screen (lam1 > 0): gap-safe screening (_screen) after every gap; screened
     features leave the problem for good. Strategy 0 does what scikit-learn
     does (the gap over all features, at its schedule; epochs skip screened
-    features). Strategy 1 computes the outer gap and the working-set scores
+    features), plus a gap and screening every screen_freq epochs when > 0. Strategy 1 computes the outer gap and the working-set scores
     over the remaining features only: that gap is the one of the restricted
     problem, which has the same optimal value and so certifies the full one.
     """
@@ -776,26 +778,23 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     cdef int* ws = <int*> malloc(<size_t> p * sizeof(int)) if use_ws else NULL
     cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
     cdef int* act = NULL         # features not screened out (NULL: all p)
-    cdef int* act_buf = NULL
+    cdef int* act_buf = <int*> malloc(<size_t> p * sizeof(int))   # (always the list)
     cdef int n_act = p, n_new
     screen = screen and pen.lam1 > 0.0
-    if screen:
-        act_buf = <int*> malloc(<size_t> p * sizeof(int))
-        if act_buf != NULL:
-            for j in range(p):
-                act_buf[j] = j
-        else:
-            screen = False
+    if act_buf != NULL:
+        for j in range(p):
+            act_buf[j] = j
     cdef BlockScratch S
     cdef Anderson AA
     if D.is_sparse or random or T < 2 or si != 1:
         block_size = 0
-    if _alloc_anderson(&AA, anderson_k if use_ws else 0, p, n, T, sizeof(floating)) != 0:
+    if _alloc_anderson(&AA, 0 if random else anderson_k, p, n, T, sizeof(floating)) != 0:
         _free_anderson(&AA)
         AA.K = 0
         AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
     if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or XtA == NULL or a == NULL
-            or w_old == NULL or buf == NULL or (use_ws and (ws == NULL or sc == NULL))):
+            or w_old == NULL or buf == NULL or act_buf == NULL
+            or (use_ws and (ws == NULL or sc == NULL))):
         free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc); free(act_buf)
         _free_blocks(&S)
         return -1
@@ -811,13 +810,16 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         act = act_buf if n_act < p else NULL
     if not use_ws:
         if gap > tol_abs:
+            _anderson_reserve(&AA, n_act, T)
             for it in range(max_iter):
                 _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, act, n_act, random,
                            &state, &S, a, w_old, &w_max, &d_w_max, n_threads)
+                _anderson_step(&AA, D, pen, W, ldw, Rs, rt, si, c, T, act_buf, n_act)
                 n_iter = it + 1
                 # scikit-learn's rule and screening, exactly: its coefficients
                 # at a given tol
-                if w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter:
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or (screen and screen_freq > 0 and n_iter % screen_freq == 0)):
                     gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf,
                                     &dn, n_threads)
                     if gap <= tol_abs:
@@ -829,6 +831,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                             n_act = n_new
                             act = act_buf
                             _invalidate_blocks(&S)
+                            AA.count = 0     # stored iterates index the old list
     else:
         ws_size = 0
         while gap > tol_abs and n_iter < max_iter:
@@ -899,7 +902,7 @@ def solve(const floating[::1, :] X,
           int max_iter, double tol, int gap_freq,
           bint random, unsigned int seed, int n_threads,
           int strategy=STRATEGY_WS, int p0=10, int block_size=0, int anderson_k=5,
-          bint screen=True):
+          bint screen=True, int screen_freq=0):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
     X : (n, p) Fortran-ordered dense design, or an empty array when `is_sparse`
@@ -913,6 +916,8 @@ def solve(const floating[::1, :] X,
     block_size : features per level-3 block on dense X (0 or 1: plain epochs).
     anderson_k : Anderson extrapolation depth in the working-set strategy (0: off).
     screen : gap-safe screening (see block_solve).
+    screen_freq : with strategy 0, also screen every screen_freq epochs (0: only
+        at scikit-learn's gap schedule).
 
     Returns
     -------
@@ -988,12 +993,13 @@ def solve(const floating[::1, :] X,
                     &D, &pen, &norms2[0], &coef[b, 0], p, Rp + b * rt, rt, 1, &c[b],
                     &Y[0, b], 1, max_iter, tol, gap_freq, random,
                     seed + 2654435761u * <uint32_t> b, strategy, p0, 0, anderson_k, 1,
-                    screen, &gaps[b])
+                    screen, screen_freq, &gaps[b])
         else:
             n_iter[0] = block_solve(
                 &D, &pen, &norms2[0], &coef[0, 0], p, Rp, rt, si, &c[0],
                 &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
-                strategy, p0, block_size, anderson_k, n_threads, screen, &gaps[0])
+                strategy, p0, block_size, anderson_k, n_threads, screen, screen_freq,
+                &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)

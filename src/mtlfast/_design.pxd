@@ -40,14 +40,26 @@ cdef inline double col_dot(const Design* D, int j, const floating* Rs, int si,
     the residual is Rs[i * si] (si = 1 for a column of an F-ordered R, T for
     a row-major R)."""
     cdef const floating* x
-    cdef double s = 0.0
-    cdef int k
+    cdef const int* idx = D.indices
+    cdef double s = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef int k, end
     if not D.is_sparse:
         x = (<const floating*> D.data) + <Py_ssize_t> j * D.n_samples
         return _dot(D.n_samples, x, 1, Rs, si)
     x = <const floating*> D.data
-    for k in range(D.indptr[j], D.indptr[j + 1]):
-        s += x[k] * Rs[<Py_ssize_t> D.indices[k] * si]
+    # four partial sums: the gathers overlap instead of waiting on one add chain
+    k = D.indptr[j]
+    end = D.indptr[j + 1]
+    while k + 4 <= end:
+        s += x[k] * Rs[<Py_ssize_t> idx[k] * si]
+        s1 += x[k + 1] * Rs[<Py_ssize_t> idx[k + 1] * si]
+        s2 += x[k + 2] * Rs[<Py_ssize_t> idx[k + 2] * si]
+        s3 += x[k + 3] * Rs[<Py_ssize_t> idx[k + 3] * si]
+        k += 4
+    while k < end:
+        s += x[k] * Rs[<Py_ssize_t> idx[k] * si]
+        k += 1
+    s = (s + s1) + (s2 + s3)
     if D.mean != NULL:
         s -= D.mean[j] * c * D.uu
     return s
