@@ -133,3 +133,40 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
             _STRATEGIES[strategy], int(_p0(datafit, p0)), _block_size(datafit, block_size),
             int(anderson_k), bool(screening), int(screen_freq))
     return SolveResult(coef, n_iter, gaps, R)
+
+
+SUPPORTED_TASKS = (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21)
+
+
+def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
+                n_threads=None, backend="cython"):
+    """Minimize a per-task datafit (mtlfast.tasks.QuadraticPerTask) + penalty.
+
+    tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for
+        separable penalties), the per-task analogue of scikit-learn's rule.
+    backend : "cython" (mtlfast._tasks) or "reference" (NumPy twin).
+    Returns a SolveResult (coef (T, p), n_iter, gaps, residual).
+    """
+    if not isinstance(penalty, SUPPORTED_TASKS):
+        raise NotImplementedError(
+            f"mtlfast has no per-task solver for penalty {type(penalty).__name__}; "
+            f"supported: {[c.__name__ for c in SUPPORTED_TASKS]}.")
+    T, p = datafit.n_tasks, datafit.n_features
+    if backend == "reference":
+        W0 = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).T
+        tol_ref = None if tol is None or tol < 0 else tol
+        W, gap, it = reference.bcd_tasks(datafit, penalty, W0, max_iter, tol_ref)
+        return SolveResult(W.T.astype(datafit.dtype), np.array([it]), np.array([gap]))
+    if backend != "cython":
+        raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
+    from . import _tasks
+    if coef_init is None:
+        coef = np.zeros((T, p), dtype=datafit.dtype)
+    else:
+        coef = np.array(coef_init, dtype=datafit.dtype, order="C", copy=True)
+    kind, lam1, lam2, tau, positive = penalty.kernel_params()
+    with single_threaded_blas():
+        n_iter, gaps, r = _tasks.solve_tasks(
+            *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
+            int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads))
+    return SolveResult(coef, n_iter, gaps, r)
