@@ -292,6 +292,16 @@ cdef void _block_G(const floating* R, const floating* XB, floating* G, int n, in
           G + <Py_ssize_t> k0 * T, T)
 
 
+cdef void _block_G_tasks(const floating* R, const floating* XB, floating* G, int n, int T,
+                         int b, int tc, int ch) noexcept nogil:
+    """G[ch*tc : ..., :] = R[:, same tasks]^T X_B (one fixed chunk of tasks)."""
+    cdef int t0 = ch * tc
+    cdef int nt = min(tc, T - t0)
+    if nt <= 0:
+        return
+    _gemm(c'T', c'N', nt, b, n, 1.0, R + <Py_ssize_t> t0 * n, n, XB, n, 0.0, G + t0, T)
+
+
 cdef void _block_update(floating* R, const floating* XB, const floating* Dlt, int n, int T,
                         int b, int rows, int ch) noexcept nogil:
     """R[i0:i1, :] -= X_B[i0:i1, :] @ Delta^T (one fixed chunk of rows)."""
@@ -320,6 +330,7 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
     cdef int bs = S.bs
     cdef int start, b, k, l, t, j, ch, n_gch
     cdef int rows = (n + R_CHUNKS - 1) // R_CHUNKS
+    cdef int t_chunk = (T + R_CHUNKS - 1) // R_CHUNKS
     cdef bint small_R = <size_t> n * T * sizeof(floating) <= 512 * 1024
     # a parallel region per block pays only for enough work per block (the
     # chunk partition stays the same, so results do not change)
@@ -354,9 +365,16 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
         # the partition never depends on the thread count, so neither do results)
         # (chunks re-read R, so only when R stays in cache; this depends on n
         # and T only, never on the thread count)
+        # (large R: chunks of tasks instead, each thread reading its own part of R)
         n_gch = (b + G_CHUNK - 1) // G_CHUNK if small_R else 1
         if not small_R:
-            _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
+            if n_threads > 1:
+                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
+                                 nogil=True):
+                    _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
+            else:
+                for ch in range(R_CHUNKS):
+                    _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
         elif n_threads > 1:
             for ch in prange(n_gch, schedule='static', num_threads=n_threads, nogil=True):
                 _block_G(R, XB, G, n, T, b, ch)
