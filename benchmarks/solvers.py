@@ -235,7 +235,7 @@ class External(Solver):
         with open(out + ".info.txt") as fh:
             elapsed, peak, version = fh.read().split()[:3]
         self.inner_time = float(elapsed)
-        self.inner_peak_mb = None if peak == "nan" else float(peak) / 1e6
+        self.inner_peak_mb = None if peak == "nan" else max(0.0, float(peak)) / 1e6
         self.version = version
         p, T = problem.X.shape[1], problem.Y.shape[1]
         W = np.fromfile(out + ".W.bin", dtype="<f8")

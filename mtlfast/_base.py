@@ -15,7 +15,8 @@ from sklearn.utils.validation import (
     _check_sample_weight, check_array, check_is_fitted, validate_data)
 
 from .datafits import QuadraticShared
-from .solver import solve
+from .solver import solve, solve_tasks
+from .tasks import QuadraticPerTask, check_tasks, codes_for, stack_task_list
 
 _COMMON_CONSTRAINTS = {
     "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -56,6 +57,13 @@ def check_sample_weight(sample_weight, X):
     if sw.sum() <= 0:
         raise ValueError("sample_weight: all weights are zero; at least one must be positive.")
     return sw
+
+
+def _is_task_list(X):
+    """The list layout: a list/tuple of 2-D arrays or sparse matrices (a list
+    of rows, i.e. lists of numbers, is an ordinary X)."""
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(hasattr(x, "shape") and len(x.shape) == 2 for x in X))
 
 
 class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -102,23 +110,39 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return X, y, sw
 
     # -- fitting ----------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         """Fit the model by block coordinate descent.
 
         Parameters
         ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features), or a
+            list [X_1, ..., X_T] of per-task designs
             Data. float32 input is kept as float32. Pass Fortran-ordered
             dense data (or CSC) to avoid a copy.
-        y : ndarray of shape (n_samples, n_tasks) (or (n_samples,) where allowed)
+        y : ndarray of shape (n_samples, n_tasks) (or (n_samples,) where
+            allowed); with per-task data: (n_samples,) in the long layout or
+            a list [y_1, ..., y_T]
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, rescaled internally to sum to n_samples.
+            Non-negative weights, rescaled internally to sum to n_samples
+            (per-task data: to n_t within each task).
+        tasks : array-like of shape (n_samples,), default=None
+            Per-task data in the long layout: the task label of each row.
+            The objective becomes sum_t omega_t/(2 n_t) sum_{i in t}
+            s_i (y_i - x_i w_t - b_t)^2 + penalty; coef_ row t belongs to
+            the t-th sorted label (tasks_).
+        task_weight : array-like of shape (n_tasks,), default=None
+            Positive loss weights omega_t of the tasks (ones by default). With
+            a shared design the fit runs on the long layout (X repeated per
+            task).
 
         Returns
         -------
         self
         """
         self._validate_params()
+        if _is_task_list(X) or tasks is not None or task_weight is not None:
+            return self._fit_per_task(X, y, sample_weight, tasks, task_weight)
+        self._per_task = False
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         y_was_1d = y.ndim == 1
         Y = (y[:, None] if y_was_1d else y).astype(X.dtype, copy=False)
@@ -161,6 +185,90 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                              "values. The input data may contain large values and need to "
                              "be preprocessed.")
         self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(X.dtype), eps, y_was_1d)
+        return self
+
+    def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
+        """Per-task designs (long or list layout), or a shared design with
+        task weights, through mtlfast.tasks and the per-task kernel."""
+        per_task = True
+        if _is_task_list(X):
+            if tasks is not None:
+                raise ValueError("tasks must not be given with the list layout: the "
+                                 "list position is the task.")
+            X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple))
+                                          else y)
+        elif tasks is None:
+            # task weights on a shared design: the long layout, X repeated per task
+            per_task = False
+            X, Y, sw = self._validate_fit_data(X, y, sample_weight)
+            if Y.ndim != 2:
+                raise ValueError("task_weight needs a 2-D y (one column per task) or "
+                                 "per-task data (tasks=...).")
+            n, T = Y.shape
+            X = (sparse.vstack([X] * T, format="csc") if sparse.issparse(X)
+                 else np.vstack([X] * T))
+            y = Y.T.ravel()
+            tasks = np.repeat(np.arange(T), n)
+            sample_weight = None if sw is None else np.tile(sw, T)
+        with _naming_errors("X"):
+            X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                              accept_large_sparse=False, ensure_min_samples=1,
+                              ensure_min_features=1)
+        with _naming_errors("y"):
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                            ensure_all_finite=True)
+        if y.ndim != 1:
+            raise ValueError(f"with per-task data y must be 1-D (one target per row), got "
+                             f"shape {y.shape}.")
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"y must be numeric, got dtype {y.dtype}.")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y have inconsistent numbers of samples: X has "
+                             f"{X.shape[0]} rows, y has {y.shape[0]}.")
+        labels, codes = check_tasks(tasks, X.shape[0])
+        T = len(labels)
+        sw = check_sample_weight(sample_weight, X)
+        tw = None
+        if task_weight is not None:
+            tw = np.asarray(task_weight, dtype=np.float64)
+            if tw.shape != (T,):
+                raise ValueError(f"task_weight must have one entry per task ({T}), got "
+                                 f"shape {tw.shape}.")
+            if not np.isfinite(tw).all() or np.any(tw <= 0):
+                raise ValueError("task_weight must be positive and finite.")
+        datafit = QuadraticPerTask(X, y.astype(X.dtype), codes, T, sw, tw, self.fit_intercept)
+        penalty = self._make_penalty()
+        coef_init = None
+        if self.warm_start and hasattr(self, "coef_"):
+            prev = np.atleast_2d(self.coef_)
+            if prev.shape == (T, X.shape[1]):
+                coef_init = prev
+        res = solve_tasks(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
+                          n_threads=self.n_threads)
+        ye = datafit.y_eff.astype(np.float64)
+        yy = np.array([ye[s] @ ye[s] for s in datafit.task_slices()])
+        eps = self.tol * (yy if penalty.separable else np.array([yy.sum()]))
+        if np.any(res.gaps > eps):
+            warnings.warn(
+                "Objective did not converge. You might want to increase the number of "
+                f"iterations (max_iter={self.max_iter}). Duality gap: {res.gaps.max():.3e}, "
+                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=3)
+        coef = res.coef
+        intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
+                             "values. The input data may contain large values and need to "
+                             "be preprocessed.")
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = int(res.n_iter.max())
+        self.dual_gap_ = res.gaps.max().astype(X.dtype)
+        self.eps_ = float(eps.max())
+        self._per_task = per_task
+        if per_task:
+            self.tasks_ = labels
+        elif hasattr(self, "tasks_"):
+            del self.tasks_
         return self
 
     def _check_precompute(self, datafit):
@@ -207,13 +315,47 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         out = X @ coef.T if sparse.issparse(X) else np.dot(X, coef.T)
         return np.asarray(out) + self.intercept_
 
-    def predict(self, X):
+    def predict(self, X, tasks=None):
         """Predict with the linear model: X @ coef_.T + intercept_.
 
         Returns an array of shape (n_samples, n_tasks), or (n_samples,) when
-        the model was fitted on 1-D y.
+        the model was fitted on 1-D y. A model fitted on per-task data needs
+        the task of each row (`tasks`, labels as in fit) and returns one
+        prediction per row, x_i . coef_[t(i)] + intercept_[t(i)]; a list of
+        per-task designs gives a list of predictions.
         """
-        return self._decision_function(X)
+        if not getattr(self, "_per_task", False):
+            if tasks is not None:
+                raise ValueError("tasks was given but the model was fitted on a shared "
+                                 "design: predict returns all tasks' columns.")
+            return self._decision_function(X)
+        check_is_fitted(self)
+        if _is_task_list(X):
+            if len(X) != len(self.tasks_):
+                raise ValueError(f"got {len(X)} designs for {len(self.tasks_)} tasks.")
+            return [self.predict(Xt, np.full(Xt.shape[0], self.tasks_[t]))
+                    for t, Xt in enumerate(X)]
+        if tasks is None:
+            raise ValueError("this model was fitted on per-task data: pass tasks=... (the "
+                             "task label of each row).")
+        X = validate_data(self, X, accept_sparse=True, dtype=[np.float64, np.float32],
+                          reset=False)
+        codes = codes_for(tasks, self.tasks_, X.shape[0])
+        out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, self.coef_.dtype))
+        for t in np.unique(codes):
+            m = codes == t
+            out[m] = np.asarray(X[m] @ self.coef_[t]).ravel() + self.intercept_[t]
+        return out
+
+    def score(self, X, y, sample_weight=None, tasks=None):
+        """R^2 of the predictions (per-task data: pass tasks as in predict)."""
+        from sklearn.metrics import r2_score
+        if not getattr(self, "_per_task", False) and tasks is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        pred = self.predict(X, tasks)
+        if isinstance(pred, list):
+            pred, y = np.concatenate(pred), np.concatenate([np.asarray(v) for v in y])
+        return r2_score(y, pred, sample_weight=sample_weight)
 
     @property
     def sparse_coef_(self):

@@ -159,10 +159,11 @@ class ElasticNet(SharedDesignRegressor):
             return penalties.L2(self.alpha)
         return penalties.ElasticNet(self.alpha, self.l1_ratio, positive=self.positive)
 
-    def fit(self, X, y, sample_weight=None, check_input=True):
+    def fit(self, X, y, sample_weight=None, check_input=True, *, tasks=None,
+            task_weight=None):
         """Fit the model (see SharedDesignRegressor.fit). `check_input` is
         accepted for compatibility; inputs are always validated."""
-        return super().fit(X, y, sample_weight)
+        return super().fit(X, y, sample_weight, tasks=tasks, task_weight=task_weight)
 
     def _set_fitted(self, coef, intercept, n_iter, gaps, eps, y_was_1d):
         if y_was_1d:
