@@ -152,12 +152,18 @@ def fmt_time(x):
     return "-" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
 
-def markdown(records):
-    solvers = []
+def _solver_names(records):
+    """Solver names in order of first appearance."""
+    names = []
     for rec in records:
         for r in rec["results"]:
-            if r["solver"] not in solvers:
-                solvers.append(r["solver"])
+            if r["solver"] not in names:
+                names.append(r["solver"])
+    return names
+
+
+def markdown(records):
+    solvers = _solver_names(records)
     head = "| problem (n, p, T) | alpha_max / | " + " | ".join(solvers) + \
         " | speed-up of mtlfast[1t] over fastest peer |"
     lines = [head, "|" + "---|" * (len(solvers) + 3)]
@@ -185,11 +191,7 @@ def markdown(records):
 
 def memory_markdown(records):
     """Peak resident memory above the pre-fit level (MB) of the default-tol fit."""
-    solvers = []
-    for rec in records:
-        for r in rec["results"]:
-            if r["solver"] not in solvers:
-                solvers.append(r["solver"])
+    solvers = _solver_names(records)
     lines = ["| problem | alpha_max / | " + " | ".join(solvers) + " |",
              "|" + "---|" * (len(solvers) + 2)]
     for rec in records:

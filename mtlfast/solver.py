@@ -43,6 +43,13 @@ def _block_size(datafit, block_size):
     return 32
 
 
+def _initial_coef(datafit, coef_init):
+    """The kernels' in/out coef (T, p), C-ordered; coef_init is never modified."""
+    if coef_init is None:
+        return np.zeros((datafit.n_tasks, datafit.n_features), dtype=datafit.dtype)
+    return np.array(coef_init, dtype=datafit.dtype, order="C", copy=True)
+
+
 def check_supported(datafit, penalty):
     allowed = SUPPORTED.get(type(datafit), ())
     if not isinstance(penalty, allowed):
@@ -119,10 +126,7 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     if backend != "cython":
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
 
-    if coef_init is None:
-        coef = np.zeros((T, p), dtype=datafit.dtype)
-    else:
-        coef = np.array(coef_init, dtype=datafit.dtype, order="C", copy=True)
+    coef = _initial_coef(datafit, coef_init)
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
     n_threads = resolve_n_threads(n_threads)
     with single_threaded_blas():
@@ -151,7 +155,6 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         raise NotImplementedError(
             f"mtlfast has no per-task solver for penalty {type(penalty).__name__}; "
             f"supported: {[c.__name__ for c in SUPPORTED_TASKS]}.")
-    T, p = datafit.n_tasks, datafit.n_features
     if backend == "reference":
         W0 = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).T
         tol_ref = None if tol is None or tol < 0 else tol
@@ -160,10 +163,7 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
     if backend != "cython":
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
     from . import _tasks
-    if coef_init is None:
-        coef = np.zeros((T, p), dtype=datafit.dtype)
-    else:
-        coef = np.array(coef_init, dtype=datafit.dtype, order="C", copy=True)
+    coef = _initial_coef(datafit, coef_init)
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
     with single_threaded_blas():
         n_iter, gaps, r = _tasks.solve_tasks(

@@ -361,11 +361,10 @@ cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norm
                 memcpy(XBbuf + <Py_ssize_t> k * n, X + <Py_ssize_t> idx[k] * n,
                        n * sizeof(floating))
             XB = XBbuf
-        # G (T x b) = R^T X_B, in fixed chunks of features (threads share them;
-        # the partition never depends on the thread count, so neither do results)
-        # (chunks re-read R, so only when R stays in cache; this depends on n
-        # and T only, never on the thread count)
-        # (large R: chunks of tasks instead, each thread reading its own part of R)
+        # G (T x b) = R^T X_B in fixed chunks, shared by the threads: chunks of
+        # features when R stays in cache (each chunk re-reads R), else chunks of
+        # tasks (each reads its own part of R). The choice depends on n and T
+        # only and the partition never on the thread count, so neither do results.
         n_gch = (b + G_CHUNK - 1) // G_CHUNK if small_R else 1
         if not small_R:
             if n_threads > 1:
