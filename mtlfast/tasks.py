@@ -178,17 +178,25 @@ class QuadraticPerTask:
         return np.asarray(X, dtype=np.float64)
 
     def kernel_args(self):
-        """(X, X_data, X_indices, X_indptr, is_sparse, N, p, y, offsets) for
-        mtlfast._tasks.solve_tasks."""
+        """(X, X_data, X_indices, tptr, is_sparse, N, p, y, offsets) for the
+        per-task kernels (mtlfast._tasks, mtlfast._struct). For CSC X, tptr
+        (p * (T+1), int32) locates each task's nonzeros inside each column:
+        column j, task t owns tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1]."""
         dt = self.dtype
+        offsets = self.offsets.astype(np.intc)
         empty_i = np.zeros(0, dtype=np.intc)
         if self.is_sparse:
             Xe = self.X_eff
-            return (np.zeros((0, 0), dtype=dt, order="F"), Xe.data, Xe.indices, Xe.indptr,
-                    True, self.n_samples, self.n_features, self.y_eff,
-                    self.offsets.astype(np.intc))
+            # row indices are sorted within each column and tasks own
+            # consecutive rows: one searchsorted per column
+            tptr = np.empty((self.n_features, self.n_tasks + 1), dtype=np.intc)
+            for j in range(self.n_features):
+                lo, hi = Xe.indptr[j], Xe.indptr[j + 1]
+                tptr[j] = lo + np.searchsorted(Xe.indices[lo:hi], offsets)
+            return (np.zeros((0, 0), dtype=dt, order="F"), Xe.data, Xe.indices, tptr.ravel(),
+                    True, self.n_samples, self.n_features, self.y_eff, offsets)
         return (self.X_eff, np.zeros(0, dtype=dt), empty_i, empty_i, False, self.n_samples,
-                self.n_features, self.y_eff, self.offsets.astype(np.intc))
+                self.n_features, self.y_eff, offsets)
 
     def task_slices(self):
         return [slice(self.offsets[t], self.offsets[t + 1]) for t in range(self.n_tasks)]

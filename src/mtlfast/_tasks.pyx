@@ -27,50 +27,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
-from mtlfast._blas cimport _dot, _axpy
-
-
-ctypedef struct TaskDesign:
-    bint is_sparse
-    int N               # rows of all tasks
-    int p
-    int T               # tasks
-    const void* data    # dense: column-major (leading dim N); CSC: values
-    const int* indices  # CSC row indices, sorted within each column
-    const int* tptr     # CSC: column j, task t nonzeros = tptr[j*(T+1)+t] : [..+t+1]
-    const int* offsets  # T + 1 row offsets
-
-
-cdef inline double piece_dot(const TaskDesign* D, int j, int t,
-                             const floating* r) noexcept nogil:
-    """X[rows t, j] . r[rows t]"""
-    cdef const floating* x
-    cdef double s = 0.0
-    cdef int k, o = D.offsets[t]
-    if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N + o
-        return _dot(D.offsets[t + 1] - o, x, 1, r + o, 1)
-    x = <const floating*> D.data
-    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-        s += x[k] * r[D.indices[k]]
-    return s
-
-
-cdef inline void piece_update(const TaskDesign* D, int j, int t, double delta,
-                              floating* r) noexcept nogil:
-    """r[rows t] -= delta * X[rows t, j]"""
-    cdef const floating* x
-    cdef floating fd = <floating> delta
-    cdef int k, o = D.offsets[t]
-    if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N + o
-        _axpy(D.offsets[t + 1] - o, -fd, x, 1, r + o, 1)
-        return
-    x = <const floating*> D.data
-    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-        r[D.indices[k]] -= fd * x[k]
+from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2
 
 
 cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
@@ -184,7 +141,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double
 def solve_tasks(const floating[::1, :] X,
                 const floating[::1] X_data,
                 const int[::1] X_indices,
-                const int[::1] X_indptr,
+                const int[::1] tptr,
                 bint is_sparse, int n_rows, int n_features,
                 const floating[::1] y,
                 const int[::1] offsets,
@@ -194,7 +151,9 @@ def solve_tasks(const floating[::1, :] X,
     """Run per-task block coordinate descent in place on coef (T, p).
 
     X : (N, p) Fortran-ordered dense effective design, or an empty array when
-        is_sparse (CSC arrays X_data, X_indices (sorted per column), X_indptr).
+        is_sparse (CSC arrays X_data, X_indices (sorted per column), and tptr
+        (p * (T+1)): the nonzeros of column j in task t are
+        tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1], see QuadraticPerTask.kernel_args).
     y : (N,) effective targets; offsets : (T+1,) task row offsets.
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
     task for separable penalties (PEN_L1), else a single block.
@@ -216,18 +175,9 @@ def solve_tasks(const floating[::1, :] X,
     D.offsets = &offsets[0]
     D.indices = NULL
     D.tptr = NULL
-    tptr_arr = None
-    cdef int[::1] tptr
     if is_sparse:
         D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
         D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
-        # start of each task's nonzeros inside each column (row indices sorted)
-        idx = np.asarray(X_indices)
-        ptr = np.asarray(X_indptr)
-        tptr_arr = np.empty((p, T + 1), dtype=np.intc)
-        for j in range(p):
-            tptr_arr[j] = ptr[j] + np.searchsorted(idx[ptr[j]:ptr[j + 1]], np.asarray(offsets))
-        tptr = tptr_arr.ravel()
         D.tptr = &tptr[0]
     else:
         D.data = &X[0, 0]
@@ -246,21 +196,11 @@ def solve_tasks(const floating[::1, :] X,
     cdef int[::1] n_iter = n_iter_arr
     gaps_arr = np.zeros(n_blocks, dtype=np.float64)
     cdef double[::1] gaps = gaps_arr
-    cdef const floating* xd = &X_data[0] if is_sparse and X_data.shape[0] > 0 else NULL
-    cdef const floating* xc
 
     with nogil:
         for j in prange(p, schedule='static', num_threads=n_threads):
             for t in range(T):
-                s = 0.0
-                if is_sparse:
-                    for k in range(D.tptr[j * (T + 1) + t], D.tptr[j * (T + 1) + t + 1]):
-                        s = s + <double> xd[k] * xd[k]
-                else:
-                    xc = (&X[0, 0]) + <Py_ssize_t> j * N
-                    for k in range(offsets[t], offsets[t + 1]):
-                        s = s + <double> xc[k] * xc[k]
-                L[j, t] = s
+                L[j, t] = piece_norm2(&D, j, t, &r[0])
         # r = y - A(W)
         for j in range(p):
             for t in range(T):
