@@ -10,6 +10,7 @@ import numpy as np
 from . import _bcd, reference
 from ._config import resolve_n_threads, single_threaded_blas
 from .datafits import QuadraticShared
+from .structured import bcd_structured as reference_structured
 from .penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
 
 _STRATEGIES = {"cd": 0, "ws": 1}
@@ -170,3 +171,39 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads))
     return SolveResult(coef, n_iter, gaps, r)
+
+
+def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
+                     n_threads=None, backend="cython"):
+    """Minimize a per-task datafit + a structured model (mtlfast.structured).
+
+    parts_init : list of the model's parts, each (p, T_k) as in
+        model.init_parts, or None (zeros). Never modified.
+    tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for the
+        separable transfer model).
+    Returns (parts (list of (p, T_k) arrays, the datafit's dtype), n_iter,
+    gaps).
+    """
+    p, T = datafit.n_features, datafit.n_tasks
+    shapes = [Pk.shape for Pk in model.init_parts(p, T)]
+    if parts_init is None:
+        parts_init = [np.zeros(s) for s in shapes]
+    if [np.shape(Pk) for Pk in parts_init] != shapes:
+        raise ValueError(f"initial parts must have shapes {shapes}.")
+    if backend == "reference":
+        tol_ref = None if tol is None or tol < 0 else tol
+        parts, gaps, it = reference_structured(datafit, model, parts_init, max_iter, tol_ref)
+        return [Pk.astype(datafit.dtype) for Pk in parts], np.array([it]), gaps
+    if backend != "cython":
+        raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
+    from . import _struct
+    dt = datafit.dtype
+    PA = np.array(np.asarray(parts_init[0]).T, dtype=dt, order="C")
+    PB = (np.array(np.asarray(parts_init[1]).T, dtype=dt, order="C") if len(parts_init) > 1
+          else np.zeros((0, p), dtype=dt))
+    with single_threaded_blas():
+        n_iter, gaps, _ = _struct.solve_structured(
+            *datafit.kernel_args(), PA, PB, model.kernel_params(), int(max_iter), float(tol),
+            int(gap_freq), resolve_n_threads(n_threads))
+    parts = [PA.T] if len(parts_init) == 1 else [PA.T, PB.T]
+    return parts, n_iter, gaps

@@ -1,0 +1,488 @@
+"""Block coordinate descent for the structured models of mtlfast.structured.
+
+Per-task design (mtlfast._taskdesign), objective
+
+    1/2 ||y - A(W)||^2 + Omega
+
+with W built from the model's parts (stored (T_k, p), C-ordered):
+    MOD_TWO_PART  W = PA + PB, Omega = hA(PA) + hB(PB); PA is (1, p) when
+                  shared_a (one vector added to every task), else (T, p)
+    MOD_GRAPH     W = PA, Omega = lam sum_j W[:, j]^T Lap W[:, j] + hA(W),
+                  Lap = diag(deg) - A (A: CSR of the off-diagonal similarities)
+    MOD_TRANSFER  W = PA, Omega = sum_{t,j} a |W_tj| + b |W_tj - src_tj|
+
+Per feature j the data term restricted to the row W[:, j] is exactly
+sum_t H_t/2 d_t^2 - g_t d_t (d: change of W[:, j], g_t = x_jt . r_t,
+H_t = ||x_jt||^2), so the epoch is: the dots g (over each task's rows),
+the model's row update (tiny, T entries), the residual updates. The row
+updates, their order and the gaps are those of the NumPy twin
+(mtlfast.structured); see there for the math. MOD_TRANSFER is separable:
+each task is its own block, solved in parallel. The others form one block;
+their dots and residual updates run in parallel over tasks when the block
+has enough rows.
+
+Stopping as in mtlfast._tasks: gap <= tol * ||y_block||^2, computed after an
+epoch whose largest change is <= tol * the largest coefficient, every
+gap_freq epochs and at the last one; tol < 0 never stops.
+"""
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.math cimport fabs, fmax, fmin
+
+from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2
+
+
+cdef enum ModelKind:
+    MOD_TWO_PART = 0
+    MOD_GRAPH = 1
+    MOD_TRANSFER = 2
+
+# rows in a block from which the per-feature dots and updates are split
+# across threads (below, one fork/join per feature costs more than it saves)
+cdef enum:
+    PAR_ROWS = 4096
+
+
+ctypedef struct Model:
+    int kind
+    Penalty pa          # two-part: penalty of PA; graph: the sparsity penalty
+    Penalty pb          # two-part: penalty of PB
+    bint shared_a       # two-part: PA is one (1, p) vector shared by all tasks
+    double ta, tb       # transfer: alpha * beta, alpha * (1 - beta)
+    const double* src   # transfer: source coefficients (T, p)
+    double lam_g        # graph strength
+    double lmax         # graph: largest eigenvalue of Lap (rounded up)
+    const int* g_ptr    # graph: CSR of the off-diagonal similarities
+    const int* g_idx
+    const double* g_val
+    const double* deg   # graph: deg[t] = sum_s A_ts
+
+
+cdef inline double _prox1(const Penalty* pen, double x, double c) noexcept nogil:
+    """argmin_w c/2 (w - x/c)^2 + h(w) for one entry (L1-family h)"""
+    row_prox(pen, &x, 1, c, 1.0)
+    return x
+
+
+cdef inline double _transfer_prox(double z, double c, double ka, double kb) noexcept nogil:
+    """argmin_w 1/2 (w - z)^2 + ka |w| + kb |w - c| (mtlfast.structured.transfer_prox)"""
+    cdef double k1 = fmin(0.0, c), k2 = fmax(0.0, c), m, sgn
+    if z + ka + kb < k1:
+        return z + ka + kb
+    if z - ka - kb > k2:
+        return z - ka - kb
+    sgn = 1.0 if c > 0.0 else (-1.0 if c < 0.0 else 0.0)
+    m = z - (ka - kb) * sgn
+    return fmin(fmax(m, k1), k2)
+
+
+cdef inline void _matrix_row_step(const Penalty* pen, floating* P, int p, int j, int t0,
+                                  int nt, double* g, const double* H, double* delta,
+                                  double* buf) noexcept nogil:
+    """Row j of a (T, p) part: exact per entry (L1 family), else one proximal
+    gradient step with curvature max_t H_t. Adds the change to delta and
+    updates g (in/out) to the gradient at the new point."""
+    cdef int tt
+    cdef double M = 0.0, old, d
+    cdef floating new
+    if pen.kind == PEN_L1:
+        for tt in range(nt):
+            old = P[<Py_ssize_t> (t0 + tt) * p + j]
+            new = 0.0
+            if H[tt] > 0.0:
+                new = <floating> _prox1(pen, H[tt] * old + g[tt], H[tt])
+            d = new - old
+            P[<Py_ssize_t> (t0 + tt) * p + j] = new
+            delta[tt] += d
+            g[tt] -= H[tt] * d
+        return
+    for tt in range(nt):
+        M = fmax(M, H[tt])
+    for tt in range(nt):
+        buf[tt] = M * P[<Py_ssize_t> (t0 + tt) * p + j] + g[tt]
+    if M > 0.0:
+        row_prox(pen, buf, nt, M, 1.0)
+    else:
+        for tt in range(nt):
+            buf[tt] = 0.0
+    for tt in range(nt):
+        old = P[<Py_ssize_t> (t0 + tt) * p + j]
+        new = <floating> buf[tt]
+        d = new - old
+        P[<Py_ssize_t> (t0 + tt) * p + j] = new
+        delta[tt] += d
+        g[tt] -= H[tt] * d
+
+
+cdef inline double _lap_row(const Model* M, const floating* W, int p, int j,
+                            int t) noexcept nogil:
+    """(Lap W[:, j])_t = deg_t W_tj - sum_s A_ts W_sj"""
+    cdef double s = M.deg[t] * W[<Py_ssize_t> t * p + j]
+    cdef int k
+    for k in range(M.g_ptr[t], M.g_ptr[t + 1]):
+        s -= M.g_val[k] * W[<Py_ssize_t> M.g_idx[k] * p + j]
+    return s
+
+
+cdef void row_update(const Model* M, int p, int j, int t0, int nt, floating* PA,
+                     floating* PB, double* g, const double* H, double* delta,
+                     double* buf) noexcept nogil:
+    """The model's update of feature j's row variables from (g, H); the
+    change of W[t0:t0+nt, j] goes to delta."""
+    cdef int tt, t, k
+    cdef double Hs = 0.0, gs = 0.0, old, d, c, aw, Mx
+    cdef floating new
+    for tt in range(nt):
+        delta[tt] = 0.0
+    if M.kind == MOD_TWO_PART:
+        if M.shared_a:
+            for tt in range(nt):
+                Hs += H[tt]
+                gs += g[tt]
+            old = PA[j]
+            new = 0.0
+            if Hs > 0.0:
+                new = <floating> _prox1(&M.pa, Hs * old + gs, Hs)
+            d = new - old
+            PA[j] = new
+            for tt in range(nt):
+                delta[tt] = d
+                g[tt] -= H[tt] * d
+        else:
+            _matrix_row_step(&M.pa, PA, p, j, t0, nt, g, H, delta, buf)
+        _matrix_row_step(&M.pb, PB, p, j, t0, nt, g, H, delta, buf)
+    elif M.kind == MOD_TRANSFER:
+        for tt in range(nt):
+            t = t0 + tt
+            old = PA[<Py_ssize_t> t * p + j]
+            c = M.src[<Py_ssize_t> t * p + j]
+            if H[tt] > 0.0:
+                new = <floating> _transfer_prox(old + g[tt] / H[tt], c, M.ta / H[tt],
+                                                M.tb / H[tt])
+            else:
+                new = 0.0 if M.ta >= M.tb else <floating> c
+            PA[<Py_ssize_t> t * p + j] = new
+            delta[tt] = new - old
+    else:   # MOD_GRAPH (one block: t0 = 0, nt = T)
+        if M.pa.kind == PEN_L1:
+            for t in range(nt):
+                c = H[t] + 2.0 * M.lam_g * M.deg[t]
+                old = PA[<Py_ssize_t> t * p + j]
+                new = 0.0
+                if c > 0.0:
+                    aw = 0.0
+                    for k in range(M.g_ptr[t], M.g_ptr[t + 1]):
+                        aw += M.g_val[k] * PA[<Py_ssize_t> M.g_idx[k] * p + j]
+                    new = <floating> _prox1(&M.pa, H[t] * old + g[t] + 2.0 * M.lam_g * aw, c)
+                PA[<Py_ssize_t> t * p + j] = new
+                delta[t] = new - old
+            return
+        Mx = 0.0
+        for t in range(nt):
+            Mx = fmax(Mx, H[t])
+        Mx += 2.0 * M.lam_g * M.lmax
+        for t in range(nt):
+            buf[t] = 0.0
+            if Mx > 0.0:
+                buf[t] = (Mx * PA[<Py_ssize_t> t * p + j] + g[t]
+                          - 2.0 * M.lam_g * _lap_row(M, PA, p, j, t))
+        if Mx > 0.0:
+            row_prox(&M.pa, buf, nt, Mx, 1.0)
+        for t in range(nt):
+            old = PA[<Py_ssize_t> t * p + j]
+            new = <floating> buf[t]
+            PA[<Py_ssize_t> t * p + j] = new
+            delta[t] = new - old
+
+
+cdef inline double _w(const Model* M, const floating* PA, const floating* PB, int p,
+                      int t, int j) noexcept nogil:
+    """W_tj"""
+    if M.kind != MOD_TWO_PART:
+        return PA[<Py_ssize_t> t * p + j]
+    if M.shared_a:
+        return PA[j] + PB[<Py_ssize_t> t * p + j]
+    return PA[<Py_ssize_t> t * p + j] + PB[<Py_ssize_t> t * p + j]
+
+
+cdef double _part_terms(const Penalty* pen, const floating* P, int p, int t0, int nt,
+                        const double* V, bint summed, double* buf, double* buf2,
+                        double* value, double* dn, double* Pn2, double* Cn2) noexcept nogil:
+    """For one (nt, p) part (or a shared (1, p) one: summed): its penalty
+    value, max_j N^D(corr_j - lam2 P_j), ||P||^2 and ||corr||^2, where corr
+    = V (summed over tasks for a shared part)."""
+    cdef int j, tt, m = 1 if summed else nt
+    cdef double w, v
+    value[0] = 0.0
+    dn[0] = 0.0
+    Pn2[0] = 0.0
+    Cn2[0] = 0.0
+    for j in range(p):
+        if summed:
+            v = 0.0
+            for tt in range(nt):
+                v += V[<Py_ssize_t> j * nt + tt]
+            buf2[0] = v
+        else:
+            for tt in range(nt):
+                buf2[tt] = V[<Py_ssize_t> j * nt + tt]
+        for tt in range(m):
+            w = P[<Py_ssize_t> (t0 + tt) * p + j] if not summed else P[j]
+            buf[tt] = w
+            Pn2[0] += w * w
+            Cn2[0] += buf2[tt] * buf2[tt]
+            buf2[tt] -= pen.lam2 * w
+        value[0] += pen.lam1 * row_norm(pen, buf, m)
+        dn[0] = fmax(dn[0], row_dual_norm(pen, buf2, m, buf))
+    value[0] += 0.5 * pen.lam2 * Pn2[0]
+    return 0.0
+
+
+cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
+                      const floating* PB, const floating* r, const floating* y, int t0,
+                      int nt, double* V, double* buf, double* buf2,
+                      int n_threads) noexcept nogil:
+    """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.structured,
+    `gaps` of each model): the Fenchel dual at the rescaled residual c * r."""
+    cdef int p = D.p
+    cdef int j, tt, t, i
+    cdef double R2 = 0.0, RY = 0.0, c = 1.0, primal, dual, Q = 0.0, NW = 0.0
+    cdef double dn = 0.0, w, v, s, val_a, dn_a, pn_a, cn_a, val_b, dn_b, pn_b, cn_b, cj
+    if n_threads > 1:
+        for j in prange(p, schedule='static', num_threads=n_threads, nogil=True):
+            for tt in range(nt):
+                V[<Py_ssize_t> j * nt + tt] = piece_dot(D, j, t0 + tt, r)
+    else:
+        for j in range(p):
+            for tt in range(nt):
+                V[<Py_ssize_t> j * nt + tt] = piece_dot(D, j, t0 + tt, r)
+    for i in range(D.offsets[t0], D.offsets[t0 + nt]):
+        R2 += <double> r[i] * r[i]
+        RY += <double> r[i] * y[i]
+    if M.kind == MOD_TWO_PART:
+        _part_terms(&M.pa, PA, p, t0, nt, V, M.shared_a, buf, buf2, &val_a, &dn_a, &pn_a, &cn_a)
+        _part_terms(&M.pb, PB, p, t0, nt, V, False, buf, buf2, &val_b, &dn_b, &pn_b, &cn_b)
+        if M.pa.lam1 > 0.0 and dn_a > M.pa.lam1:
+            c = fmin(c, M.pa.lam1 / dn_a)
+        if M.pb.lam1 > 0.0 and dn_b > M.pb.lam1:
+            c = fmin(c, M.pb.lam1 / dn_b)
+        primal = 0.5 * R2 + val_a + val_b
+        dual = c * RY - 0.5 * c * c * R2
+        dual -= 0.5 * c * c * (M.pa.lam2 * pn_a if M.pa.lam1 > 0.0 else cn_a / M.pa.lam2)
+        dual -= 0.5 * c * c * (M.pb.lam2 * pn_b if M.pb.lam1 > 0.0 else cn_b / M.pb.lam2)
+        return primal - dual
+    if M.kind == MOD_GRAPH:
+        for j in range(p):
+            for t in range(nt):
+                w = PA[<Py_ssize_t> t * p + j]
+                s = _lap_row(M, PA, p, j, t)
+                Q += 2.0 * M.lam_g * w * s + M.pa.lam2 * w * w
+                buf[t] = w
+                buf2[t] = V[<Py_ssize_t> j * nt + t] - 2.0 * M.lam_g * s - M.pa.lam2 * w
+            NW += row_norm(&M.pa, buf, nt)
+            dn = fmax(dn, row_dual_norm(&M.pa, buf2, nt, buf))
+        if dn > M.pa.lam1:
+            c = M.pa.lam1 / dn
+        primal = 0.5 * R2 + 0.5 * Q + M.pa.lam1 * NW
+        return primal - (c * RY - 0.5 * c * c * (R2 + Q))
+    # MOD_TRANSFER
+    for j in range(p):
+        for tt in range(nt):
+            dn = fmax(dn, fabs(V[<Py_ssize_t> j * nt + tt]))
+    if M.ta + M.tb > 0.0:
+        if dn > M.ta + M.tb:
+            c = (M.ta + M.tb) / dn
+    elif dn > 0.0:
+        c = 0.0
+    primal = 0.5 * R2
+    dual = c * RY - 0.5 * c * c * R2
+    for j in range(p):
+        for tt in range(nt):
+            t = t0 + tt
+            w = PA[<Py_ssize_t> t * p + j]
+            cj = M.src[<Py_ssize_t> t * p + j]
+            primal += M.ta * fabs(w) + M.tb * fabs(w - cj)
+            dual -= fmax(-M.tb * fabs(cj), c * V[<Py_ssize_t> j * nt + tt] * cj - M.ta * fabs(cj))
+    return primal - dual
+
+
+cdef int block_solve(const TaskDesign* D, const Model* M, const double* L, floating* PA,
+                     floating* PB, floating* r, const floating* y, int t0, int nt,
+                     int max_iter, double tol, int gap_freq, int n_threads,
+                     double* gap_out) noexcept nogil:
+    """Epochs over all features for the tasks t0 .. t0+nt-1; returns the
+    number of epochs, or -1 when scratch memory cannot be allocated.
+    L[j * T + t] = ||X[rows t, j]||^2."""
+    cdef int p = D.p, T = D.T
+    cdef int it, j, tt, i, n_iter = 0
+    cdef double w_max, d_w_max, gap, tol_abs = 0.0, w
+    cdef bint par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
+    cdef double* g = <double*> malloc(<size_t> nt * sizeof(double))
+    cdef double* delta = <double*> malloc(<size_t> nt * sizeof(double))
+    cdef double* buf = <double*> malloc(<size_t> nt * sizeof(double))
+    cdef double* buf2 = <double*> malloc(<size_t> nt * sizeof(double))
+    cdef double* V = <double*> malloc(<size_t> p * nt * sizeof(double))
+    if g == NULL or delta == NULL or buf == NULL or buf2 == NULL or V == NULL:
+        free(g); free(delta); free(buf); free(buf2); free(V)
+        return -1
+    for i in range(D.offsets[t0], D.offsets[t0 + nt]):
+        tol_abs += <double> y[i] * y[i]
+    tol_abs *= tol
+    gap = model_gap(D, M, PA, PB, r, y, t0, nt, V, buf, buf2, n_threads)
+    if gap > tol_abs:
+        for it in range(max_iter):
+            w_max = 0.0
+            d_w_max = 0.0
+            for j in range(p):
+                if par:
+                    for tt in prange(nt, schedule='static', num_threads=n_threads):
+                        g[tt] = piece_dot(D, j, t0 + tt, r)
+                else:
+                    for tt in range(nt):
+                        g[tt] = piece_dot(D, j, t0 + tt, r)
+                row_update(M, p, j, t0, nt, PA, PB, g, &L[<Py_ssize_t> j * T + t0], delta, buf)
+                if par:
+                    for tt in prange(nt, schedule='static', num_threads=n_threads):
+                        if delta[tt] != 0.0:
+                            piece_update(D, j, t0 + tt, delta[tt], r)
+                else:
+                    for tt in range(nt):
+                        if delta[tt] != 0.0:
+                            piece_update(D, j, t0 + tt, delta[tt], r)
+                for tt in range(nt):
+                    d_w_max = fmax(d_w_max, fabs(delta[tt]))
+                    w_max = fmax(w_max, fabs(_w(M, PA, PB, p, t0 + tt, j)))
+            n_iter = it + 1
+            if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                    or (gap_freq > 0 and n_iter % gap_freq == 0)):
+                gap = model_gap(D, M, PA, PB, r, y, t0, nt, V, buf, buf2, n_threads)
+                if gap <= tol_abs:
+                    break
+    gap_out[0] = gap
+    free(g); free(delta); free(buf); free(buf2); free(V)
+    return n_iter
+
+
+cdef Penalty _penalty(dict d):
+    cdef Penalty pen
+    pen.kind = d["kind"]
+    pen.lam1 = d["lam1"]
+    pen.lam2 = d["lam2"]
+    pen.tau = d["tau"]
+    pen.positive = False
+    return pen
+
+
+def solve_structured(const floating[::1, :] X,
+                     const floating[::1] X_data,
+                     const int[::1] X_indices,
+                     const int[::1] tptr,
+                     bint is_sparse, int n_rows, int n_features,
+                     const floating[::1] y,
+                     const int[::1] offsets,
+                     floating[:, ::1] PA,
+                     floating[:, ::1] PB,
+                     dict model,
+                     int max_iter, double tol, int gap_freq, int n_threads):
+    """Run block coordinate descent in place on the parts PA, PB.
+
+    X, X_data, X_indices, tptr, is_sparse, n_rows, n_features, y, offsets:
+        the per-task design (mtlfast.tasks.QuadraticPerTask.kernel_args).
+    PA : (T, p), or (1, p) for a shared part; PB : (T, p) (two-part models;
+        else an unused (0, p) array). C-ordered, the datafit's dtype.
+    model : the model's kernel_params() (mtlfast.structured).
+    Returns (n_iter per block, gap per block, residual y - A(W)); one block per
+    task for MOD_TRANSFER, else a single block.
+    """
+    cdef TaskDesign D
+    cdef Model M
+    cdef int T = <int> offsets.shape[0] - 1
+    cdef int p = n_features
+    cdef int j, t, b, n_blocks
+    cdef double w
+    dtype = np.float32 if floating is float else np.float64
+    M.kind = model["kind"]
+    if M.kind == MOD_TWO_PART:
+        M.pa = _penalty(model["a"])
+        M.pb = _penalty(model["b"])
+        M.shared_a = model["shared_a"]
+        if PB.shape[0] != T or PB.shape[1] != p:
+            raise ValueError("PB must have shape (n_tasks, n_features)")
+    elif M.kind == MOD_GRAPH:
+        M.pa = _penalty(model["a"])
+        M.shared_a = False
+    elif M.kind == MOD_TRANSFER:
+        M.shared_a = False
+    else:
+        raise ValueError(f"unknown model kind {M.kind}")
+    if PA.shape[0] != (1 if M.shared_a else T) or PA.shape[1] != p:
+        raise ValueError("PA must have shape (n_tasks, n_features), or (1, n_features) "
+                         "for a shared part")
+    cdef const double[:, ::1] src
+    cdef const int[::1] g_ptr, g_idx
+    cdef const double[::1] g_val, deg
+    if M.kind == MOD_TRANSFER:
+        src = model["src"]
+        if src.shape[0] != T or src.shape[1] != p:
+            raise ValueError("src must have shape (n_tasks, n_features)")
+        M.src = &src[0, 0]
+        M.ta = model["ta"]
+        M.tb = model["tb"]
+    if M.kind == MOD_GRAPH:
+        g_ptr, g_idx, g_val, deg = model["g_ptr"], model["g_idx"], model["g_val"], model["deg"]
+        if g_ptr.shape[0] != T + 1 or deg.shape[0] != T:
+            raise ValueError("graph arrays do not match n_tasks")
+        M.g_ptr = &g_ptr[0]
+        M.g_idx = &g_idx[0] if g_idx.shape[0] > 0 else NULL
+        M.g_val = &g_val[0] if g_val.shape[0] > 0 else NULL
+        M.deg = &deg[0]
+        M.lam_g = model["lam_g"]
+        M.lmax = model["lmax"]
+    D.is_sparse = is_sparse
+    D.N = n_rows
+    D.p = p
+    D.T = T
+    D.offsets = &offsets[0]
+    D.indices = NULL
+    D.tptr = NULL
+    if is_sparse:
+        D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
+        D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+        D.tptr = &tptr[0]
+    else:
+        D.data = &X[0, 0]
+
+    r_arr = np.array(y, dtype=dtype, copy=True)
+    cdef floating[::1] r = r_arr
+    L_arr = np.empty((p, T), dtype=np.float64)
+    cdef double[:, ::1] L = L_arr
+    n_blocks = T if M.kind == MOD_TRANSFER else 1
+    n_iter_arr = np.zeros(n_blocks, dtype=np.intc)
+    cdef int[::1] n_iter = n_iter_arr
+    gaps_arr = np.zeros(n_blocks, dtype=np.float64)
+    cdef double[::1] gaps = gaps_arr
+    cdef floating* pb = &PB[0, 0] if PB.shape[0] > 0 else NULL
+
+    with nogil:
+        for j in prange(p, schedule='static', num_threads=n_threads):
+            for t in range(T):
+                L[j, t] = piece_norm2(&D, j, t, &r[0])
+        # r = y - A(W)
+        for j in range(p):
+            for t in range(T):
+                w = _w(&M, &PA[0, 0], pb, p, t, j)
+                if w != 0.0:
+                    piece_update(&D, j, t, w, &r[0])
+        if n_blocks > 1:
+            for b in prange(T, schedule='static', num_threads=n_threads):
+                n_iter[b] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
+                                        b, 1, max_iter, tol, gap_freq, 1, &gaps[b])
+        else:
+            n_iter[0] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
+                                    0, T, max_iter, tol, gap_freq, n_threads, &gaps[0])
+    if (n_iter_arr < 0).any():
+        raise MemoryError("mtlfast: could not allocate solver scratch memory")
+    return n_iter_arr, gaps_arr, r_arr
