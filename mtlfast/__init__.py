@@ -9,6 +9,8 @@ __version__ = "0.1.0"
 from ._config import show_config, config, openmp_enabled, resolve_n_threads
 from .linear_model import (
     ElasticNet, Lasso, MultiTaskElasticNet, MultiTaskLasso, MultiTaskSparseGroupLasso)
+from .multi_task import (
+    DirtyMultiTaskLasso, MeanRegularizedMultiTask, TaskGraphMultiTask, TransferLasso)
 from .path import enet_path, lasso_path, alpha_grid
 from . import penalties, datafits, reference
 
@@ -16,5 +18,6 @@ __all__ = [
     "ElasticNet", "Lasso", "MultiTaskElasticNet", "MultiTaskLasso",
     "MultiTaskSparseGroupLasso", "show_config", "config", "openmp_enabled",
     "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
-    "alpha_grid",
+    "alpha_grid", "DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
+    "TransferLasso",
 ]

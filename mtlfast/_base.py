@@ -190,6 +190,29 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
         """Per-task designs (long or list layout), or a shared design with
         task weights, through mtlfast.tasks and the per-task kernel."""
+        datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
+                                                           task_weight)
+        penalty = self._make_penalty()
+        res = solve_tasks(datafit, penalty, self._per_task_init(datafit), max_iter=self.max_iter,
+                          tol=self.tol, n_threads=self.n_threads)
+        self._set_per_task_fit(datafit, res.coef, res.n_iter, res.gaps, labels, per_task)
+        return self
+
+    def _per_task_init(self, datafit):
+        """coef_ of the previous fit when warm_start and the shapes match."""
+        if self.warm_start and hasattr(self, "coef_"):
+            prev = np.atleast_2d(self.coef_)
+            if prev.shape == (datafit.n_tasks, datafit.n_features):
+                return prev
+        return None
+
+    def _per_task_datafit(self, X, y, sample_weight, tasks, task_weight):
+        """Validated long layout -> (QuadraticPerTask, task labels, per_task).
+
+        Per-task data come as the list layout or with `tasks`; otherwise X is
+        one shared design with a 2-D y (or 1-D where the model allows one
+        task), which is repeated per task (per_task False: predict returns
+        all tasks' columns)."""
         per_task = True
         if _is_task_list(X):
             if tasks is not None:
@@ -198,12 +221,14 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple))
                                           else y)
         elif tasks is None:
-            # task weights on a shared design: the long layout, X repeated per task
+            # a shared design: the long layout, X repeated per task
             per_task = False
             X, Y, sw = self._validate_fit_data(X, y, sample_weight)
             if Y.ndim != 2:
-                raise ValueError("task_weight needs a 2-D y (one column per task) or "
-                                 "per-task data (tasks=...).")
+                if task_weight is not None:
+                    raise ValueError("task_weight needs a 2-D y (one column per task) or "
+                                     "per-task data (tasks=...).")
+                Y = Y[:, None]
             n, T = Y.shape
             X = (sparse.vstack([X] * T, format="csc") if sparse.issparse(X)
                  else np.vstack([X] * T))
@@ -237,39 +262,34 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             if not np.isfinite(tw).all() or np.any(tw <= 0):
                 raise ValueError("task_weight must be positive and finite.")
         datafit = QuadraticPerTask(X, y.astype(X.dtype), codes, T, sw, tw, self.fit_intercept)
-        penalty = self._make_penalty()
-        coef_init = None
-        if self.warm_start and hasattr(self, "coef_"):
-            prev = np.atleast_2d(self.coef_)
-            if prev.shape == (T, X.shape[1]):
-                coef_init = prev
-        res = solve_tasks(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
-                          n_threads=self.n_threads)
+        return datafit, labels, per_task
+
+    def _set_per_task_fit(self, datafit, coef, n_iter, gaps, labels, per_task):
+        """Convergence check (gap <= tol * ||y_block||^2), intercepts and the
+        fitted attributes of a per-task fit."""
         ye = datafit.y_eff.astype(np.float64)
         yy = np.array([ye[s] @ ye[s] for s in datafit.task_slices()])
-        eps = self.tol * (yy if penalty.separable else np.array([yy.sum()]))
-        if np.any(res.gaps > eps):
+        eps = self.tol * (yy if len(gaps) == datafit.n_tasks else np.array([yy.sum()]))
+        if np.any(gaps > eps):
             warnings.warn(
                 "Objective did not converge. You might want to increase the number of "
-                f"iterations (max_iter={self.max_iter}). Duality gap: {res.gaps.max():.3e}, "
-                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=3)
-        coef = res.coef
-        intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+                f"iterations (max_iter={self.max_iter}). Duality gap: {gaps.max():.3e}, "
+                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=4)
+        intercept = datafit.intercept(coef.T.astype(np.float64)).astype(datafit.dtype)
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
                              "values. The input data may contain large values and need to "
                              "be preprocessed.")
         self.coef_ = coef
         self.intercept_ = intercept
-        self.n_iter_ = int(res.n_iter.max())
-        self.dual_gap_ = res.gaps.max().astype(X.dtype)
+        self.n_iter_ = int(n_iter.max())
+        self.dual_gap_ = gaps.max().astype(datafit.dtype)
         self.eps_ = float(eps.max())
         self._per_task = per_task
         if per_task:
             self.tasks_ = labels
         elif hasattr(self, "tasks_"):
             del self.tasks_
-        return self
 
     def _check_precompute(self, datafit):
         """Validate a user-given Gram matrix like scikit-learn (it is not used:
