@@ -214,6 +214,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         task), which is repeated per task (per_task False: predict returns
         all tasks' columns)."""
         per_task = True
+        self._fit_1d = False
         if _is_task_list(X):
             if tasks is not None:
                 raise ValueError("tasks must not be given with the list layout: the "
@@ -224,6 +225,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             # a shared design: the long layout, X repeated per task
             per_task = False
             X, Y, sw = self._validate_fit_data(X, y, sample_weight)
+            self._fit_1d = Y.ndim == 1
             if Y.ndim != 2:
                 if task_weight is not None:
                     raise ValueError("task_weight needs a 2-D y (one column per task) or "

@@ -336,7 +336,7 @@ class TransferLasso(_StructuredRegressor):
 
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         super().fit(X, y, sample_weight, tasks=tasks, task_weight=task_weight)
-        if not self._per_task and np.ndim(y) == 1 and not isinstance(y, (list, tuple)):
+        if self._fit_1d:
             # one task on a shared design: 1-D attributes, as scikit-learn's Lasso
             self.coef_ = self.coef_[0]
             self.intercept_ = self.intercept_[0]
