@@ -144,12 +144,16 @@ SUPPORTED_TASKS = (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21)
 
 
 def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
-                n_threads=None, backend="cython"):
+                n_threads=None, backend="cython", screening=True):
     """Minimize a per-task datafit (mtlfast.tasks.QuadraticPerTask) + penalty.
 
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for
         separable penalties), the per-task analogue of scikit-learn's rule.
     backend : "cython" (mtlfast._tasks) or "reference" (NumPy twin).
+    screening : gap-safe screening after every gap (lam1 > 0, tol >= 0): rows
+        proven zero at the optimum leave the epochs (twin:
+        mtlfast.reference.gap_safe_screen_tasks). The returned gap is the full
+        problem's. tol < 0 runs plain epochs, the twin's iterates.
     Returns a SolveResult (coef (T, p), n_iter, gaps, residual).
     """
     if not isinstance(penalty, SUPPORTED_TASKS):
@@ -169,7 +173,8 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
     with single_threaded_blas():
         n_iter, gaps, r = _tasks.solve_tasks(
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
-            int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads))
+            int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads),
+            bool(screening))
     return SolveResult(coef, n_iter, gaps, r)
 
 

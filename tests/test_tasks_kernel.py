@@ -113,3 +113,30 @@ def test_thread_count_invariance(pen, fmt):
     two = solve_tasks(df, pen, max_iter=30, tol=1e-10, n_threads=2)
     np.testing.assert_array_equal(one.coef, two.coef)
     np.testing.assert_array_equal(one.gaps, two.gaps)
+
+
+def test_per_task_screening_is_safe_and_keeps_the_optimum():
+    """The twin of the kernel's rule (reference.gap_safe_screen_tasks) never
+    screens a row that is nonzero at a high-precision optimum, screens most
+    zero rows near it; the kernel with and without screening reaches the same
+    optimum."""
+    from mtlfast import penalties as P
+    from mtlfast.reference import gap_safe_screen_tasks
+    from mtlfast.solver import solve_tasks
+    from mtlfast.tasks import QuadraticPerTask
+    from mtlfast.datasets import make_per_task_regression
+    X, y, tasks, _ = make_per_task_regression([30, 80, 50, 45], 120, 8, seed=3)
+    df = QuadraticPerTask(X, y, tasks, 4, fit_intercept=True)
+    am = np.linalg.norm(df.xtr(df.y_eff.astype(float)), axis=1).max()
+    for pen in (P.L21(am / 5), P.L21L2(am / 5, 0.7), P.SparseGroupL1L21(am / 5, 0.3)):
+        opt = solve_tasks(df, pen, max_iter=100000, tol=1e-14, screening=False).coef.T
+        zero = ~np.any(opt != 0, axis=1)
+        for tol in (1e-2, 1e-4):
+            W = solve_tasks(df, pen, max_iter=100000, tol=tol, screening=False).coef.T
+            screened = gap_safe_screen_tasks(df, W.astype(float), pen)
+            assert not np.any(screened & ~zero)
+        near = gap_safe_screen_tasks(df, opt.astype(float), pen)
+        assert near[zero].mean() > 0.5
+        on = solve_tasks(df, pen, max_iter=100000, tol=1e-12, screening=True)
+        off = solve_tasks(df, pen, max_iter=100000, tol=1e-12, screening=False)
+        np.testing.assert_allclose(on.coef, off.coef, atol=1e-7)
