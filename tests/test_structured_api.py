@@ -57,7 +57,7 @@ def _l21(V):
     return cp.sum(cp.norm(V, 2, axis=1))
 
 
-def _oracle(problem_vars, objective):
+def _oracle(objective):
     prob = cp.Problem(cp.Minimize(objective))
     prob.solve()       # cvxpy's default solver
     assert prob.status == "optimal"
@@ -92,7 +92,7 @@ def _case(name, p, T, W_true):
     if name == "dirty":
         est = DirtyMultiTaskLasso(0.08, 0.03)
 
-        def cvx(loss):
+        def cvx():
             B, S = cp.Variable((p, T)), cp.Variable((p, T))
             return B + S, 0.08 * _l21(B) + 0.03 * cp.sum(cp.abs(S))
 
@@ -109,7 +109,7 @@ def _case(name, p, T, W_true):
         g = {"l1": lambda v, a: a * np.abs(v).sum(), "ridge": lambda v, a: 0.5 * a * np.sum(v ** 2),
              "l21": lambda v, a: a * np.linalg.norm(v, axis=0).sum()}
 
-        def cvx(loss):
+        def cvx():
             w0, V = cp.Variable((p, 1)), cp.Variable((p, T))
             return w0 @ np.ones((1, T)) + V, f[sp](w0, a0) + f[vp](V, av)
 
@@ -121,7 +121,7 @@ def _case(name, p, T, W_true):
         A, lam, a = _similarity(T), 0.2, 0.05
         est = TaskGraphMultiTask(a, graph_alpha=lam, similarity=A, penalty=kind)
 
-        def cvx(loss):
+        def cvx():
             Wv = cp.Variable((p, T))
             sparsity = a * (cp.sum(cp.abs(Wv)) if kind == "l1" else _l21(Wv))
             return Wv, _graph_cvx(A, Wv, lam) + sparsity
@@ -140,7 +140,7 @@ def _case(name, p, T, W_true):
     est = TransferLasso(a, beta=beta, coef_source=src)
     S = np.broadcast_to(np.atleast_2d(src), (T, p)).T
 
-    def cvx(loss):
+    def cvx():
         Wv = cp.Variable((p, T))
         return Wv, a * (beta * cp.sum(cp.abs(Wv)) + (1 - beta) * cp.sum(cp.abs(Wv - S)))
 
@@ -161,8 +161,8 @@ def test_objective_matches_cvxpy_oracle(name):
     est.fit(X, y, sample_weight=sw, tasks=codes, task_weight=tw)
     ours = _loss_np(X, y, codes, sw, tw, est.coef_, est.intercept_) + pen(est)
     b = cp.Variable(T)
-    Wv, penalty = cvx(None)
-    opt = _oracle(None, _loss_cvx(X, y, codes, sw, tw, Wv, b) + penalty)
+    Wv, penalty = cvx()
+    opt = _oracle(_loss_cvx(X, y, codes, sw, tw, Wv, b) + penalty)
     assert abs(ours - opt) <= 1e-6 * abs(opt)
     assert ours - opt <= est.dual_gap_ + 1e-7 * abs(opt)
 

@@ -208,7 +208,7 @@ cdef inline double _w(const Model* M, const floating* PA, const floating* PB, in
     return PA[<Py_ssize_t> t * p + j] + PB[<Py_ssize_t> t * p + j]
 
 
-cdef double _part_terms(const Penalty* pen, const floating* P, int p, int t0, int nt,
+cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int nt,
                         const double* V, bint summed, double* buf, double* buf2,
                         double* value, double* dn, double* Pn2, double* Cn2) noexcept nogil:
     """For one (nt, p) part (or a shared (1, p) one: summed): its penalty
@@ -238,7 +238,6 @@ cdef double _part_terms(const Penalty* pen, const floating* P, int p, int t0, in
         value[0] += pen.lam1 * row_norm(pen, buf, m)
         dn[0] = fmax(dn[0], row_dual_norm(pen, buf2, m, buf))
     value[0] += 0.5 * pen.lam2 * Pn2[0]
-    return 0.0
 
 
 cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
