@@ -32,7 +32,8 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, fmin
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
-from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2
+from mtlfast._taskdesign cimport (
+    TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
 
 
 cdef enum ModelKind:
@@ -440,19 +441,12 @@ def solve_structured(const floating[::1, :] X,
         M.deg = &deg[0]
         M.lam_g = model["lam_g"]
         M.lmax = model["lmax"]
-    D.is_sparse = is_sparse
-    D.N = n_rows
-    D.p = p
-    D.T = T
-    D.offsets = &offsets[0]
-    D.indices = NULL
-    D.tptr = NULL
     if is_sparse:
-        D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
-        D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
-        D.tptr = &tptr[0]
+        set_design(&D, True, n_rows, p, T, &offsets[0],
+                   <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
+                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0])
     else:
-        D.data = &X[0, 0]
+        set_design(&D, False, n_rows, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL)
 
     r_arr = np.array(y, dtype=dtype, copy=True)
     cdef floating[::1] r = r_arr

@@ -67,3 +67,18 @@ cdef inline double piece_norm2(const TaskDesign* D, int j, int t,
                    D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
         s += <double> x[k] * x[k]
     return s
+
+
+cdef inline void set_design(TaskDesign* D, bint is_sparse, int N, int p, int T,
+                            const int* offsets, const void* data, const int* indices,
+                            const int* tptr) noexcept nogil:
+    """Fill D; `data` is the dense column-major X or the CSC values (indices
+    and tptr are ignored for dense X)."""
+    D.is_sparse = is_sparse
+    D.N = N
+    D.p = p
+    D.T = T
+    D.offsets = offsets
+    D.data = data
+    D.indices = indices if is_sparse else NULL
+    D.tptr = tptr if is_sparse else NULL

@@ -27,7 +27,8 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, sqrt
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
-from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2
+from mtlfast._taskdesign cimport (
+    TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
 
 
 cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
@@ -216,19 +217,12 @@ def solve_tasks(const floating[::1, :] X,
     dtype = np.float32 if floating is float else np.float64
     if coef.shape[0] != T or coef.shape[1] != p:
         raise ValueError("coef must have shape (n_tasks, n_features)")
-    D.is_sparse = is_sparse
-    D.N = N
-    D.p = p
-    D.T = T
-    D.offsets = &offsets[0]
-    D.indices = NULL
-    D.tptr = NULL
     if is_sparse:
-        D.data = &X_data[0] if X_data.shape[0] > 0 else NULL
-        D.indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
-        D.tptr = &tptr[0]
+        set_design(&D, True, N, p, T, &offsets[0],
+                   <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
+                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0])
     else:
-        D.data = &X[0, 0]
+        set_design(&D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL)
     pen.kind = kind
     pen.lam1 = lam1
     pen.lam2 = lam2
