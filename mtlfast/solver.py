@@ -144,7 +144,7 @@ SUPPORTED_TASKS = (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21)
 
 
 def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
-                n_threads=None, backend="cython", screening=True):
+                n_threads=None, backend="cython", screening=True, strategy="ws", p0=None):
     """Minimize a per-task datafit (mtlfast.tasks.QuadraticPerTask) + penalty.
 
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for
@@ -154,6 +154,10 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         proven zero at the optimum leave the epochs (twin:
         mtlfast.reference.gap_safe_screen_tasks). The returned gap is the full
         problem's. tol < 0 runs plain epochs, the twin's iterates.
+    strategy : "ws" (working sets grown from dual scores, as in `solve`) or
+        "cd" (epochs over all unscreened features). Both stop on the full
+        problem's gap; tol < 0 always runs plain epochs.
+    p0 : smallest working-set size; None: p / 50 clipped to [10, 100].
     Returns a SolveResult (coef (T, p), n_iter, gaps, residual).
     """
     if not isinstance(penalty, SUPPORTED_TASKS):
@@ -167,6 +171,8 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         return SolveResult(W.T.astype(datafit.dtype), np.array([it]), np.array([gap]))
     if backend != "cython":
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
     from . import _tasks
     coef = _initial_coef(datafit, coef_init)
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
@@ -174,7 +180,7 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         n_iter, gaps, r = _tasks.solve_tasks(
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads),
-            bool(screening))
+            bool(screening), strategy == "ws", _p0(datafit, p0))
     return SolveResult(coef, n_iter, gaps, r)
 
 

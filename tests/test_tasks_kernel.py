@@ -14,7 +14,7 @@ PENALTIES = [L1(0.02), L1(0.02, positive=True), ElasticNet(0.03, 0.5), L2(0.1), 
 
 
 def _df(fmt="dense", weights=True, intercept=True, dtype=np.float64, n_t=(12, 30, 7, 20),
-        p=25, seed=0, omega=None, density=None):
+        p=25, seed=0, omega=None, density=None, n_zero_cols=0):
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(p) * (rng.random(p) < 0.4)
     if density is None:
@@ -23,6 +23,7 @@ def _df(fmt="dense", weights=True, intercept=True, dtype=np.float64, n_t=(12, 30
     ys = [X @ (w + 0.3 * rng.standard_normal(p)) + rng.standard_normal()
           + 0.1 * rng.standard_normal(len(X)) for X in Xs]
     X, y, tasks = stack_task_list(Xs, ys)
+    X[:, :n_zero_cols] = 0.0
     perm = rng.permutation(len(y))
     X, y, tasks = X[perm].astype(dtype), y[perm].astype(dtype), tasks[perm]
     if fmt == "sparse":
@@ -50,12 +51,13 @@ def test_epochs_match_reference(pen, fmt, intercept, epochs):
 
 @pytest.mark.parametrize("pen", PENALTIES, ids=repr)
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])
-def test_convergence_and_certificate(pen, fmt):
+@pytest.mark.parametrize("strategy", ["ws", "cd"])
+def test_convergence_and_certificate(pen, fmt, strategy):
     """At convergence: the reference's gap at the kernel's point equals the
     kernel's gap and is ~0 (an optimality certificate independent of the
     kernel), the KKT conditions hold, and no nearby point is better."""
     df = _df(fmt, True, fmt == "dense")
-    k = solve_tasks(df, pen, max_iter=100000, tol=1e-12)
+    k = solve_tasks(df, pen, max_iter=100000, tol=1e-12, strategy=strategy, p0=3)
     W = k.coef.T.astype(float)
     yy = float(np.sum(df.y_eff.astype(float) ** 2))
     gap_ref = (reference.duality_gap_tasks(df, W, pen) if not pen.separable else sum(
@@ -140,3 +142,26 @@ def test_per_task_screening_is_safe_and_keeps_the_optimum():
         on = solve_tasks(df, pen, max_iter=100000, tol=1e-12, screening=True)
         off = solve_tasks(df, pen, max_iter=100000, tol=1e-12, screening=False)
         np.testing.assert_allclose(on.coef, off.coef, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", [L1, L21, lambda a: SparseGroupL1L21(a, 0.5)],
+                         ids=["l1", "l21", "sgl"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_working_sets_reach_the_reference_optimum(make, fmt):
+    """A wide problem (p = 400, a sparse optimum): working sets, started from
+    p0 = 10 features, and from a warm start with rows on zero columns, end at
+    the optimum of plain epochs over all features (the twin's iterates, see
+    test_epochs_match_reference), certified by the twin's gap."""
+    df = _df(fmt, True, fmt == "dense", n_t=(30, 60, 45), p=400, seed=4, density=0.1,
+             n_zero_cols=3)
+    pen = make(np.abs(df.xtr(df.y_eff.astype(float))).max() / 4)
+    ref = solve_tasks(df, pen, max_iter=200000, tol=1e-13, strategy="cd", screening=False)
+    W0 = np.zeros((df.n_tasks, df.n_features))
+    W0[:, :3] = 1.0          # rows on zero columns: the solver must clear them
+    ws = solve_tasks(df, pen, W0, max_iter=200000, tol=1e-13, strategy="ws", p0=10)
+    np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-7 * np.abs(ref.coef).max())
+    W = ws.coef.T.astype(float)
+    yy = float(np.sum(df.y_eff.astype(float) ** 2))
+    if not pen.separable:
+        assert reference.duality_gap_tasks(df, W, pen) <= 1e-12 * yy
+    assert 0 < np.count_nonzero(np.any(W != 0, axis=1)) < df.n_features // 4

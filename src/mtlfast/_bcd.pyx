@@ -37,6 +37,7 @@ from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_norm2,
                               col_dot_rows, col_update_rows)
 from mtlfast._blas cimport _gemm, _syrk_lt
+from mtlfast._workset cimport ScoredFeature, build_ws
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -596,63 +597,6 @@ cdef void _anderson_step(Anderson* A, const Design* D, const Penalty* pen,
         Rs[i] = <floating> r
 
 
-ctypedef struct ScoredFeature:
-    double score
-    int j
-
-
-cdef int _cmp_scored(const void* a, const void* b) noexcept nogil:
-    cdef double x = (<const ScoredFeature*> a).score, y = (<const ScoredFeature*> b).score
-    cdef int i = (<const ScoredFeature*> a).j, k = (<const ScoredFeature*> b).j
-    if x < y:
-        return -1
-    if x > y:
-        return 1
-    return (i > k) - (i < k)
-
-
-cdef int _cmp_int(const void* a, const void* b) noexcept nogil:
-    cdef int x = (<const int*> a)[0], y = (<const int*> b)[0]
-    return (x > y) - (x < y)
-
-
-cdef int _build_ws(const Penalty* pen, const double* norms2, const floating* W,
-                   Py_ssize_t ldw, const int* act, int p, int T, const double* XtA,
-                   double dn, int n, int ws_size, ScoredFeature* sc, double* buf,
-                   int* ws) noexcept nogil:
-    """Working set among the p features of act (all when NULL): every feature
-    with a nonzero row, then the features whose dual constraint is closest to
-    active, scored by
-        (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
-    up to ws_size features, returned sorted by index. Returns its size."""
-    cdef int j, t, k, kk, m = 0
-    cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2
-    cdef bint nz
-    for kk in range(p):
-        j = kk if act == NULL else act[kk]
-        nz = False
-        for t in range(T):
-            if W[t * ldw + j] != 0.0:
-                nz = True
-                break
-        if norms2[j] == 0.0:
-            continue
-        sc[m].j = j
-        if nz:
-            sc[m].score = -INFINITY
-        else:
-            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf) / scale)
-                           / sqrt(norms2[j] + lam2n))
-        m += 1
-    qsort(sc, m, sizeof(ScoredFeature), _cmp_scored)
-    if ws_size > m:
-        ws_size = m
-    for k in range(ws_size):
-        ws[k] = sc[k].j
-    qsort(ws, ws_size, sizeof(int), _cmp_int)
-    return ws_size
-
-
 cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
                  floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
                  double* c, int T, const double* XtA, double dn, double gap,
@@ -859,7 +803,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                         nnz += 1
                         break
             ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = _build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, dn, n, ws_size, sc,
+            n_ws = build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, dn, n, ws_size, sc,
                              buf, ws)
             _invalidate_blocks(&S)
             AA.count = 0

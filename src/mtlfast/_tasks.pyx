@@ -18,7 +18,11 @@ mtlfast.reference.bcd_tasks.
 Stopping: the duality gap (the construction of _bcd.block_gap with n = 1)
 <= tol * ||y_block||^2, computed after an epoch whose largest change is
 <= tol * the largest coefficient, every gap_freq epochs and at the last one;
-tol < 0 never stops.
+tol < 0 never stops (and runs plain epochs, the twin's iterates).
+With tol >= 0 and lam1 > 0 the solver uses working sets (the subproblem on
+the nonzero rows and the features whose dual constraint is nearly active,
+grown until the full gap certifies) and gap-safe screening, as
+mtlfast._bcd does for a shared design (tasks_block_solve).
 """
 import numpy as np
 from cython cimport floating
@@ -29,161 +33,220 @@ from libc.math cimport fabs, fmax, sqrt
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
+from mtlfast._workset cimport ScoredFeature, build_ws
 
 
 cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
                       const floating* r, const floating* y, int t0, int nt,
-                      double* XtA, double* buf, int n_threads) noexcept nogil:
+                      const int* ws, int m, double* XtA, double* buf, double* dn_out,
+                      int n_threads) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 (see _bcd.block_gap;
-    here n = 1): lam1 > 0: dual point cst * residual, cst = min(1, lam1 /
-    max_j N^D(XtA_j)); lam1 = 0: the ridge Fenchel dual at the residual."""
-    cdef int p = D.p, T = D.T
-    cdef int j, tt, t, i
+    here n = 1), over the m features of ws (all p when ws is NULL; W must
+    vanish outside ws, and then it is the gap of the subproblem on ws).
+    lam1 > 0: dual point cst * residual, cst = min(1, lam1 / max_j
+    N^D(XtA_j)); lam1 = 0: the ridge Fenchel dual at the residual. Leaves
+    XtA[k * nt + tt] = A_j^T r - lam2 W_j for the k-th feature j of the list,
+    and the largest dual norm in dn_out."""
+    cdef int p = D.p
+    cdef int j, k, tt, i
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w
     cdef double dn = 0.0, cst, xtr, XtR_norm2 = 0.0
+    if ws == NULL:
+        m = p
     if n_threads > 1:
-        for j in prange(p, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_row(D, pen, W, r, t0, nt, j, XtA)
+        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
+            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt])
     else:
-        for j in range(p):
-            _xta_row(D, pen, W, r, t0, nt, j, XtA)
+        for k in range(m):
+            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt])
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         R_norm2 += <double> r[i] * r[i]
         RY += <double> r[i] * y[i]
-    for j in range(p):
+    for k in range(m):
+        j = k if ws == NULL else ws[k]
         for tt in range(nt):
             w = W[<Py_ssize_t> (t0 + tt) * p + j]
             buf[tt] = w
             W_norm2 += w * w
         NW += row_norm(pen, buf, nt)
+    for k in range(m):
+        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> k * nt], nt, buf))
+    dn_out[0] = dn
     if pen.lam1 > 0.0:
-        for j in range(p):
-            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf))
         cst = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
         return (0.5 * (1.0 + cst * cst) * R_norm2 + pen.lam1 * NW - cst * RY
                 + 0.5 * pen.lam2 * (1.0 + cst * cst) * W_norm2)
     if pen.lam2 > 0.0:
-        for j in range(p):
+        for k in range(m):
+            j = k if ws == NULL else ws[k]
             for tt in range(nt):
-                xtr = XtA[<Py_ssize_t> j * nt + tt] + pen.lam2 * W[<Py_ssize_t> (t0 + tt) * p + j]
+                xtr = XtA[<Py_ssize_t> k * nt + tt] + pen.lam2 * W[<Py_ssize_t> (t0 + tt) * p + j]
                 XtR_norm2 += xtr * xtr
         return R_norm2 + 0.5 * pen.lam2 * W_norm2 - RY + 0.5 * XtR_norm2 / pen.lam2
-    for j in range(p):
-        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf))
     return 0.5 * R_norm2 if dn > 0.0 else R_norm2 - RY
 
 
 cdef void _xta_row(const TaskDesign* D, const Penalty* pen, const floating* W,
-                   const floating* r, int t0, int nt, int j, double* XtA) noexcept nogil:
+                   const floating* r, int t0, int nt, int j, double* out) noexcept nogil:
+    """out[tt] = A_j^T r - lam2 W_j for the tasks of the block."""
     cdef int tt
     for tt in range(nt):
-        XtA[<Py_ssize_t> j * nt + tt] = (piece_dot(D, j, t0 + tt, r)
-                                        - pen.lam2 * W[<Py_ssize_t> (t0 + tt) * D.p + j])
+        out[tt] = (piece_dot(D, j, t0 + tt, r)
+                   - pen.lam2 * W[<Py_ssize_t> (t0 + tt) * D.p + j])
 
 
-cdef void screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, floating* r,
-                      const double* L, int t0, int nt, const double* XtA, double* dn,
-                      double* buf, double gap, unsigned char* active) noexcept nogil:
-    """Gap-safe screening after a duality gap (tasks_gap left XtA_j = A_j^T r
-    - lam2 W_j in XtA). The dual optimum lies within sqrt(2 gap) of the
-    rescaled residual c r, and for any theta in that ball N^D(A_j^T theta) <=
-    c N^D(XtA_j) + sqrt(2 gap) max_t sqrt(L_jt + lam2) (A_j is block-diagonal
-    over the tasks; N^D <= ||.||_2 for every penalty here). A row whose bound
-    is below lam1 (with the relative margin of mtlfast._bcd against rounding)
-    is zero at the optimum: it is set to 0 and leaves the epochs."""
-    cdef int p = D.p, T = D.T
-    cdef int j, tt
-    cdef double dn_max = 0.0, c, radius, lmax, w
+cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, floating* r,
+                     const double* Lmax, int t0, int nt, const double* XtA, double dn,
+                     double* buf, double gap, int* act, int n_act) noexcept nogil:
+    """Gap-safe screening of the n_act features of act (sorted) right after a
+    full duality gap (tasks_gap over all features left XtA_j = A_j^T r - lam2
+    W_j and the largest dual norm dn). The dual optimum lies within sqrt(2 gap)
+    of the rescaled residual c r, and for any theta in that ball
+    N^D(A_j^T theta) <= c N^D(XtA_j) + sqrt(2 gap) max_t sqrt(L_jt + lam2)
+    (A_j is block-diagonal over the tasks; N^D <= ||.||_2 for every penalty
+    here). A row whose bound is below lam1 (with the relative margin of
+    mtlfast._bcd against rounding) is zero at the optimum: it is set to 0 and
+    leaves act. Returns the new count; act stays sorted."""
+    cdef int p = D.p
+    cdef int j, k, tt, m = 0
+    cdef double c, radius, w
     cdef double margin = 1e-4 if floating is float else 1e-9
-    for j in range(p):
-        dn[j] = row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf)
-        dn_max = fmax(dn_max, dn[j])
-    c = 1.0 if dn_max <= pen.lam1 else pen.lam1 / dn_max
+    c = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
     radius = sqrt(2.0 * fmax(gap, 0.0))
-    for j in range(p):
-        if not active[j]:
-            continue
-        lmax = 0.0
-        for tt in range(nt):
-            lmax = fmax(lmax, L[<Py_ssize_t> j * T + t0 + tt])
-        if c * dn[j] + radius * sqrt(lmax + pen.lam2) < pen.lam1 * (1.0 - margin):
-            active[j] = 0
+    for k in range(n_act):
+        j = act[k]
+        if (c * row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf)
+                + radius * sqrt(Lmax[j] + pen.lam2) < pen.lam1 * (1.0 - margin)):
             for tt in range(nt):
                 w = W[<Py_ssize_t> (t0 + tt) * p + j]
                 if w != 0.0:
                     piece_update(D, j, t0 + tt, -w, r)
                     W[<Py_ssize_t> (t0 + tt) * p + j] = 0.0
+        else:
+            act[m] = j
+            m += 1
+    return m
+
+
+cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* Lmax,
+                 floating* W, floating* r, int t0, int nt, const int* feats, int m,
+                 double* a, double* w_old, double* w_max, double* d_w_max) noexcept nogil:
+    """One cyclic pass over the m features of feats: the proximal gradient
+    step of each row with its Lipschitz constant Lmax[j] (exact coordinate
+    minimization when nt = 1)."""
+    cdef int p = D.p
+    cdef int j, k, tt
+    cdef double Lj, delta
+    cdef floating w_new
+    w_max[0] = 0.0
+    d_w_max[0] = 0.0
+    for k in range(m):
+        j = feats[k]
+        Lj = Lmax[j]
+        if Lj == 0.0:
+            continue        # a zero column: its row was set to 0 at the start
+        for tt in range(nt):
+            w_old[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
+            a[tt] = Lj * w_old[tt] + piece_dot(D, j, t0 + tt, r)
+        row_prox(pen, a, nt, Lj, 1.0)
+        for tt in range(nt):
+            w_new = <floating> a[tt]
+            delta = w_new - <floating> w_old[tt]
+            if delta != 0.0:
+                piece_update(D, j, t0 + tt, delta, r)
+                W[<Py_ssize_t> (t0 + tt) * p + j] = w_new
+                d_w_max[0] = fmax(d_w_max[0], fabs(delta))
+            w_max[0] = fmax(w_max[0], fabs(w_new))
 
 
 cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double* L,
                            floating* W, floating* r, const floating* y, int t0, int nt,
                            int max_iter, double tol, int gap_freq, int n_threads,
-                           bint screen, double* gap_out) noexcept nogil:
-    """Epochs over all features for the tasks t0 .. t0+nt-1; returns the
-    number of epochs, or -1 when scratch memory cannot be allocated.
-    L[j * T + t] = ||X[rows t, j]||^2. With `screen` (and lam1 > 0, tol >= 0)
-    every gap is followed by gap-safe screening; the gap stays the full
-    problem's."""
+                           bint screen, bint use_ws, int p0, double* gap_out) noexcept nogil:
+    """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
+    (passes over the features of the epoch, all or the working set), or -1
+    when scratch memory cannot be allocated. L[j * T + t] = ||X[rows t, j]||^2.
+
+    use_ws (lam1 > 0, tol >= 0): working sets as in mtlfast._bcd's strategy
+    1: after each full gap, the nonzero rows plus the features whose dual
+    constraint is closest to active (at least p0, at least twice the nonzero
+    rows, never shrinking) are solved by the same epochs until the
+    subproblem's gap is <= 0.3 x the full one; then the full gap again.
+    Otherwise plain epochs over all features with the stopping rule of the
+    module docstring.
+    screen (lam1 > 0, tol >= 0): gap-safe screening after every full gap;
+    the gap stays the full problem's."""
     cdef int p = D.p, T = D.T
-    cdef int it, j, tt, t, i, n_iter = 0
-    cdef double Lj, delta, w_max, d_w_max, gap, tol_abs = 0.0
-    cdef floating w_new
+    cdef int it, j, tt, i, n_iter = 0, n_act = p, n_ws, nnz, ws_size = 0
+    cdef double w_max = 0.0, d_w_max = 0.0, gap, gap_in, tol_in, dn = 0.0, tol_abs = 0.0
     cdef double* a = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* w_old = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* buf = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* XtA = <double*> malloc(<size_t> p * nt * sizeof(double))
-    cdef double* dn = <double*> malloc(<size_t> p * sizeof(double))
-    cdef unsigned char* active = <unsigned char*> malloc(<size_t> p)
-    if (a == NULL or w_old == NULL or buf == NULL or XtA == NULL or dn == NULL
-            or active == NULL):
-        free(a); free(w_old); free(buf); free(XtA); free(dn); free(active)
+    cdef double* Lmax = <double*> malloc(<size_t> p * sizeof(double))
+    cdef int* act = <int*> malloc(<size_t> p * sizeof(int))
+    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int))
+    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
+    if (a == NULL or w_old == NULL or buf == NULL or XtA == NULL or Lmax == NULL
+            or act == NULL or ws == NULL or sc == NULL):
+        free(a); free(w_old); free(buf); free(XtA); free(Lmax); free(act); free(ws); free(sc)
         return -1
     screen = screen and pen.lam1 > 0.0 and tol >= 0.0
+    use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
     for j in range(p):
-        active[j] = 1
+        act[j] = j
+        Lmax[j] = 0.0
+        for tt in range(nt):
+            Lmax[j] = fmax(Lmax[j], L[<Py_ssize_t> j * T + t0 + tt])
+        if Lmax[j] == 0.0:
+            # the column vanishes in every task: the optimum row is 0 (and
+            # setting it leaves the residual unchanged)
+            for tt in range(nt):
+                W[<Py_ssize_t> (t0 + tt) * p + j] = 0.0
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
-    gap = tasks_gap(D, pen, W, r, y, t0, nt, XtA, buf, n_threads)
+    gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
     if screen and gap > tol_abs:
-        screen_rows(D, pen, W, r, L, t0, nt, XtA, dn, buf, gap, active)
-    if gap > tol_abs:
-        for it in range(max_iter):
-            w_max = 0.0
-            d_w_max = 0.0
+        n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap, act, n_act)
+    if not use_ws:
+        if gap > tol_abs:
+            for it in range(max_iter):
+                _epoch(D, pen, Lmax, W, r, t0, nt, act, n_act, a, w_old, &w_max, &d_w_max)
+                n_iter = it + 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
+                    gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
+                    if gap <= tol_abs:
+                        break
+                    if screen:
+                        n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap,
+                                            act, n_act)
+    else:
+        while gap > tol_abs and n_iter < max_iter:
+            nnz = 0
             for j in range(p):
-                if not active[j]:
-                    continue
-                Lj = 0.0
                 for tt in range(nt):
-                    Lj = fmax(Lj, L[<Py_ssize_t> j * T + t0 + tt])
-                if Lj == 0.0:
-                    # the column vanishes in every task: the optimum row is 0
-                    for tt in range(nt):
-                        W[<Py_ssize_t> (t0 + tt) * p + j] = 0.0
-                    continue
-                for tt in range(nt):
-                    w_old[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
-                    a[tt] = Lj * w_old[tt] + piece_dot(D, j, t0 + tt, r)
-                row_prox(pen, a, nt, Lj, 1.0)
-                for tt in range(nt):
-                    w_new = <floating> a[tt]
-                    delta = w_new - <floating> w_old[tt]
-                    if delta != 0.0:
-                        piece_update(D, j, t0 + tt, delta, r)
-                        W[<Py_ssize_t> (t0 + tt) * p + j] = w_new
-                        d_w_max = fmax(d_w_max, fabs(delta))
-                    w_max = fmax(w_max, fabs(w_new))
-            n_iter = it + 1
-            if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                    or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                gap = tasks_gap(D, pen, W, r, y, t0, nt, XtA, buf, n_threads)
-                if gap <= tol_abs:
-                    break
-                if screen:
-                    screen_rows(D, pen, W, r, L, t0, nt, XtA, dn, buf, gap, active)
+                    if W[<Py_ssize_t> (t0 + tt) * p + j] != 0.0:
+                        nnz += 1
+                        break
+            ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
+            n_ws = build_ws(pen, Lmax, W + <Py_ssize_t> t0 * p, p, act, n_act, nt, XtA, dn, 1,
+                            ws_size, sc, buf, ws)
+            tol_in = 0.3 * fmax(gap, tol_abs)
+            while n_iter < max_iter:
+                _epoch(D, pen, Lmax, W, r, t0, nt, ws, n_ws, a, w_old, &w_max, &d_w_max)
+                n_iter += 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
+                    gap_in = tasks_gap(D, pen, W, r, y, t0, nt, ws, n_ws, XtA, buf, &dn, 1)
+                    if gap_in <= tol_in:
+                        break
+            gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
+            if screen and gap > tol_abs:
+                n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap, act, n_act)
     gap_out[0] = gap
-    free(a); free(w_old); free(buf); free(XtA); free(dn); free(active)
+    free(a); free(w_old); free(buf); free(XtA); free(Lmax); free(act); free(ws); free(sc)
     return n_iter
 
 
@@ -196,7 +259,8 @@ def solve_tasks(const floating[::1, :] X,
                 const int[::1] offsets,
                 floating[:, ::1] coef,
                 int kind, double lam1, double lam2, double tau, bint positive,
-                int max_iter, double tol, int gap_freq, int n_threads, bint screen):
+                int max_iter, double tol, int gap_freq, int n_threads, bint screen,
+                bint use_ws=True, int p0=10):
     """Run per-task block coordinate descent in place on coef (T, p).
 
     X : (N, p) Fortran-ordered dense effective design, or an empty array when
@@ -253,11 +317,11 @@ def solve_tasks(const floating[::1, :] X,
             for b in prange(T, schedule='static', num_threads=n_threads):
                 n_iter[b] = tasks_block_solve(&D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0],
                                               b, 1, max_iter, tol, gap_freq, 1, screen,
-                                              &gaps[b])
+                                              use_ws, p0, &gaps[b])
         else:
             n_iter[0] = tasks_block_solve(&D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0],
                                           0, T, max_iter, tol, gap_freq, n_threads, screen,
-                                          &gaps[0])
+                                          use_ws, p0, &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr

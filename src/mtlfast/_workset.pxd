@@ -1,0 +1,68 @@
+# Working sets shared by the solvers (mtlfast._bcd, mtlfast._tasks): score the
+# features by how close their dual constraint is to active and keep the
+# nonzero rows plus the best-scored ones (the celer / skglm construction).
+from cython cimport floating
+from libc.stdlib cimport qsort
+from libc.math cimport fmax, sqrt, INFINITY
+from mtlfast._prox cimport Penalty, row_dual_norm
+
+
+ctypedef struct ScoredFeature:
+    double score
+    int j
+
+
+cdef inline int cmp_scored(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const ScoredFeature*> a).score, y = (<const ScoredFeature*> b).score
+    cdef int i = (<const ScoredFeature*> a).j, k = (<const ScoredFeature*> b).j
+    if x < y:
+        return -1
+    if x > y:
+        return 1
+    return (i > k) - (i < k)
+
+
+cdef inline int cmp_int(const void* a, const void* b) noexcept nogil:
+    cdef int x = (<const int*> a)[0], y = (<const int*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline int build_ws(const Penalty* pen, const double* norms2, const floating* W,
+                          Py_ssize_t ldw, const int* act, int p, int T, const double* XtA,
+                          double dn, int n, int ws_size, ScoredFeature* sc, double* buf,
+                          int* ws) noexcept nogil:
+    """Working set among the p features of act (all when NULL): every feature
+    with a nonzero row, then the features whose dual constraint is closest to
+    active, scored by
+        (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
+    up to ws_size features, returned sorted by index. Returns its size.
+    W[t * ldw + j] is task t's coefficient j; XtA[j * T + t] the dual
+    constraint's vector (n-scaled); norms2[j] the block's curvature
+    (||X_j||^2; for per-task designs max_t ||X[rows t, j]||^2, n = 1); features
+    with norms2[j] = 0 never enter."""
+    cdef int j, t, k, kk, m = 0
+    cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2
+    cdef bint nz
+    for kk in range(p):
+        j = kk if act == NULL else act[kk]
+        nz = False
+        for t in range(T):
+            if W[t * ldw + j] != 0.0:
+                nz = True
+                break
+        if norms2[j] == 0.0:
+            continue
+        sc[m].j = j
+        if nz:
+            sc[m].score = -INFINITY
+        else:
+            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf) / scale)
+                           / sqrt(norms2[j] + lam2n))
+        m += 1
+    qsort(sc, m, sizeof(ScoredFeature), cmp_scored)
+    if ws_size > m:
+        ws_size = m
+    for k in range(ws_size):
+        ws[k] = sc[k].j
+    qsort(ws, ws_size, sizeof(int), cmp_int)
+    return ws_size
