@@ -130,6 +130,45 @@ class _RowPenalty:
             out = block_soft_threshold(soft_threshold(A, self.tau * thr), (1 - self.tau) * thr)
         return out / (1.0 + step * self.lam2)
 
+    def prox_diag(self, a, L):
+        """argmin_w sum_t L_t/2 (w_t - a_t/L_t)^2 + h(w) for one row (length T).
+
+        a = L * w_old + g, L >= 0: the exact minimization over a feature's row
+        when each task's part of the data term is its own quadratic (per-task
+        designs). With d = L + lam2: w_t = S_t / d_t for L1 (S the soft
+        threshold of a); for the group kinds s = a (L2,1) or S (sparse-group),
+        w = 0 if ||s|| <= b (the group weight), else w_t = s_t nu / (d_t nu + b)
+        with nu = ||w|| the root of sum_t s_t^2 / (d_t nu + b)^2 = 1, found by
+        Newton on F(nu)^(-1/2) - 1 from (||s|| - b) / max(d) (the kernel's
+        mtlfast._prox.row_prox_diag, same steps).
+        """
+        a = np.asarray(a, dtype=float)
+        d = np.asarray(L, dtype=float) + self.lam2
+        b = self.lam1
+        if self.kind == PEN_L1:
+            s = np.maximum(a - b, 0.0) if self.positive else soft_threshold(a, b)
+            return np.divide(s, d, out=np.zeros_like(s), where=s != 0)
+        s = a if self.kind == PEN_L21 else soft_threshold(a, self.tau * b)
+        if self.kind == PEN_SGL:
+            b = (1 - self.tau) * b
+        nrm = np.linalg.norm(s)
+        if nrm <= b or nrm == 0:
+            return np.zeros_like(s)
+        nz = s != 0
+        s_nz, d_nz = s[nz], d[nz]
+        nu = (nrm - b) / d.max()
+        for _ in range(100):
+            q = d_nz * nu + b
+            F = np.sum((s_nz / q) ** 2)
+            F1 = np.sum((s_nz / q) ** 2 * d_nz / q)
+            step = (np.sqrt(F) - 1.0) * F / F1
+            if not step > 1e-15 * nu:
+                break
+            nu += step
+        w = np.zeros_like(s)
+        w[nz] = s_nz * nu / (d_nz * nu + b)
+        return w
+
     def dual_norm_rows(self, V):
         """N^D(V_j) for every row of V (p, T)."""
         V = np.atleast_2d(V)

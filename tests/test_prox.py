@@ -70,6 +70,39 @@ def test_prox_optimality(a, step, which):
     assert np.sum((p - q) ** 2) <= np.dot((p - q)[0], a - b) + 1e-9
 
 
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+def test_kernel_prox_diag_matches_reference(pen):
+    """Per-task curvatures (some zero, spread over 4 decades): the kernel's
+    row_prox_diag equals the twin's prox_diag, and with equal curvatures both
+    reduce to the plain prox."""
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((60, 7)) * 2
+    L = 10.0 ** rng.uniform(-2, 2, (60, 7))
+    L[:5, 0] = 0.0
+    A[:5, 0] = 0.0              # a zero column piece has a = 0
+    kind, lam1, lam2, tau, positive = pen.kernel_params()
+    got = _prox.prox_diag_rows(kind, lam1, lam2, tau, positive, A, L)
+    want = np.array([pen.prox_diag(a, l) for a, l in zip(A, L)])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    Liso = np.repeat(L[:, 1:2], 7, axis=1)
+    np.testing.assert_allclose(_prox.prox_diag_rows(kind, lam1, lam2, tau, positive, A, Liso),
+                               pen.prox(A / Liso[:, :1], 1.0 / Liso[:, 0]), rtol=1e-12,
+                               atol=1e-14)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=arrays(np.float64, st.integers(1, 8), elements=floats),
+       logL=arrays(np.float64, 8, elements=st.floats(-3, 3)),
+       which=st.integers(0, len(PENALTIES) - 1))
+def test_prox_diag_optimality(a, logL, which):
+    """w = prox_diag(a, L) satisfies the KKT condition of
+    min sum_t L_t/2 (w_t - a_t/L_t)^2 + h(w): a - L w in dh(w)."""
+    pen = PENALTIES[which]
+    L = 10.0 ** logL[:len(a)]
+    w = pen.prox_diag(a, L)
+    assert pen.subdiff_distance(w[None, :], (L * w - a)[None, :])[0] < 1e-8 * (1 + np.abs(a).max())
+
+
 def test_prox_zero_threshold_is_identity_scaling():
     A = np.array([[1.0, -2.0, 3.0]])
     np.testing.assert_allclose(L21(0.0).prox(A, 1.0), A)

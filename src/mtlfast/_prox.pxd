@@ -72,6 +72,61 @@ cdef inline void row_prox(const Penalty* pen, double* a, int T,
         a[t] = a[t] * shrink
 
 
+cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
+                               const double* L) noexcept nogil:
+    """In place: a <- argmin_w  sum_t L_t/2 (w_t - a_t/L_t)^2 + h(w), L_t >= 0.
+
+    The exact minimization over a row when each task's part of the data term
+    is its own quadratic (per-task designs: the tasks own disjoint rows, so
+    the row's Hessian is diag(L)); `a` holds L_t w_old_t + g_t. With
+    d_t = L_t + lam2 and s = a (PEN_L21) or soft_threshold(a, tau lam1)
+    (PEN_SGL), b the group weight: w = 0 when ||s|| <= b, else
+    w_t = s_t nu / (d_t nu + b) where nu = ||w|| > 0 solves
+    sum_t s_t^2 / (d_t nu + b)^2 = 1 (a trust-region secular equation; Newton
+    on the concave increasing F(nu)^(-1/2) - 1 from the lower bound
+    (||s|| - b) / max_t d_t climbs monotonically to the root, Moré-Sorensen).
+    Twin: mtlfast.penalties.Penalty.prox_diag.
+    """
+    cdef double b = pen.lam1, nrm = 0.0, dmax = 0.0, nu, q, F, F1, step, d
+    cdef int t, it
+    if pen.kind == PEN_L1:
+        for t in range(T):
+            d = L[t] + pen.lam2
+            a[t] = (fmax(a[t] - b, 0.0) if pen.positive else soft_threshold(a[t], b))
+            a[t] = a[t] / d if a[t] != 0.0 else 0.0
+        return
+    if pen.kind == PEN_SGL:
+        for t in range(T):
+            a[t] = soft_threshold(a[t], pen.tau * b)
+        b = (1.0 - pen.tau) * b
+    for t in range(T):
+        nrm += a[t] * a[t]
+        dmax = fmax(dmax, L[t] + pen.lam2)
+    nrm = sqrt(nrm)
+    if nrm <= b or nrm == 0.0:
+        for t in range(T):
+            a[t] = 0.0
+        return
+    nu = (nrm - b) / dmax
+    for it in range(100):
+        F = 0.0
+        F1 = 0.0
+        for t in range(T):
+            if a[t] != 0.0:
+                d = L[t] + pen.lam2
+                q = d * nu + b
+                F += (a[t] / q) * (a[t] / q)
+                F1 += (a[t] / q) * (a[t] / q) * d / q
+        # Newton step -h / h' with h = F^(-1/2) - 1, h' = F^(-3/2) F1
+        step = (sqrt(F) - 1.0) * F / F1
+        if not step > 1e-15 * nu:
+            break
+        nu += step
+    for t in range(T):
+        if a[t] != 0.0:
+            a[t] = a[t] * nu / ((L[t] + pen.lam2) * nu + b)
+
+
 cdef inline double row_norm(const Penalty* pen, const double* w, int T) noexcept nogil:
     """N(w) for one row."""
     cdef double l1 = 0.0, l2 = 0.0

@@ -2,7 +2,7 @@
 and for the reference twin to be checked against)."""
 import numpy as np
 from libc.stdlib cimport malloc, free
-from mtlfast._prox cimport Penalty, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, row_prox, row_prox_diag, row_norm, row_dual_norm
 
 
 cdef Penalty _make(int kind, double lam1, double lam2, double tau, bint positive):
@@ -27,6 +27,21 @@ def prox_rows(int kind, double lam1, double lam2, double tau, bint positive,
     cdef Py_ssize_t j
     for j in range(o.shape[0]):
         row_prox(&pen, &o[j, 0], <int> o.shape[1], L[j], scale)
+    return out
+
+
+def prox_diag_rows(int kind, double lam1, double lam2, double tau, bint positive,
+                   const double[:, ::1] A, const double[:, ::1] L):
+    """Row-wise exact minimization with per-task curvatures:
+    out[j] = argmin_w sum_t L[j,t]/2 (w_t - A[j,t]/L[j,t])^2 + h(w)."""
+    cdef Penalty pen = _make(kind, lam1, lam2, tau, positive)
+    if L.shape[0] != A.shape[0] or L.shape[1] != A.shape[1]:
+        raise ValueError("A and L must have the same shape")
+    out = np.array(A, dtype=np.float64, order="C", copy=True)
+    cdef double[:, ::1] o = out
+    cdef Py_ssize_t j
+    for j in range(o.shape[0]):
+        row_prox_diag(&pen, &o[j, 0], <int> o.shape[1], &L[j, 0])
     return out
 
 

@@ -8,11 +8,11 @@ indices) and of y. Objective (already weighted and scaled by the datafit):
 
 with h a row penalty from mtlfast._prox. W is stored as coef (T, p),
 C-ordered. A feature's block spans the tasks; the inner products run over
-each task's own rows. Separable penalties (PEN_L1) update each coordinate
-exactly and are solved task by task in parallel; coupled ones take one
-proximal gradient step per row with the row's Lipschitz constant
-max_t ||X[rows t, j]||^2 (the tasks' column norms differ, so the exact row
-minimization has no closed form). Same iterates as
+each task's own rows. The tasks own disjoint rows, so the data term over a
+row is a diagonal quadratic (curvatures L_jt = ||X[rows t, j]||^2) and every
+row is minimized exactly (_prox.row_prox_diag: coordinate-wise for PEN_L1,
+a 1-D secular equation for the group kinds). Separable penalties (PEN_L1)
+are solved task by task in parallel. Same iterates as
 mtlfast.reference.bcd_tasks.
 
 Stopping: the duality gap (the construction of _bcd.block_gap with n = 1)
@@ -30,7 +30,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, sqrt
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
 from mtlfast._workset cimport ScoredFeature, build_ws
@@ -128,27 +128,28 @@ cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, float
     return m
 
 
-cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* Lmax,
-                 floating* W, floating* r, int t0, int nt, const int* feats, int m,
-                 double* a, double* w_old, double* w_max, double* d_w_max) noexcept nogil:
-    """One cyclic pass over the m features of feats: the proximal gradient
-    step of each row with its Lipschitz constant Lmax[j] (exact coordinate
-    minimization when nt = 1)."""
-    cdef int p = D.p
+cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
+                 const double* Lmax, floating* W, floating* r, int t0, int nt,
+                 const int* feats, int m, double* a, double* w_old, double* w_max,
+                 double* d_w_max) noexcept nogil:
+    """One cyclic pass over the m features of feats: each row minimized
+    exactly (row_prox_diag with the tasks' own curvatures L[j * T + t])."""
+    cdef int p = D.p, T = D.T
     cdef int j, k, tt
-    cdef double Lj, delta
+    cdef double delta
+    cdef const double* Lj
     cdef floating w_new
     w_max[0] = 0.0
     d_w_max[0] = 0.0
     for k in range(m):
         j = feats[k]
-        Lj = Lmax[j]
-        if Lj == 0.0:
+        if Lmax[j] == 0.0:
             continue        # a zero column: its row was set to 0 at the start
+        Lj = &L[<Py_ssize_t> j * T + t0]
         for tt in range(nt):
             w_old[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
-            a[tt] = Lj * w_old[tt] + piece_dot(D, j, t0 + tt, r)
-        row_prox(pen, a, nt, Lj, 1.0)
+            a[tt] = Lj[tt] * w_old[tt] + piece_dot(D, j, t0 + tt, r)
+        row_prox_diag(pen, a, nt, Lj)
         for tt in range(nt):
             w_new = <floating> a[tt]
             delta = w_new - <floating> w_old[tt]
@@ -212,7 +213,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double
     if not use_ws:
         if gap > tol_abs:
             for it in range(max_iter):
-                _epoch(D, pen, Lmax, W, r, t0, nt, act, n_act, a, w_old, &w_max, &d_w_max)
+                _epoch(D, pen, L, Lmax, W, r, t0, nt, act, n_act, a, w_old, &w_max, &d_w_max)
                 n_iter = it + 1
                 if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
                         or (gap_freq > 0 and n_iter % gap_freq == 0)):
@@ -235,7 +236,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double
                             ws_size, sc, buf, ws)
             tol_in = 0.3 * fmax(gap, tol_abs)
             while n_iter < max_iter:
-                _epoch(D, pen, Lmax, W, r, t0, nt, ws, n_ws, a, w_old, &w_max, &d_w_max)
+                _epoch(D, pen, L, Lmax, W, r, t0, nt, ws, n_ws, a, w_old, &w_max, &d_w_max)
                 n_iter += 1
                 if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
                         or (gap_freq > 0 and n_iter % gap_freq == 0)):
