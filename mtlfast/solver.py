@@ -185,13 +185,17 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
 
 
 def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
-                     n_threads=None, backend="cython"):
+                     n_threads=None, backend="cython", strategy="ws", p0=None):
     """Minimize a per-task datafit + a structured model (mtlfast.structured).
 
     parts_init : list of the model's parts, each (p, T_k) as in
         model.init_parts, or None (zeros). Never modified.
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for the
         separable transfer model).
+    strategy : "ws" (working sets, for models whose every part has an
+        L1-type norm; the transfer lasso and ridge parts always run plain
+        epochs) or "cd". tol < 0 always runs plain epochs (the twin's iterates).
+    p0 : smallest working-set size; None: p / 50 clipped to [10, 100].
     Returns (parts (list of (p, T_k) arrays, the datafit's dtype), n_iter,
     gaps).
     """
@@ -207,6 +211,8 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
         return [Pk.astype(datafit.dtype) for Pk in parts], np.array([it]), gaps
     if backend != "cython":
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
     from . import _struct
     dt = datafit.dtype
     PA = np.array(np.asarray(parts_init[0]).T, dtype=dt, order="C")
@@ -215,6 +221,6 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
     with single_threaded_blas():
         n_iter, gaps, _ = _struct.solve_structured(
             *datafit.kernel_args(), PA, PB, model.kernel_params(), int(max_iter), float(tol),
-            int(gap_freq), resolve_n_threads(n_threads))
+            int(gap_freq), resolve_n_threads(n_threads), strategy == "ws", _p0(datafit, p0))
     parts = [PA.T] if len(parts_init) == 1 else [PA.T, PB.T]
     return parts, n_iter, gaps

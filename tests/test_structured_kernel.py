@@ -129,3 +129,45 @@ def test_warm_start_parts_are_not_modified():
         np.testing.assert_allclose(a, b, atol=1e-12)
     with pytest.raises(ValueError, match="shapes"):
         solve_structured(df, model, [np.zeros((3, 3))], max_iter=5)
+
+
+@pytest.mark.parametrize("name", ["dirty", "mean-l1-l21", "mean-enet-sgl", "graph-l1",
+                                  "graph-l21", "mean-ridge-ridge"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_working_sets_reach_the_plain_epoch_optimum(name, fmt):
+    """A wide problem (p = 300, few informative features): working sets from
+    p0 = 5 features (ridge parts fall back to plain epochs) end at the optimum
+    of plain epochs over all features, and the twin's gap certifies it."""
+    rng = np.random.default_rng(7)
+    p, T = 300, len(N_T)
+    codes = np.repeat(np.arange(T), N_T)
+    X = rng.standard_normal((len(codes), p))
+    if fmt == "sparse":
+        X = sparse.csc_matrix(X * (rng.random(X.shape) < 0.3))
+    W = np.zeros((p, T))
+    W[:6] = rng.standard_normal((6, T)) + 1.0
+    X6 = X[:, :6].toarray() if fmt == "sparse" else X[:, :6]
+    y = np.einsum("ij,ji->i", X6, W[:6, codes]) + 0.1 * rng.standard_normal(len(codes))
+    df = QuadraticPerTask(X, y, codes, T, None, None, fit_intercept=fmt == "dense")
+    am = np.abs(df.xtr(df.y_eff.astype(float))).max()
+    G = check_similarity(np.ones((T, T)), T)
+    model = {
+        "dirty": TwoPart(P.L21(am / 3), P.L1(am / 5)),
+        "mean-l1-l21": TwoPart(P.L1(am / 3), P.L21(am / 4), shared_a=True),
+        "mean-enet-sgl": TwoPart(P.ElasticNet(am / 3, 0.5), P.SparseGroupL1L21(am / 4, 0.3),
+                                 shared_a=True),
+        "graph-l1": TaskGraph(P.L1(am / 2), 0.5, G),
+        "graph-l21": TaskGraph(P.L21(am / 4), 0.5, G),
+        "mean-ridge-ridge": TwoPart(P.L2(0.2), P.L2(0.5), shared_a=True),
+    }[name]
+    cd, _, _ = solve_structured(df, model, max_iter=100000, tol=1e-12, strategy="cd")
+    ws, n_iter, gaps = solve_structured(df, model, max_iter=100000, tol=1e-12, strategy="ws",
+                                        p0=5)
+    scale = max(np.abs(a).max() for a in cd)
+    for a, b in zip(cd, ws):
+        np.testing.assert_allclose(b, a, atol=1e-6 * scale)
+    yy = float(np.sum(df.y_eff.astype(float) ** 2))
+    assert model.gaps(df, ws).sum() <= 1e-12 * yy * 1.01
+    if "ridge" not in name:
+        nz = np.any(np.abs(model.effective(ws)) > 0, axis=1)
+        assert 0 < nz.sum() < p // 4

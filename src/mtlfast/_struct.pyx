@@ -29,11 +29,12 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
-from libc.math cimport fabs, fmax, fmin
+from libc.math cimport fabs, fmax, fmin, sqrt, INFINITY
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
+from mtlfast._workset cimport ScoredFeature, select_ws
 
 
 cdef enum ModelKind:
@@ -210,26 +211,29 @@ cdef inline double _w(const Model* M, const floating* PA, const floating* PB, in
 
 
 cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int nt,
-                        const double* V, bint summed, double* buf, double* buf2,
-                        double* value, double* dn, double* Pn2, double* Cn2) noexcept nogil:
-    """For one (nt, p) part (or a shared (1, p) one: summed): its penalty
-    value, max_j N^D(corr_j - lam2 P_j), ||P||^2 and ||corr||^2, where corr
-    = V (summed over tasks for a shared part)."""
-    cdef int j, tt, m = 1 if summed else nt
+                     const int* ws, int n_f, const double* V, bint summed, double* buf,
+                     double* buf2, double* value, double* dn, double* Pn2,
+                     double* Cn2) noexcept nogil:
+    """For one (nt, p) part (or a shared (1, p) one: summed), over the n_f
+    features of ws (all p when NULL; V[k * nt + tt] belongs to the k-th): its
+    penalty value, max_j N^D(corr_j - lam2 P_j), ||P||^2 and ||corr||^2, where
+    corr = V (summed over tasks for a shared part)."""
+    cdef int j, k, tt, m = 1 if summed else nt
     cdef double w, v
     value[0] = 0.0
     dn[0] = 0.0
     Pn2[0] = 0.0
     Cn2[0] = 0.0
-    for j in range(p):
+    for k in range(n_f):
+        j = k if ws == NULL else ws[k]
         if summed:
             v = 0.0
             for tt in range(nt):
-                v += V[<Py_ssize_t> j * nt + tt]
+                v += V[<Py_ssize_t> k * nt + tt]
             buf2[0] = v
         else:
             for tt in range(nt):
-                buf2[tt] = V[<Py_ssize_t> j * nt + tt]
+                buf2[tt] = V[<Py_ssize_t> k * nt + tt]
         for tt in range(m):
             w = P[<Py_ssize_t> (t0 + tt) * p + j] if not summed else P[j]
             buf[tt] = w
@@ -243,28 +247,35 @@ cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int 
 
 cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
                       const floating* PB, const floating* r, const floating* y, int t0,
-                      int nt, double* V, double* buf, double* buf2,
+                      int nt, const int* ws, int n_f, double* V, double* buf, double* buf2,
                       int n_threads) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.structured,
-    `gaps` of each model): the Fenchel dual at the rescaled residual c * r."""
+    `gaps` of each model): the Fenchel dual at the rescaled residual c * r.
+    Over the n_f features of ws (all p when ws is NULL; the parts must vanish
+    outside ws, and then it is the gap of the subproblem on ws). Leaves
+    V[k * nt + tt] = x_jt . r_t for the k-th feature j of the list."""
     cdef int p = D.p
-    cdef int j, tt, t, i
+    cdef int j, k, tt, t, i
     cdef double R2 = 0.0, RY = 0.0, c = 1.0, primal, dual, Q = 0.0, NW = 0.0
     cdef double dn = 0.0, w, v, s, val_a, dn_a, pn_a, cn_a, val_b, dn_b, pn_b, cn_b, cj
+    if ws == NULL:
+        n_f = p
     if n_threads > 1:
-        for j in prange(p, schedule='static', num_threads=n_threads, nogil=True):
+        for k in prange(n_f, schedule='static', num_threads=n_threads, nogil=True):
             for tt in range(nt):
-                V[<Py_ssize_t> j * nt + tt] = piece_dot(D, j, t0 + tt, r)
+                V[<Py_ssize_t> k * nt + tt] = piece_dot(D, k if ws == NULL else ws[k], t0 + tt, r)
     else:
-        for j in range(p):
+        for k in range(n_f):
             for tt in range(nt):
-                V[<Py_ssize_t> j * nt + tt] = piece_dot(D, j, t0 + tt, r)
+                V[<Py_ssize_t> k * nt + tt] = piece_dot(D, k if ws == NULL else ws[k], t0 + tt, r)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         R2 += <double> r[i] * r[i]
         RY += <double> r[i] * y[i]
     if M.kind == MOD_TWO_PART:
-        _part_terms(&M.pa, PA, p, t0, nt, V, M.shared_a, buf, buf2, &val_a, &dn_a, &pn_a, &cn_a)
-        _part_terms(&M.pb, PB, p, t0, nt, V, False, buf, buf2, &val_b, &dn_b, &pn_b, &cn_b)
+        _part_terms(&M.pa, PA, p, t0, nt, ws, n_f, V, M.shared_a, buf, buf2, &val_a, &dn_a,
+                    &pn_a, &cn_a)
+        _part_terms(&M.pb, PB, p, t0, nt, ws, n_f, V, False, buf, buf2, &val_b, &dn_b, &pn_b,
+                    &cn_b)
         if M.pa.lam1 > 0.0 and dn_a > M.pa.lam1:
             c = fmin(c, M.pa.lam1 / dn_a)
         if M.pb.lam1 > 0.0 and dn_b > M.pb.lam1:
@@ -275,20 +286,21 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
         dual -= 0.5 * c * c * (M.pb.lam2 * pn_b if M.pb.lam1 > 0.0 else cn_b / M.pb.lam2)
         return primal - dual
     if M.kind == MOD_GRAPH:
-        for j in range(p):
+        for k in range(n_f):
+            j = k if ws == NULL else ws[k]
             for t in range(nt):
                 w = PA[<Py_ssize_t> t * p + j]
                 s = _lap_row(M, PA, p, j, t)
                 Q += 2.0 * M.lam_g * w * s + M.pa.lam2 * w * w
                 buf[t] = w
-                buf2[t] = V[<Py_ssize_t> j * nt + t] - 2.0 * M.lam_g * s - M.pa.lam2 * w
+                buf2[t] = V[<Py_ssize_t> k * nt + t] - 2.0 * M.lam_g * s - M.pa.lam2 * w
             NW += row_norm(&M.pa, buf, nt)
             dn = fmax(dn, row_dual_norm(&M.pa, buf2, nt, buf))
         if dn > M.pa.lam1:
             c = M.pa.lam1 / dn
         primal = 0.5 * R2 + 0.5 * Q + M.pa.lam1 * NW
         return primal - (c * RY - 0.5 * c * c * (R2 + Q))
-    # MOD_TRANSFER
+    # MOD_TRANSFER (always over all features: ws is NULL)
     for j in range(p):
         for tt in range(nt):
             dn = fmax(dn, fabs(V[<Py_ssize_t> j * nt + tt]))
@@ -309,60 +321,170 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
     return primal - dual
 
 
+cdef void _epoch(const TaskDesign* D, const Model* M, const double* L, floating* PA,
+                 floating* PB, floating* r, int t0, int nt, const int* feats, int m,
+                 double* g, double* delta, double* buf, bint par, int n_threads,
+                 double* w_max, double* d_w_max) noexcept nogil:
+    """One cyclic pass over the m features of feats (all p when NULL): the
+    dots g, the model's row update, the residual updates."""
+    cdef int p = D.p, T = D.T
+    cdef int j, k, tt
+    w_max[0] = 0.0
+    d_w_max[0] = 0.0
+    if feats == NULL:
+        m = p
+    for k in range(m):
+        j = k if feats == NULL else feats[k]
+        if par:
+            for tt in prange(nt, schedule='static', num_threads=n_threads):
+                g[tt] = piece_dot(D, j, t0 + tt, r)
+        else:
+            for tt in range(nt):
+                g[tt] = piece_dot(D, j, t0 + tt, r)
+        row_update(M, p, j, t0, nt, PA, PB, g, &L[<Py_ssize_t> j * T + t0], delta, buf)
+        if par:
+            for tt in prange(nt, schedule='static', num_threads=n_threads):
+                if delta[tt] != 0.0:
+                    piece_update(D, j, t0 + tt, delta[tt], r)
+        else:
+            for tt in range(nt):
+                if delta[tt] != 0.0:
+                    piece_update(D, j, t0 + tt, delta[tt], r)
+        for tt in range(nt):
+            d_w_max[0] = fmax(d_w_max[0], fabs(delta[tt]))
+            w_max[0] = fmax(w_max[0], fabs(_w(M, PA, PB, D.p, t0 + tt, j)))
+
+
+cdef inline double _part_score(const Penalty* pen, const double* V, int nt, bint summed,
+                               double* buf, double* buf2) noexcept nogil:
+    """1 - N^D(corr_j) / lam1 of a part at a zero row (corr = V_j, summed
+    over the tasks for a shared part): how far its dual constraint is from
+    active (< 0: violated)."""
+    cdef int tt
+    cdef double v = 0.0
+    if summed:
+        for tt in range(nt):
+            v += V[tt]
+        buf2[0] = v
+        return 1.0 - row_dual_norm(pen, buf2, 1, buf) / pen.lam1
+    return 1.0 - row_dual_norm(pen, V, nt, buf) / pen.lam1
+
+
+cdef inline bint _row_nonzero(const Model* M, const floating* PA, const floating* PB,
+                              int p, int t0, int nt, int j) noexcept nogil:
+    """Some part has a nonzero entry in feature j's row (tasks of the block)."""
+    cdef int tt
+    if M.kind == MOD_TWO_PART and M.shared_a and PA[j] != 0.0:
+        return True
+    for tt in range(nt):
+        if M.kind == MOD_TWO_PART:
+            if PB[<Py_ssize_t> (t0 + tt) * p + j] != 0.0:
+                return True
+            if M.shared_a:
+                continue
+        if PA[<Py_ssize_t> (t0 + tt) * p + j] != 0.0:
+            return True
+    return False
+
+
+cdef int _score_features(const Model* M, const floating* PA, const floating* PB, int p,
+                         int T, int t0, int nt, const double* V, const double* L,
+                         ScoredFeature* sc, double* buf, double* buf2, int* nnz) noexcept nogil:
+    """Working-set scores after a full gap (V over all features): -inf for
+    features with a nonzero row in some part, else the smallest _part_score
+    over the model's parts divided by sqrt(max_t H_jt) (features with zero
+    columns in every task never enter). Returns the number scored; the
+    count of nonzero features goes to nnz."""
+    cdef int j, tt, m = 0
+    cdef double Lm, score
+    cdef bint nz
+    nnz[0] = 0
+    for j in range(p):
+        nz = _row_nonzero(M, PA, PB, p, t0, nt, j)
+        Lm = 0.0
+        for tt in range(nt):
+            Lm = fmax(Lm, L[<Py_ssize_t> j * T + t0 + tt])
+        if nz:
+            nnz[0] += 1
+        elif Lm == 0.0:
+            continue
+        sc[m].j = j
+        if nz:
+            sc[m].score = -INFINITY
+        else:
+            score = _part_score(&M.pa, &V[<Py_ssize_t> j * nt], nt,
+                                M.kind == MOD_TWO_PART and M.shared_a, buf, buf2)
+            if M.kind == MOD_TWO_PART:
+                score = fmin(score, _part_score(&M.pb, &V[<Py_ssize_t> j * nt], nt, False,
+                                                buf, buf2))
+            sc[m].score = score / sqrt(Lm)
+        m += 1
+    return m
+
+
 cdef int block_solve(const TaskDesign* D, const Model* M, const double* L, floating* PA,
                      floating* PB, floating* r, const floating* y, int t0, int nt,
-                     int max_iter, double tol, int gap_freq, int n_threads,
-                     double* gap_out) noexcept nogil:
-    """Epochs over all features for the tasks t0 .. t0+nt-1; returns the
-    number of epochs, or -1 when scratch memory cannot be allocated.
-    L[j * T + t] = ||X[rows t, j]||^2."""
-    cdef int p = D.p, T = D.T
-    cdef int it, j, tt, i, n_iter = 0
-    cdef double w_max, d_w_max, gap, tol_abs = 0.0, w
+                     int max_iter, double tol, int gap_freq, int n_threads, bint use_ws,
+                     int p0, double* gap_out) noexcept nogil:
+    """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
+    (passes over all features or over the working set), or -1 when scratch
+    memory cannot be allocated. L[j * T + t] = ||X[rows t, j]||^2.
+
+    use_ws (tol >= 0, not MOD_TRANSFER, every part with an L1-type norm:
+    then a feature is out of the model when all its parts' rows are zero):
+    working sets as in mtlfast._tasks, scored by _score_features, each
+    subproblem solved until its gap is <= 0.3 x the full one."""
+    cdef int p = D.p
+    cdef int it, i, n_iter = 0, n_ws = 0, n_sc, nnz, ws_size = 0
+    cdef double w_max, d_w_max, gap, gap_in, tol_in, tol_abs = 0.0
     cdef bint par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
     cdef double* g = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* delta = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* buf = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* buf2 = <double*> malloc(<size_t> nt * sizeof(double))
     cdef double* V = <double*> malloc(<size_t> p * nt * sizeof(double))
-    if g == NULL or delta == NULL or buf == NULL or buf2 == NULL or V == NULL:
-        free(g); free(delta); free(buf); free(buf2); free(V)
+    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int))
+    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
+    if (g == NULL or delta == NULL or buf == NULL or buf2 == NULL or V == NULL or ws == NULL
+            or sc == NULL):
+        free(g); free(delta); free(buf); free(buf2); free(V); free(ws); free(sc)
         return -1
+    use_ws = use_ws and tol >= 0.0 and M.kind != MOD_TRANSFER and M.pa.lam1 > 0.0 and (
+        M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
-    gap = model_gap(D, M, PA, PB, r, y, t0, nt, V, buf, buf2, n_threads)
-    if gap > tol_abs:
-        for it in range(max_iter):
-            w_max = 0.0
-            d_w_max = 0.0
-            for j in range(p):
-                if par:
-                    for tt in prange(nt, schedule='static', num_threads=n_threads):
-                        g[tt] = piece_dot(D, j, t0 + tt, r)
-                else:
-                    for tt in range(nt):
-                        g[tt] = piece_dot(D, j, t0 + tt, r)
-                row_update(M, p, j, t0, nt, PA, PB, g, &L[<Py_ssize_t> j * T + t0], delta, buf)
-                if par:
-                    for tt in prange(nt, schedule='static', num_threads=n_threads):
-                        if delta[tt] != 0.0:
-                            piece_update(D, j, t0 + tt, delta[tt], r)
-                else:
-                    for tt in range(nt):
-                        if delta[tt] != 0.0:
-                            piece_update(D, j, t0 + tt, delta[tt], r)
-                for tt in range(nt):
-                    d_w_max = fmax(d_w_max, fabs(delta[tt]))
-                    w_max = fmax(w_max, fabs(_w(M, PA, PB, p, t0 + tt, j)))
-            n_iter = it + 1
-            if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                    or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                gap = model_gap(D, M, PA, PB, r, y, t0, nt, V, buf, buf2, n_threads)
-                if gap <= tol_abs:
-                    break
+    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads)
+    if not use_ws:
+        if gap > tol_abs:
+            for it in range(max_iter):
+                _epoch(D, M, L, PA, PB, r, t0, nt, NULL, p, g, delta, buf, par, n_threads,
+                       &w_max, &d_w_max)
+                n_iter = it + 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
+                    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2,
+                                    n_threads)
+                    if gap <= tol_abs:
+                        break
+    else:
+        while gap > tol_abs and n_iter < max_iter:
+            n_sc = _score_features(M, PA, PB, p, D.T, t0, nt, V, L, sc, buf, buf2, &nnz)
+            ws_size = min(n_sc, max(ws_size, max(p0, 2 * nnz)))
+            n_ws = select_ws(sc, n_sc, ws_size, ws)
+            tol_in = 0.3 * fmax(gap, tol_abs)
+            while n_iter < max_iter:
+                _epoch(D, M, L, PA, PB, r, t0, nt, ws, n_ws, g, delta, buf, par, n_threads,
+                       &w_max, &d_w_max)
+                n_iter += 1
+                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
+                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
+                    gap_in = model_gap(D, M, PA, PB, r, y, t0, nt, ws, n_ws, V, buf, buf2, 1)
+                    if gap_in <= tol_in:
+                        break
+            gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads)
     gap_out[0] = gap
-    free(g); free(delta); free(buf); free(buf2); free(V)
+    free(g); free(delta); free(buf); free(buf2); free(V); free(ws); free(sc)
     return n_iter
 
 
@@ -386,7 +508,8 @@ def solve_structured(const floating[::1, :] X,
                      floating[:, ::1] PA,
                      floating[:, ::1] PB,
                      dict model,
-                     int max_iter, double tol, int gap_freq, int n_threads):
+                     int max_iter, double tol, int gap_freq, int n_threads,
+                     bint use_ws=True, int p0=10):
     """Run block coordinate descent in place on the parts PA, PB.
 
     X, X_data, X_indices, tptr, is_sparse, n_rows, n_features, y, offsets:
@@ -472,10 +595,11 @@ def solve_structured(const floating[::1, :] X,
         if n_blocks > 1:
             for b in prange(T, schedule='static', num_threads=n_threads):
                 n_iter[b] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
-                                        b, 1, max_iter, tol, gap_freq, 1, &gaps[b])
+                                        b, 1, max_iter, tol, gap_freq, 1, use_ws, p0, &gaps[b])
         else:
             n_iter[0] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
-                                    0, T, max_iter, tol, gap_freq, n_threads, &gaps[0])
+                                    0, T, max_iter, tol, gap_freq, n_threads, use_ws, p0,
+                                    &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr

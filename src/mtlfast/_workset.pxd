@@ -59,6 +59,13 @@ cdef inline int build_ws(const Penalty* pen, const double* norms2, const floatin
             sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf) / scale)
                            / sqrt(norms2[j] + lam2n))
         m += 1
+    return select_ws(sc, m, ws_size, ws)
+
+
+cdef inline int select_ws(ScoredFeature* sc, int m, int ws_size, int* ws) noexcept nogil:
+    """The (up to) ws_size best-scored (smallest) of the m scored features,
+    returned in ws sorted by index; returns their count."""
+    cdef int k
     qsort(sc, m, sizeof(ScoredFeature), cmp_scored)
     if ws_size > m:
         ws_size = m
