@@ -118,7 +118,8 @@ class QuadraticPerTask:
 
     Rows are reordered so that each task's rows are contiguous (a stable
     sort by task: `order`); `offsets[t]:offsets[t+1]` are task t's rows in
-    the effective arrays `X_eff` (dense, F-ordered) and `y_eff`.
+    `X_eff` (dense, F-ordered, centered and scaled; or CSC, scaled, with the
+    centering implicit: X_offset, row_scale) and `y_eff`.
     """
 
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
@@ -157,7 +158,11 @@ class QuadraticPerTask:
         sq = np.sqrt(v)
         self.row_scale = sq
         self.y_eff = (ye * sq).astype(self.dtype)
-        self.is_sparse = sparse.issparse(X) and not fit_intercept
+        self.is_sparse = sparse.issparse(X)
+        # implicit centering of sparse X (mtlfast._taskdesign): the kernels
+        # see X_eff[rows t] = Xe[rows t] - u[rows t] X_offset[t] without it
+        # ever being formed
+        self.centered = self.is_sparse and fit_intercept
         if self.is_sparse:
             # CSC, rows grouped by task and scaled; never densified
             Xe = sparse.csc_matrix(sparse.diags(sq) @ Xs, dtype=self.dtype)
@@ -167,24 +172,45 @@ class QuadraticPerTask:
                 Xe.indptr = Xe.indptr.astype(np.int32)
             self.X_eff = Xe
         else:
-            # dense copy (sparse X with an intercept is centered densely for now)
-            Xd = Xs.toarray() if sparse.issparse(Xs) else np.asarray(Xs, dtype=np.float64)
-            Xd = Xd - np.repeat(self.X_offset, counts, axis=0)
+            Xd = np.asarray(Xs, dtype=np.float64)
+            if fit_intercept:
+                Xd = Xd - np.repeat(self.X_offset, counts, axis=0)
             self.X_eff = np.asfortranarray((Xd * sq[:, None]).astype(self.dtype))
 
+    def _centering(self, t):
+        """(mean (p,), u (rows of t,)) of task t's implicit centering, or None."""
+        if not self.centered:
+            return None
+        sl = slice(self.offsets[t], self.offsets[t + 1])
+        return self.X_offset[t], self.row_scale[sl]
+
     def design_dense(self):
-        """X_eff as a float64 ndarray (for the reference twin)."""
-        X = self.X_eff.toarray() if sparse.issparse(self.X_eff) else self.X_eff
-        return np.asarray(X, dtype=np.float64)
+        """The effective design (centered, scaled) as a float64 ndarray (for
+        the reference twin)."""
+        if not self.is_sparse:
+            return np.asarray(self.X_eff, dtype=np.float64)
+        X = self.X_eff.toarray().astype(np.float64)
+        if self.centered:
+            X -= self.row_scale[:, None] * np.repeat(self.X_offset, self.task_sizes, axis=0)
+        return X
 
     def kernel_args(self):
-        """(X, X_data, X_indices, tptr, is_sparse, N, p, y, offsets) for the
-        per-task kernels (mtlfast._tasks, mtlfast._struct). For CSC X, tptr
-        (p * (T+1), int32) locates each task's nonzeros inside each column:
-        column j, task t owns tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1]."""
+        """(X, X_data, X_indices, tptr, is_sparse, N, p, y, offsets, X_mean, u,
+        uu) for the per-task kernels (mtlfast._tasks, mtlfast._struct). For
+        CSC X, tptr (p * (T+1), int32) locates each task's nonzeros inside
+        each column: column j, task t owns tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1];
+        X_mean (T, p), u (N,) and uu (T,) (u_t^T u_t) describe the implicit
+        centering (empty arrays: none)."""
         dt = self.dtype
         offsets = self.offsets.astype(np.intc)
         empty_i = np.zeros(0, dtype=np.intc)
+        if self.centered:
+            cen = (np.ascontiguousarray(self.X_offset, dtype=np.float64),
+                   self.row_scale.astype(dt),
+                   np.array([float(np.sum(self.row_scale[sl].astype(dt).astype(float) ** 2))
+                             for sl in self.task_slices()]))
+        else:
+            cen = (np.zeros((0, 0)), np.zeros(0, dtype=dt), np.zeros(0))
         if self.is_sparse:
             Xe = self.X_eff
             # row indices are sorted within each column and tasks own
@@ -194,9 +220,9 @@ class QuadraticPerTask:
                 lo, hi = Xe.indptr[j], Xe.indptr[j + 1]
                 tptr[j] = lo + np.searchsorted(Xe.indices[lo:hi], offsets)
             return (np.zeros((0, 0), dtype=dt, order="F"), Xe.data, Xe.indices, tptr.ravel(),
-                    True, self.n_samples, self.n_features, self.y_eff, offsets)
+                    True, self.n_samples, self.n_features, self.y_eff, offsets, *cen)
         return (self.X_eff, np.zeros(0, dtype=dt), empty_i, empty_i, False, self.n_samples,
-                self.n_features, self.y_eff, offsets)
+                self.n_features, self.y_eff, offsets, *cen)
 
     def task_slices(self):
         return [slice(self.offsets[t], self.offsets[t + 1]) for t in range(self.n_tasks)]
@@ -206,12 +232,21 @@ class QuadraticPerTask:
         r = self.y_eff.astype(np.float64)
         for t, sl in enumerate(self.task_slices()):
             r[sl] -= np.asarray(self.X_eff[sl] @ W[:, t], dtype=np.float64).ravel()
+            cen = self._centering(t)
+            if cen is not None:
+                r[sl] += cen[1] * (cen[0] @ W[:, t])
         return r
 
     def xtr(self, r):
         """A^T r as a (p, T) matrix: column t = X_eff[rows t]^T r[rows t]."""
-        return np.column_stack([np.asarray(self.X_eff[sl].T @ r[sl], dtype=np.float64).ravel()
-                                for sl in self.task_slices()])
+        cols = []
+        for t, sl in enumerate(self.task_slices()):
+            c = np.asarray(self.X_eff[sl].T @ r[sl], dtype=np.float64).ravel()
+            cen = self._centering(t)
+            if cen is not None:
+                c -= cen[0] * (cen[1] @ r[sl])
+            cols.append(c)
+        return np.column_stack(cols)
 
     def intercept(self, W):
         return self.y_offset - np.einsum("tp,pt->t", self.X_offset, W)

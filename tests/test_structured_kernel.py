@@ -52,15 +52,17 @@ MODELS = _models(W0, A0)
 
 
 def _datafit(fmt, dtype=np.float64, seed=2):
+    """fmt: "dense" (with intercepts), "sparse" (none) or "sparse-centered"
+    (intercepts: implicit centering)."""
     X = X0
-    if fmt == "sparse":
+    if fmt.startswith("sparse"):
         X = sparse.csc_matrix(X0 * (np.random.default_rng(seed).random(X0.shape) < 0.5))
     return QuadraticPerTask(X.astype(dtype), Y0.astype(dtype), CODES, len(N_T), None, None,
-                            fit_intercept=fmt == "dense")
+                            fit_intercept=fmt != "sparse")
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse-centered"])
 def test_kernel_matches_reference_after_1_and_2_epochs(name, fmt):
     model, df = MODELS[name], _datafit(fmt)
     for epochs in (1, 2):
@@ -74,7 +76,7 @@ def test_kernel_matches_reference_after_1_and_2_epochs(name, fmt):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse-centered"])
 def test_kernel_converges_with_certificate(name, fmt):
     model, df = MODELS[name], _datafit(fmt)
     tol = 1e-10

@@ -33,7 +33,7 @@ from libc.math cimport fabs, fmax, fmin, sqrt, INFINITY
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, set_design)
 from mtlfast._workset cimport ScoredFeature, select_ws
 
 
@@ -246,18 +246,20 @@ cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int 
 
 
 cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
-                      const floating* PB, const floating* r, const floating* y, int t0,
+                      const floating* PB, floating* r, const floating* y, int t0,
                       int nt, const int* ws, int n_f, double* V, double* buf, double* buf2,
                       int n_threads) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.structured,
     `gaps` of each model): the Fenchel dual at the rescaled residual c * r.
     Over the n_f features of ws (all p when ws is NULL; the parts must vanish
     outside ws, and then it is the gap of the subproblem on ws). Leaves
-    V[k * nt + tt] = x_jt . r_t for the k-th feature j of the list."""
+    V[k * nt + tt] = x_jt . r_t for the k-th feature j of the list. Flushes
+    the residual (implicit centering) of the block's tasks first."""
     cdef int p = D.p
     cdef int j, k, tt, t, i
     cdef double R2 = 0.0, RY = 0.0, c = 1.0, primal, dual, Q = 0.0, NW = 0.0
     cdef double dn = 0.0, w, v, s, val_a, dn_a, pn_a, cn_a, val_b, dn_b, pn_b, cn_b, cj
+    flush(D, r, t0, nt)
     if ws == NULL:
         n_f = p
     if n_threads > 1:
@@ -505,6 +507,9 @@ def solve_structured(const floating[::1, :] X,
                      bint is_sparse, int n_rows, int n_features,
                      const floating[::1] y,
                      const int[::1] offsets,
+                     const double[:, ::1] X_mean,
+                     const floating[::1] u,
+                     const double[::1] uu,
                      floating[:, ::1] PA,
                      floating[:, ::1] PB,
                      dict model,
@@ -564,12 +569,22 @@ def solve_structured(const floating[::1, :] X,
         M.deg = &deg[0]
         M.lam_g = model["lam_g"]
         M.lmax = model["lmax"]
+    c_arr = np.zeros(T, dtype=np.float64)
+    cdef double[::1] c = c_arr
+    cdef bint centered = is_sparse and X_mean.shape[0] > 0
+    if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != n_rows
+                     or uu.shape[0] != T):
+        raise ValueError("centering arrays do not match the design")
     if is_sparse:
         set_design(&D, True, n_rows, p, T, &offsets[0],
                    <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
-                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0])
+                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
+                   &X_mean[0, 0] if centered else NULL,
+                   <const void*> &u[0] if centered else NULL,
+                   &uu[0] if centered else NULL, &c[0])
     else:
-        set_design(&D, False, n_rows, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL)
+        set_design(&D, False, n_rows, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
+                   NULL, NULL, NULL, &c[0])
 
     r_arr = np.array(y, dtype=dtype, copy=True)
     cdef floating[::1] r = r_arr
@@ -600,6 +615,7 @@ def solve_structured(const floating[::1, :] X,
             n_iter[0] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
                                     0, T, max_iter, tol, gap_freq, n_threads, use_ws, p0,
                                     &gaps[0])
+        flush(&D, &r[0], 0, T)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr

@@ -32,12 +32,12 @@ from libc.math cimport fabs, fmax, sqrt
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, set_design)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, set_design)
 from mtlfast._workset cimport ScoredFeature, build_ws
 
 
 cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
-                      const floating* r, const floating* y, int t0, int nt,
+                      floating* r, const floating* y, int t0, int nt,
                       const int* ws, int m, double* XtA, double* buf, double* dn_out,
                       int n_threads) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 (see _bcd.block_gap;
@@ -46,11 +46,13 @@ cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W
     lam1 > 0: dual point cst * residual, cst = min(1, lam1 / max_j
     N^D(XtA_j)); lam1 = 0: the ridge Fenchel dual at the residual. Leaves
     XtA[k * nt + tt] = A_j^T r - lam2 W_j for the k-th feature j of the list,
-    and the largest dual norm in dn_out."""
+    and the largest dual norm in dn_out. Flushes the residual (implicit
+    centering) of the block's tasks first."""
     cdef int p = D.p
     cdef int j, k, tt, i
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w
     cdef double dn = 0.0, cst, xtr, XtR_norm2 = 0.0
+    flush(D, r, t0, nt)
     if ws == NULL:
         m = p
     if n_threads > 1:
@@ -258,6 +260,9 @@ def solve_tasks(const floating[::1, :] X,
                 bint is_sparse, int n_rows, int n_features,
                 const floating[::1] y,
                 const int[::1] offsets,
+                const double[:, ::1] X_mean,
+                const floating[::1] u,
+                const double[::1] uu,
                 floating[:, ::1] coef,
                 int kind, double lam1, double lam2, double tau, bint positive,
                 int max_iter, double tol, int gap_freq, int n_threads, bint screen,
@@ -282,12 +287,22 @@ def solve_tasks(const floating[::1, :] X,
     dtype = np.float32 if floating is float else np.float64
     if coef.shape[0] != T or coef.shape[1] != p:
         raise ValueError("coef must have shape (n_tasks, n_features)")
+    c_arr = np.zeros(T, dtype=np.float64)
+    cdef double[::1] c = c_arr
+    cdef bint centered = is_sparse and X_mean.shape[0] > 0
+    if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != N
+                     or uu.shape[0] != T):
+        raise ValueError("centering arrays do not match the design")
     if is_sparse:
         set_design(&D, True, N, p, T, &offsets[0],
                    <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
-                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0])
+                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
+                   &X_mean[0, 0] if centered else NULL,
+                   <const void*> &u[0] if centered else NULL,
+                   &uu[0] if centered else NULL, &c[0])
     else:
-        set_design(&D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL)
+        set_design(&D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
+                   NULL, NULL, NULL, &c[0])
     pen.kind = kind
     pen.lam1 = lam1
     pen.lam2 = lam2
@@ -323,6 +338,7 @@ def solve_tasks(const floating[::1, :] X,
             n_iter[0] = tasks_block_solve(&D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0],
                                           0, T, max_iter, tol, gap_freq, n_threads, screen,
                                           use_ws, p0, &gaps[0])
+        flush(&D, &r[0], 0, T)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr
