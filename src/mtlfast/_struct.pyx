@@ -33,7 +33,7 @@ from libc.math cimport fabs, fmax, fmin, sqrt, INFINITY
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, flush, set_design)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, select_ws
 
 
@@ -518,7 +518,8 @@ def solve_structured(const floating[::1, :] X,
     """Run block coordinate descent in place on the parts PA, PB.
 
     X, X_data, X_indices, tptr, is_sparse, n_rows, n_features, y, offsets:
-        the per-task design (mtlfast.tasks.QuadraticPerTask.kernel_args).
+        the per-task design (mtlfast.tasks.QuadraticPerTask.kernel_args), with
+        X_mean, u, uu its implicit centering (empty arrays: none).
     PA : (T, p), or (1, p) for a shared part; PB : (T, p) (two-part models;
         else an unused (0, p) array). C-ordered, the datafit's dtype.
     model : the model's kernel_params() (mtlfast.structured).
@@ -569,22 +570,9 @@ def solve_structured(const floating[::1, :] X,
         M.deg = &deg[0]
         M.lam_g = model["lam_g"]
         M.lmax = model["lmax"]
-    c_arr = np.zeros(T, dtype=np.float64)
-    cdef double[::1] c = c_arr
-    cdef bint centered = is_sparse and X_mean.shape[0] > 0
-    if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != n_rows
-                     or uu.shape[0] != T):
-        raise ValueError("centering arrays do not match the design")
-    if is_sparse:
-        set_design(&D, True, n_rows, p, T, &offsets[0],
-                   <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
-                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
-                   &X_mean[0, 0] if centered else NULL,
-                   <const void*> &u[0] if centered else NULL,
-                   &uu[0] if centered else NULL, &c[0])
-    else:
-        set_design(&D, False, n_rows, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
-                   NULL, NULL, NULL, &c[0])
+    cdef double[::1] c = np.zeros(T, dtype=np.float64)
+    design_from_arrays(&D, is_sparse, n_rows, p, X, X_data, X_indices, tptr, offsets, X_mean, u,
+                       uu, c)
 
     r_arr = np.array(y, dtype=dtype, copy=True)
     cdef floating[::1] r = r_arr

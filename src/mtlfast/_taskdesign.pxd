@@ -133,3 +133,31 @@ cdef inline void set_design(TaskDesign* D, bint is_sparse, int N, int p, int T,
     D.u = u if is_sparse else NULL
     D.uu = uu if is_sparse else NULL
     D.c = c
+
+
+cdef inline int design_from_arrays(TaskDesign* D, bint is_sparse, int N, int p,
+                                   const floating[::1, :] X, const floating[::1] X_data,
+                                   const int[::1] X_indices, const int[::1] tptr,
+                                   const int[::1] offsets, const double[:, ::1] X_mean,
+                                   const floating[::1] u, const double[::1] uu,
+                                   double[::1] c) except -1:
+    """set_design from the kernels' arguments (QuadraticPerTask.kernel_args;
+    X_mean empty: no centering); c: T zeros, the residual shifts."""
+    cdef int T = <int> offsets.shape[0] - 1
+    cdef bint centered = is_sparse and X_mean.shape[0] > 0
+    if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != N
+                     or uu.shape[0] != T):
+        raise ValueError("centering arrays do not match the design")
+    if c.shape[0] != T:
+        raise ValueError("c must have n_tasks entries")
+    if is_sparse:
+        set_design(D, True, N, p, T, &offsets[0],
+                   <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
+                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
+                   &X_mean[0, 0] if centered else NULL,
+                   <const void*> &u[0] if centered else NULL,
+                   &uu[0] if centered else NULL, &c[0])
+    else:
+        set_design(D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
+                   NULL, NULL, NULL, &c[0])
+    return 0

@@ -32,7 +32,7 @@ from libc.math cimport fabs, fmax, sqrt
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, flush, set_design)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, build_ws
 
 
@@ -274,6 +274,8 @@ def solve_tasks(const floating[::1, :] X,
         (p * (T+1)): the nonzeros of column j in task t are
         tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1], see QuadraticPerTask.kernel_args).
     y : (N,) effective targets; offsets : (T+1,) task row offsets.
+    X_mean (T, p), u (N,), uu (T,) : implicit centering of sparse X
+        (mtlfast._taskdesign), or empty arrays for none.
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
     task for separable penalties (PEN_L1), else a single block.
     """
@@ -287,22 +289,9 @@ def solve_tasks(const floating[::1, :] X,
     dtype = np.float32 if floating is float else np.float64
     if coef.shape[0] != T or coef.shape[1] != p:
         raise ValueError("coef must have shape (n_tasks, n_features)")
-    c_arr = np.zeros(T, dtype=np.float64)
-    cdef double[::1] c = c_arr
-    cdef bint centered = is_sparse and X_mean.shape[0] > 0
-    if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != N
-                     or uu.shape[0] != T):
-        raise ValueError("centering arrays do not match the design")
-    if is_sparse:
-        set_design(&D, True, N, p, T, &offsets[0],
-                   <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
-                   &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
-                   &X_mean[0, 0] if centered else NULL,
-                   <const void*> &u[0] if centered else NULL,
-                   &uu[0] if centered else NULL, &c[0])
-    else:
-        set_design(&D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
-                   NULL, NULL, NULL, &c[0])
+    cdef double[::1] c = np.zeros(T, dtype=np.float64)
+    design_from_arrays(&D, is_sparse, N, p, X, X_data, X_indices, tptr, offsets, X_mean, u,
+                       uu, c)
     pen.kind = kind
     pen.lam1 = lam1
     pen.lam2 = lam2
