@@ -245,16 +245,29 @@ cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int 
     value[0] += 0.5 * pen.lam2 * Pn2[0]
 
 
+cdef inline void _v_row(const TaskDesign* D, const floating* r, int t0, int nt, int j,
+                        double* out, double* L) noexcept nogil:
+    """out[tt] = x_jt . r_t; L not NULL: also L[j * T + t0 + tt] = ||x_jt||^2
+    (the piece is in cache)."""
+    cdef int tt
+    for tt in range(nt):
+        out[tt] = piece_dot(D, j, t0 + tt, r)
+        if L != NULL:
+            L[<Py_ssize_t> j * D.T + t0 + tt] = piece_norm2(D, j, t0 + tt, r)
+
+
 cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
                       const floating* PB, floating* r, const floating* y, int t0,
                       int nt, const int* ws, int n_f, double* V, double* buf, double* buf2,
-                      int n_threads) noexcept nogil:
+                      int n_threads, double* L=NULL) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.structured,
     `gaps` of each model): the Fenchel dual at the rescaled residual c * r.
     Over the n_f features of ws (all p when ws is NULL; the parts must vanish
     outside ws, and then it is the gap of the subproblem on ws). Leaves
     V[k * nt + tt] = x_jt . r_t for the k-th feature j of the list. Flushes
-    the residual (implicit centering) of the block's tasks first."""
+    the residual (implicit centering) of the block's tasks first. L not NULL
+    (ws NULL): also the curvatures L[j * T + t0 + tt] = ||x_jt||^2, in the
+    same pass over the columns."""
     cdef int p = D.p
     cdef int j, k, tt, t, i
     cdef double R2 = 0.0, RY = 0.0, c = 1.0, primal, dual, Q = 0.0, NW = 0.0
@@ -264,12 +277,10 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
         n_f = p
     if n_threads > 1:
         for k in prange(n_f, schedule='static', num_threads=n_threads, nogil=True):
-            for tt in range(nt):
-                V[<Py_ssize_t> k * nt + tt] = piece_dot(D, k if ws == NULL else ws[k], t0 + tt, r)
+            _v_row(D, r, t0, nt, k if ws == NULL else ws[k], &V[<Py_ssize_t> k * nt], L)
     else:
         for k in range(n_f):
-            for tt in range(nt):
-                V[<Py_ssize_t> k * nt + tt] = piece_dot(D, k if ws == NULL else ws[k], t0 + tt, r)
+            _v_row(D, r, t0, nt, k if ws == NULL else ws[k], &V[<Py_ssize_t> k * nt], L)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         R2 += <double> r[i] * r[i]
         RY += <double> r[i] * y[i]
@@ -424,13 +435,14 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
     return m
 
 
-cdef int block_solve(const TaskDesign* D, const Model* M, const double* L, floating* PA,
+cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* PA,
                      floating* PB, floating* r, const floating* y, int t0, int nt,
                      int max_iter, double tol, int gap_freq, int n_threads, bint use_ws,
                      int p0, double* gap_out) noexcept nogil:
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over all features or over the working set), or -1 when scratch
-    memory cannot be allocated. L[j * T + t] = ||X[rows t, j]||^2.
+    memory cannot be allocated. Fills L[j * T + t] = ||X[rows t, j]||^2 for
+    the block's tasks in the first gap's pass.
 
     use_ws (tol >= 0, not MOD_TRANSFER, every part with an L1-type norm:
     then a feature is out of the model when all its parts' rows are zero):
@@ -456,7 +468,8 @@ cdef int block_solve(const TaskDesign* D, const Model* M, const double* L, float
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
-    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads)
+    # the first gap's pass over the columns also computes the curvatures
+    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads, L)
     if not use_ws:
         if gap > tol_abs:
             for it in range(max_iter):
@@ -586,9 +599,6 @@ def solve_structured(const floating[::1, :] X,
     cdef floating* pb = &PB[0, 0] if PB.shape[0] > 0 else NULL
 
     with nogil:
-        for j in prange(p, schedule='static', num_threads=n_threads):
-            for t in range(T):
-                L[j, t] = piece_norm2(&D, j, t, &r[0])
         # r = y - A(W)
         for j in range(p):
             for t in range(T):

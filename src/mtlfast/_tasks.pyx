@@ -36,31 +36,38 @@ from mtlfast._taskdesign cimport (
 from mtlfast._workset cimport ScoredFeature, build_ws
 
 
-cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
-                      floating* r, const floating* y, int t0, int nt,
-                      const int* ws, int m, double* XtA, double* buf, double* dn_out,
-                      int n_threads) noexcept nogil:
-    """Duality gap of the block of tasks t0 .. t0+nt-1 (see _bcd.block_gap;
-    here n = 1), over the m features of ws (all p when ws is NULL; W must
-    vanish outside ws, and then it is the gap of the subproblem on ws).
-    lam1 > 0: dual point cst * residual, cst = min(1, lam1 / max_j
-    N^D(XtA_j)); lam1 = 0: the ridge Fenchel dual at the residual. Leaves
-    XtA[k * nt + tt] = A_j^T r - lam2 W_j for the k-th feature j of the list,
-    and the largest dual norm in dn_out. Flushes the residual (implicit
-    centering) of the block's tasks first."""
+cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,
+                    floating* r, int t0, int nt, const int* ws, int m, double* XtA,
+                    double* L, int n_threads) noexcept nogil:
+    """Flush the residual of the block's tasks (implicit centering), then
+    XtA[k * nt + tt] = A_j^T r - lam2 W_j for the k-th feature j of ws (all p
+    when ws is NULL). L not NULL (ws NULL): also L[j * T + t0 + tt] =
+    ||X[rows t0+tt, j]||^2, in the same pass over the columns."""
+    cdef int k
+    flush(D, r, t0, nt)
+    if ws == NULL:
+        m = D.p
+    if n_threads > 1:
+        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
+            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt],
+                     L)
+    else:
+        for k in range(m):
+            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt],
+                     L)
+
+
+cdef double _gap_from_xta(const TaskDesign* D, const Penalty* pen, const floating* W,
+                          const floating* r, const floating* y, int t0, int nt,
+                          const int* ws, int m, const double* XtA, double* buf,
+                          double* dn_out) noexcept nogil:
+    """The duality gap of tasks_gap once _xta_pass has filled XtA."""
     cdef int p = D.p
     cdef int j, k, tt, i
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w
     cdef double dn = 0.0, cst, xtr, XtR_norm2 = 0.0
-    flush(D, r, t0, nt)
     if ws == NULL:
         m = p
-    if n_threads > 1:
-        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt])
-    else:
-        for k in range(m):
-            _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt])
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         R_norm2 += <double> r[i] * r[i]
         RY += <double> r[i] * y[i]
@@ -88,13 +95,33 @@ cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W
     return 0.5 * R_norm2 if dn > 0.0 else R_norm2 - RY
 
 
+cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
+                      floating* r, const floating* y, int t0, int nt,
+                      const int* ws, int m, double* XtA, double* buf, double* dn_out,
+                      int n_threads) noexcept nogil:
+    """Duality gap of the block of tasks t0 .. t0+nt-1 (see _bcd.block_gap;
+    here n = 1), over the m features of ws (all p when ws is NULL; W must
+    vanish outside ws, and then it is the gap of the subproblem on ws).
+    lam1 > 0: dual point cst * residual, cst = min(1, lam1 / max_j
+    N^D(XtA_j)); lam1 = 0: the ridge Fenchel dual at the residual. Leaves
+    XtA[k * nt + tt] = A_j^T r - lam2 W_j for the k-th feature j of the list,
+    and the largest dual norm in dn_out. Flushes the residual (implicit
+    centering) of the block's tasks first."""
+    _xta_pass(D, pen, W, r, t0, nt, ws, m, XtA, NULL, n_threads)
+    return _gap_from_xta(D, pen, W, r, y, t0, nt, ws, m, XtA, buf, dn_out)
+
+
 cdef void _xta_row(const TaskDesign* D, const Penalty* pen, const floating* W,
-                   const floating* r, int t0, int nt, int j, double* out) noexcept nogil:
-    """out[tt] = A_j^T r - lam2 W_j for the tasks of the block."""
+                   const floating* r, int t0, int nt, int j, double* out,
+                   double* L) noexcept nogil:
+    """out[tt] = A_j^T r - lam2 W_j for the tasks of the block; L not NULL:
+    also the curvatures L[j * T + t0 + tt] (the piece is in cache)."""
     cdef int tt
     for tt in range(nt):
         out[tt] = (piece_dot(D, j, t0 + tt, r)
                    - pen.lam2 * W[<Py_ssize_t> (t0 + tt) * D.p + j])
+        if L != NULL:
+            L[<Py_ssize_t> j * D.T + t0 + tt] = piece_norm2(D, j, t0 + tt, r)
 
 
 cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, floating* r,
@@ -162,13 +189,14 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
             w_max[0] = fmax(w_max[0], fabs(w_new))
 
 
-cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double* L,
+cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
                            floating* W, floating* r, const floating* y, int t0, int nt,
                            int max_iter, double tol, int gap_freq, int n_threads,
                            bint screen, bint use_ws, int p0, double* gap_out) noexcept nogil:
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over the features of the epoch, all or the working set), or -1
-    when scratch memory cannot be allocated. L[j * T + t] = ||X[rows t, j]||^2.
+    when scratch memory cannot be allocated. Fills L[j * T + t] =
+    ||X[rows t, j]||^2 for the block's tasks in the first gap's pass.
 
     use_ws (lam1 > 0, tol >= 0): working sets as in mtlfast._bcd's strategy
     1: after each full gap, the nonzero rows plus the features whose dual
@@ -196,6 +224,8 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double
         return -1
     screen = screen and pen.lam1 > 0.0 and tol >= 0.0
     use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
+    # the first gap's pass over the columns also computes the curvatures
+    _xta_pass(D, pen, W, r, t0, nt, NULL, p, XtA, L, n_threads)
     for j in range(p):
         act[j] = j
         Lmax[j] = 0.0
@@ -203,13 +233,14 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, const double
             Lmax[j] = fmax(Lmax[j], L[<Py_ssize_t> j * T + t0 + tt])
         if Lmax[j] == 0.0:
             # the column vanishes in every task: the optimum row is 0 (and
-            # setting it leaves the residual unchanged)
+            # setting it leaves the residual unchanged; A_j^T r = 0)
             for tt in range(nt):
                 W[<Py_ssize_t> (t0 + tt) * p + j] = 0.0
+                XtA[<Py_ssize_t> j * nt + tt] = 0.0
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
-    gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
+    gap = _gap_from_xta(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn)
     if screen and gap > tol_abs:
         n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap, act, n_act)
     if not use_ws:
@@ -309,9 +340,6 @@ def solve_tasks(const floating[::1, :] X,
     cdef double[::1] gaps = gaps_arr
 
     with nogil:
-        for j in prange(p, schedule='static', num_threads=n_threads):
-            for t in range(T):
-                L[j, t] = piece_norm2(&D, j, t, &r[0])
         # r = y - A(W)
         for j in range(p):
             for t in range(T):
