@@ -84,10 +84,11 @@ cdef inline double piece_norm2(const TaskDesign* D, int j, int t,
         x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
         if floating is double:
             # BLAS: vectorized (a scalar loop is bound by the add latency)
-            return _dot(D.offsets[t + 1] - D.offsets[t], x + D.offsets[t], 1,
-                        x + D.offsets[t], 1)
-        for k in range(D.offsets[t], D.offsets[t + 1]):
-            s += <double> x[k] * x[k]    # float32: accumulate in double
+            s = _dot(D.offsets[t + 1] - D.offsets[t], x + D.offsets[t], 1,
+                     x + D.offsets[t], 1)
+        else:
+            for k in range(D.offsets[t], D.offsets[t + 1]):
+                s += <double> x[k] * x[k]    # float32: accumulate in double
         return s
     x = <const floating*> D.data
     m = D.mean[<Py_ssize_t> t * D.p + j] if D.mean != NULL else 0.0
