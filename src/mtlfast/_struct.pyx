@@ -539,8 +539,9 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     memory cannot be allocated. Fills L[j * T + t] = ||X[rows t, j]||^2 for
     the block's tasks in the first gap's pass.
 
-    use_ws (tol >= 0, not MOD_TRANSFER, every part with an L1-type norm:
-    then a feature is out of the model when all its parts' rows are zero):
+    use_ws (tol >= 0, not MOD_TRANSFER nor MOD_GRAPH with a coupled row
+    penalty, every part with an L1-type norm: then a feature is out of the
+    model when all its parts' rows are zero):
     working sets as in mtlfast._tasks, scored by _score_features, each
     subproblem solved until its gap is <= 0.3 x the full one."""
     cdef int p = D.p
@@ -558,8 +559,12 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
             or sc == NULL):
         free(g); free(delta); free(buf); free(buf2); free(V); free(ws); free(sc)
         return -1
+    # not for the task graph with a coupled row penalty: its nonzero rows'
+    # inner solves (_graph_row) dominate an epoch and working sets only
+    # repeat them, while a zero row costs its dots and one dual-norm test
     use_ws = use_ws and tol >= 0.0 and M.kind != MOD_TRANSFER and M.pa.lam1 > 0.0 and (
-        M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0)
+        M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0) and not (
+        M.kind == MOD_GRAPH and M.pa.kind != PEN_L1)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
