@@ -12,6 +12,7 @@ from .linear_model import (
 from .multi_task import (
     DirtyMultiTaskLasso, MeanRegularizedMultiTask, TaskGraphMultiTask, TransferLasso)
 from .path import enet_path, lasso_path, alpha_grid
+from .model_selection import MultiTaskElasticNetCV, MultiTaskLassoCV, PathCV
 from . import penalties, datafits, reference
 
 __all__ = [
@@ -19,5 +20,5 @@ __all__ = [
     "MultiTaskSparseGroupLasso", "show_config", "config", "openmp_enabled",
     "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
     "alpha_grid", "DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
-    "TransferLasso",
+    "TransferLasso", "MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV",
 ]

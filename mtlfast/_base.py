@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -146,20 +146,24 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         y_was_1d = y.ndim == 1
         Y = (y[:, None] if y_was_1d else y).astype(X.dtype, copy=False)
-        n_tasks = Y.shape[1]
+        datafit = QuadraticShared(X, Y, sw, self.fit_intercept)
+        self._check_precompute(datafit)
+        coef_init = None
+        if self.warm_start and hasattr(self, "coef_"):
+            prev = np.atleast_2d(self.coef_)
+            if prev.shape == (Y.shape[1], X.shape[1]):
+                coef_init = prev
+        self._solve_shared(datafit, coef_init, y_was_1d)
+        return self
+
+    def _solve_shared(self, datafit, coef_init, y_was_1d):
+        """Solve on an assembled shared design from coef_init (or zeros) and
+        set the fitted attributes."""
         penalty = self._make_penalty()
         if self.alpha == 0:
             warnings.warn("With alpha=0, this algorithm does not converge well. "
                           "You are advised to use the LinearRegression estimator.",
-                          stacklevel=2)
-        datafit = QuadraticShared(X, Y, sw, self.fit_intercept)
-        self._check_precompute(datafit)
-
-        coef_init = None
-        if self.warm_start and hasattr(self, "coef_"):
-            prev = np.atleast_2d(self.coef_)
-            if prev.shape == (n_tasks, X.shape[1]):
-                coef_init = prev
+                          stacklevel=3)
         seed = 0
         if self.selection == "random":
             seed = check_random_state(self.random_state).randint(1, np.iinfo(np.int32).max)
@@ -174,37 +178,82 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             warnings.warn(
                 "Objective did not converge. You might want to increase the number of "
                 f"iterations (max_iter={self.max_iter}). Duality gap: {gaps_n.max():.3e}, "
-                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=2)
+                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=3)
 
         coef = res.coef
+        dtype = datafit.dtype
         with np.errstate(all="ignore"):
-            intercept = datafit.intercept(coef.T.astype(np.float64)).astype(X.dtype)
+            intercept = datafit.intercept(coef.T.astype(np.float64)).astype(dtype)
         if not (np.isfinite(coef).all() and np.isfinite(res.gaps).all()
                 and np.isfinite(intercept).all()):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
                              "values. The input data may contain large values and need to "
                              "be preprocessed.")
-        self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(X.dtype), eps, y_was_1d)
-        return self
+        self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(dtype), eps, y_was_1d)
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
         """Per-task designs (long or list layout), or a shared design with
         task weights, through mtlfast.tasks and the per-task kernel."""
         datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
                                                            task_weight)
-        penalty = self._make_penalty()
-        res = solve_tasks(datafit, penalty, self._per_task_init(datafit), max_iter=self.max_iter,
-                          tol=self.tol, n_threads=self.n_threads)
-        self._set_per_task_fit(datafit, res.coef, res.n_iter, res.gaps, labels, per_task)
+        init = self._path_init() if self.warm_start and hasattr(self, "coef_") else None
+        self._solve_per_task(datafit, init, labels, per_task)
         return self
 
-    def _per_task_init(self, datafit):
-        """coef_ of the previous fit when warm_start and the shapes match."""
-        if self.warm_start and hasattr(self, "coef_"):
-            prev = np.atleast_2d(self.coef_)
-            if prev.shape == (datafit.n_tasks, datafit.n_features):
-                return prev
-        return None
+    def _solve_per_task(self, datafit, init, labels, per_task):
+        """Solve on an assembled per-task problem from init (coef (T, p) or
+        None; ignored when its shape does not match) and set the fitted
+        attributes."""
+        if init is not None and np.shape(init) != (datafit.n_tasks, datafit.n_features):
+            init = None
+        res = solve_tasks(datafit, self._make_penalty(), init, max_iter=self.max_iter,
+                          tol=self.tol, n_threads=self.n_threads)
+        self._set_per_task_fit(datafit, res.coef, res.n_iter, res.gaps, labels, per_task)
+
+    def _path_init(self):
+        """What the next solve of a path (or a warm start) starts from."""
+        return np.atleast_2d(self.coef_)
+
+    # -- paths (cross-validation) ------------------------------------------
+    def _assemble(self, X, y, sample_weight=None, tasks=None, task_weight=None):
+        """Validate and assemble the problem as fit does: (datafit, shared,
+        y_was_1d, labels, per_task); shared: a QuadraticShared problem, else
+        the per-task layout."""
+        shared = not (_is_task_list(X) or tasks is not None or task_weight is not None
+                      or getattr(self, "_solve_shared", None) is None)
+        if shared:
+            X, y, sw = self._validate_fit_data(X, y, sample_weight)
+            y_was_1d = y.ndim == 1
+            Y = (y[:, None] if y_was_1d else y).astype(X.dtype, copy=False)
+            return QuadraticShared(X, Y, sw, self.fit_intercept), True, y_was_1d, None, False
+        datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
+                                                           task_weight)
+        return datafit, False, False, labels, per_task
+
+    def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
+                  param="alpha", values=()):
+        """Fit along `values` of the hyper-parameter `param`, in the given
+        order, each solve warm-started from the previous one and the problem
+        validated and assembled once. Yields one fitted clone of self per
+        value (with param set), as fit(X, y, ...) would leave it."""
+        self._validate_params()
+        datafit, shared, y_was_1d, labels, per_task = self._assemble(
+            X, y, sample_weight, tasks, task_weight)
+        prev = None
+        for value in values:
+            est = clone(self).set_params(**{param: value})
+            est._validate_params()
+            for attr in ("n_features_in_", "feature_names_in_", "_fit_1d"):
+                if hasattr(self, attr):
+                    setattr(est, attr, getattr(self, attr))
+            init = None if prev is None else prev._path_init()
+            if shared:
+                est._per_task = False
+                est._solve_shared(datafit, init, y_was_1d)
+            else:
+                est._solve_per_task(datafit, init, labels, per_task)
+            prev = est
+            yield est
 
     def _per_task_datafit(self, X, y, sample_weight, tasks, task_weight):
         """Validated long layout -> (QuadraticPerTask, task labels, per_task).

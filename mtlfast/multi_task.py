@@ -72,23 +72,27 @@ class _StructuredRegressor(SharedDesignRegressor):
         self._validate_params()
         datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
                                                            task_weight)
+        init = self._path_init() if self.warm_start and hasattr(self, "coef_") else None
+        self._solve_per_task(datafit, init, labels, per_task)
+        return self
+
+    _solve_shared = None    # every fit runs on the long layout
+
+    def _solve_per_task(self, datafit, init, labels, per_task):
+        """Solve from init (the parts of a previous fit; ignored when their
+        shapes do not match this model's) and set the fitted attributes."""
         model = self._make_model(datafit)
-        init = self._warm_parts(model, datafit)
+        shapes = [Pk.shape for Pk in model.init_parts(datafit.n_features, datafit.n_tasks)]
+        if init is not None and [Pk.shape for Pk in init] != shapes:
+            init = None
         parts, n_iter, gaps = solve_structured(datafit, model, init, max_iter=self.max_iter,
                                                tol=self.tol, n_threads=self.n_threads)
         coef = np.ascontiguousarray(model.effective(parts).T)
         self._set_per_task_fit(datafit, coef, n_iter, gaps, labels, per_task)
         self._set_parts(parts)
-        return self
 
-    def _warm_parts(self, model, datafit):
-        if not (self.warm_start and hasattr(self, "coef_")):
-            return None
-        parts = self._get_parts()
-        shapes = [Pk.shape for Pk in model.init_parts(datafit.n_features, datafit.n_tasks)]
-        if [Pk.shape for Pk in parts] != shapes:
-            return None
-        return parts
+    def _path_init(self):
+        return self._get_parts()
 
     # single-part models: the part is W itself
     def _get_parts(self):

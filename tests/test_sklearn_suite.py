@@ -1,6 +1,6 @@
 """Run scikit-learn's own test file for its coordinate-descent estimators with
-mtlfast's drop-in classes substituted for Lasso, ElasticNet, MultiTaskLasso
-and MultiTaskElasticNet.
+mtlfast's drop-in classes substituted for Lasso, ElasticNet, MultiTaskLasso,
+MultiTaskElasticNet, MultiTaskLassoCV and MultiTaskElasticNetCV.
 
 Known, deliberate deviations (mtlfast validates every input and never writes
 into it, whatever copy_X/check_input say):
@@ -31,7 +31,8 @@ def test_sklearn_coordinate_descent_suite(tmp_path):
     anchor = "from sklearn.linear_model import _cd_fast as cd_fast"
     assert anchor in src
     src = src.replace(anchor, "from mtlfast import Lasso, ElasticNet, MultiTaskLasso, "
-                              "MultiTaskElasticNet\n" + anchor)
+                              "MultiTaskElasticNet, MultiTaskLassoCV, "
+                              "MultiTaskElasticNetCV\n" + anchor)
     (tmp_path / "test_cd_with_mtlfast.py").write_text(src)
     (tmp_path / "conftest.py").write_text(CONFTEST)
     deselect = " or ".join(sorted(DEVIATIONS))
