@@ -1,0 +1,267 @@
+"""Multi-task logistic regression: the datafit, its duality gap, and the NumPy
+reference solver (the twin the compiled kernel will follow; issue 5).
+
+Objective (DESIGN.md section 3), labels y in {0, 1}, per-task data in the long
+layout (a shared design with Y (n, T) is the layout with X repeated per task):
+
+    sum_t omega_t / n_t * sum_{i in t} s_i * (log(1 + exp(z_i)) - y_i z_i) + h(W)
+    z_i = x_i . w_t(i) + b_t(i)
+
+with sample weights s rescaled to sum to n_t within each task, task weights
+omega_t, unpenalized intercepts b_t and a row penalty h (mtlfast.penalties:
+L1, L2, elastic net, L2,1, L2,1 + L2, sparse-group). Row weights
+c_i = omega_t s_i / n_t.
+
+Duality gap. With rho_i = c_i (y_i - p_i), p = sigmoid(z) (the negative
+gradient in z) and XtA_j = A_j^T rho - lam2 W_j (A_j: feature j's columns,
+one per task, on each task's rows), the dual point is theta = -s rho,
+s = min(1, lam1 / max_j N^D(XtA_j)), which keeps y_i + s (p_i - y_i) in
+[0, 1]; with the lam2 part written as a quadratic loss on augmented rows
+(as scikit-learn's elastic-net gap):
+
+    D = -sum_i c_i phi(y_i + s (p_i - y_i)) - s^2 lam2 / 2 ||W||_F^2,
+    phi(v) = v log v + (1 - v) log(1 - v)
+
+and for lam1 = 0 (ridge) the exact Fenchel dual at theta = -rho,
+D = -sum_i c_i phi(p_i) - ||A^T rho||^2 / (2 lam2). The intercepts' dual
+constraints sum_{i in t} theta_i = 0 hold when b is optimal given W, so the
+gap is evaluated after re-optimizing b (optimal_intercept, Newton per task).
+
+Reference solver (prox_newton): proximal Newton. Each outer iteration
+re-optimizes the intercepts, checks the gap, forms the quadratic model of the
+loss at W (weights h_i = c_i p_i (1 - p_i), gradient G = -A^T rho), runs
+cyclic block coordinate descent on it (each row minimized exactly with the
+tasks' own curvatures H_jt = sum_{i in t} h_i x_ij^2: Penalty.prox_diag) for
+up to max_inner passes (stopping once a pass moves no entry by more than
+inner_tol x the largest entry), and takes the step W + alpha D with alpha
+halved from 1 until the Armijo condition of Tseng & Yun holds:
+F(W + alpha D) <= F(W) + 1e-4 alpha (G . D + h(W + D) - h(W)).
+"""
+import numpy as np
+from scipy import sparse
+from scipy.special import expit, xlogy
+
+ARMIJO = 1e-4
+MAX_HALVINGS = 50
+
+
+def _phi(v):
+    """v log v + (1 - v) log(1 - v) on [0, 1] (0 log 0 = 0)"""
+    return xlogy(v, v) + xlogy(1.0 - v, 1.0 - v)
+
+
+class LogisticPerTask:
+    """Per-task logistic loss in the long layout (validated arrays).
+
+    Parameters
+    ----------
+    X : ndarray (N, p) or CSC/CSR matrix, rows of all tasks
+    y : ndarray (N,) of 0/1 labels
+    codes : ndarray (N,) of task indices 0..T-1
+    n_tasks : T; every task must have at least one row
+    sample_weight : (N,) or None
+    task_weight : (T,) positive or None (ones)
+    fit_intercept : bool
+
+    Rows are reordered so that each task's rows are contiguous (stable sort
+    by task: `order`); task t owns rows offsets[t]:offsets[t+1].
+    """
+
+    def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
+                 fit_intercept=True):
+        N, p = X.shape
+        self.n_samples, self.n_features, self.n_tasks = N, p, n_tasks
+        self.fit_intercept = fit_intercept
+        counts = np.bincount(codes, minlength=n_tasks)
+        if np.any(counts == 0):
+            raise ValueError(f"tasks {list(np.flatnonzero(counts == 0)[:5])} have no rows.")
+        self.task_sizes = counts
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.order = np.argsort(codes, kind="stable")
+        self.codes = np.asarray(codes)[self.order]
+        omega = np.ones(n_tasks) if task_weight is None else np.asarray(task_weight, float)
+        s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, float)[self.order]
+        c = np.empty(N)
+        for t in range(n_tasks):
+            sl = self.task_slice(t)
+            if s[sl].sum() <= 0:
+                raise ValueError(f"task {t}: all sample weights are zero.")
+            c[sl] = omega[t] * s[sl] * (counts[t] / s[sl].sum()) / counts[t]
+        self.c = c
+        Xo = X[self.order]
+        self.X = sparse.csr_matrix(Xo, dtype=np.float64) if sparse.issparse(Xo) else \
+            np.asarray(Xo, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)[self.order]
+        if not np.all((self.y == 0) | (self.y == 1)):
+            raise ValueError("logistic labels must be 0 or 1.")
+
+    def task_slice(self, t):
+        return slice(self.offsets[t], self.offsets[t + 1])
+
+    # -- the linear map A(W) and its adjoint ---------------------------------
+    def apply(self, W):
+        """A(W)_i = x_i . w_t(i), W of shape (p, T)"""
+        out = np.empty(self.n_samples)
+        for t in range(self.n_tasks):
+            sl = self.task_slice(t)
+            out[sl] = np.asarray(self.X[sl] @ W[:, t]).ravel()
+        return out
+
+    def adjoint(self, v):
+        """A^T v as (p, T): column t = X[rows t]^T v[rows t]"""
+        return np.column_stack([np.asarray(self.X[self.task_slice(t)].T
+                                           @ v[self.task_slice(t)]).ravel()
+                                for t in range(self.n_tasks)])
+
+    def column(self, j):
+        """x_j as a dense (N,) vector (reference code)"""
+        if sparse.issparse(self.X):
+            return self.X[:, [j]].toarray().ravel()
+        return self.X[:, j]
+
+    def curvatures(self, h):
+        """H[j, t] = sum_{i in t} h_i x_ij^2"""
+        X2 = self.X.multiply(self.X) if sparse.issparse(self.X) else self.X ** 2
+        return np.column_stack([np.asarray(X2[self.task_slice(t)].T
+                                           @ h[self.task_slice(t)]).ravel()
+                                for t in range(self.n_tasks)])
+
+    def z(self, W, b):
+        return self.apply(W) + b[self.codes]
+
+    def loss(self, z):
+        return float(self.c @ (np.logaddexp(0.0, z) - self.y * z))
+
+    def value(self, W, b, pen):
+        return self.loss(self.z(W, b)) + pen.value(W)
+
+    # -- intercepts ------------------------------------------------------------
+    def optimal_intercept(self, W, b, tol=1e-13, max_iter=100):
+        """b minimizing the loss given W: per task, Newton on the concave-free
+        1-D problem sum c_i (log(1 + e^(a_i + b)) - y_i (a_i + b)),
+        safeguarded by bisection on the monotone derivative. A task whose
+        labels are all equal has no finite optimum: its b moves to where the
+        derivative is below tol (large |b|)."""
+        if not self.fit_intercept:
+            return np.zeros(self.n_tasks)
+        a = self.apply(W)
+        b = np.array(b, dtype=float, copy=True)
+        for t in range(self.n_tasks):
+            sl = self.task_slice(t)
+            at, ct, yt = a[sl], self.c[sl], self.y[sl]
+            scale = ct.sum()
+
+            def deriv(bt):
+                p = expit(at + bt)
+                return ct @ (p - yt), ct @ (p * (1 - p))
+
+            lo, hi = -np.inf, np.inf
+            bt = b[t]
+            for _ in range(max_iter):
+                g, hss = deriv(bt)
+                if abs(g) <= tol * scale:
+                    break
+                if g > 0:
+                    hi = bt
+                else:
+                    lo = bt
+                step = bt - g / hss if hss > 0 else np.nan
+                if not (lo < step < hi):
+                    if np.isfinite(lo) and np.isfinite(hi):
+                        step = 0.5 * (lo + hi)
+                    else:
+                        step = bt - np.sign(g) * max(1.0, abs(bt))
+                bt = step
+            b[t] = bt
+        return b
+
+    # -- certificate -----------------------------------------------------------
+    def gap(self, W, b, pen):
+        """Duality gap at (W, b) (b should be optimal given W: see the
+        module docstring)."""
+        z = self.z(W, b)
+        p = expit(z)
+        rho = self.c * (self.y - p)
+        primal = self.loss(z) + pen.value(W)
+        XtA = self.adjoint(rho) - pen.lam2 * W
+        if pen.lam1 > 0:
+            dn = float(pen.dual_norm_rows(XtA).max(initial=0.0))
+            s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
+            v = self.y + s * (p - self.y)
+            dual = -float(self.c @ _phi(v)) - 0.5 * s * s * pen.lam2 * float(np.sum(W * W))
+        else:
+            AtR = self.adjoint(rho)
+            dual = -float(self.c @ _phi(p)) - 0.5 * float(np.sum(AtR * AtR)) / pen.lam2
+        return primal - dual
+
+    def gap_scale(self):
+        """The loss at z = 0: sum_i c_i log 2 (tol multiplies it)."""
+        return float(self.c.sum() * np.log(2.0))
+
+
+def shared_to_long(X, Y):
+    """A shared design with Y (n, T) as the long layout: (X repeated per
+    task, y stacked task by task, codes)."""
+    n, T = Y.shape
+    Xl = sparse.vstack([X] * T, format="csr") if sparse.issparse(X) else np.vstack([X] * T)
+    return Xl, Y.T.ravel(), np.repeat(np.arange(T), n)
+
+
+def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
+                inner_tol=1e-3):
+    """Reference proximal Newton solve (module docstring).
+
+    tol < 0 runs exactly max_iter outer iterations (no gap checks: the
+    kernel-comparison mode). Returns (W (p, T), b (T,), gap, n_iter).
+    """
+    p, T = df.n_features, df.n_tasks
+    W = np.zeros((p, T)) if W0 is None else np.array(W0, dtype=float, copy=True)
+    b = np.zeros(T) if b0 is None else np.array(b0, dtype=float, copy=True)
+    tol_abs = tol * df.gap_scale()
+    gap = np.inf
+    n_iter = 0
+    for it in range(max_iter):
+        b = df.optimal_intercept(W, b)
+        if tol >= 0:
+            gap = df.gap(W, b, pen)
+            if gap <= tol_abs:
+                break
+        z = df.z(W, b)
+        prob = expit(z)
+        h = df.c * prob * (1 - prob)
+        G = -df.adjoint(df.c * (df.y - prob))
+        H = df.curvatures(h)
+        D = np.zeros((p, T))
+        u = np.zeros(df.n_samples)          # A(D)
+        for _ in range(max_inner):
+            d_max = w_max = 0.0
+            for j in range(p):
+                xj = df.column(j)
+                hu = h * u
+                # gradient of the model in row j: G_j + (x_j restricted to task t) . (h u)
+                g = G[j] + np.array([xj[df.task_slice(t)] @ hu[df.task_slice(t)]
+                                     for t in range(T)])
+                old = W[j] + D[j]
+                new = pen.prox_diag(H[j] * old - g, H[j])
+                delta = new - old
+                if np.any(delta != 0):
+                    D[j] += delta
+                    u += xj * delta[df.codes]
+                d_max = max(d_max, float(np.abs(delta).max()))
+                w_max = max(w_max, float(np.abs(new).max()))
+            if d_max <= inner_tol * w_max:
+                break
+        F0 = df.loss(z) + pen.value(W)
+        model = float(np.sum(G * D)) + pen.value(W + D) - pen.value(W)
+        alpha = 1.0
+        for _ in range(MAX_HALVINGS):
+            if df.value(W + alpha * D, b, pen) <= F0 + ARMIJO * alpha * model:
+                break
+            alpha *= 0.5
+        W = W + alpha * D
+        n_iter = it + 1
+    else:
+        b = df.optimal_intercept(W, b)
+        if tol >= 0:
+            gap = df.gap(W, b, pen)
+    return W, b, gap, n_iter

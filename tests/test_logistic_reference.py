@@ -1,0 +1,125 @@
+"""The logistic datafit, its duality gap and the NumPy reference solver
+(mtlfast.logistic) against scikit-learn's LogisticRegression (L2, one task)
+and the convex-optimization oracle (cvxpy, L1 per task and L2,1 across
+tasks), with weights, intercepts, sparse X and the certificate."""
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+from mtlfast import penalties as P
+from mtlfast.logistic import LogisticPerTask, prox_newton, shared_to_long
+
+
+def _problem(sizes=(40, 60, 30), p=8, seed=0):
+    rng = np.random.default_rng(seed)
+    T = len(sizes)
+    codes = np.repeat(np.arange(T), sizes)
+    rng.shuffle(codes)                         # rows not grouped by task
+    X = rng.standard_normal((len(codes), p))
+    W = rng.standard_normal((p, T)) * (rng.random((p, 1)) < 0.5)
+    z = np.einsum("ij,ji->i", X, W[:, codes]) + 0.5
+    y = (rng.random(len(codes)) < 1 / (1 + np.exp(-z))).astype(float)
+    return X, y, codes
+
+
+def _oracle(df, pen_kind, alpha):
+    cp = pytest.importorskip("cvxpy")
+    p, T = df.n_features, df.n_tasks
+    W = cp.Variable((p, T))
+    b = cp.Variable(T)
+    Xd = df.X.toarray() if sparse.issparse(df.X) else df.X
+    loss = 0
+    for t in range(T):
+        sl = df.task_slice(t)
+        z = Xd[sl] @ W[:, t] + (b[t] if df.fit_intercept else 0)
+        loss += df.c[sl] @ (cp.logistic(z) - cp.multiply(df.y[sl], z))
+    reg = alpha * (cp.sum(cp.abs(W)) if pen_kind == "l1" else cp.sum(cp.norm(W, 2, axis=1)))
+    prob = cp.Problem(cp.Minimize(loss + reg))
+    prob.solve(solver="CLARABEL", tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)
+    return W.value, (b.value if df.fit_intercept else np.zeros(T)), prob.value
+
+
+def test_l2_single_task_matches_sklearn():
+    X, y, _ = _problem(sizes=(120,), seed=1)
+    n = len(y)
+    alpha = 0.05
+    df = LogisticPerTask(X, y, np.zeros(n, int), 1)
+    W, b, gap, _ = prox_newton(df, P.L2(alpha), max_iter=100, tol=1e-14)
+    ref = LogisticRegression(C=1 / (n * alpha), tol=1e-12, max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(W[:, 0], ref.coef_[0], atol=1e-7)
+    np.testing.assert_allclose(b, ref.intercept_, atol=1e-7)
+    assert 0 <= gap <= 1e-14 * df.gap_scale()
+
+
+# Clarabel may flag its last digits; the asserts check the oracle's accuracy
+@pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
+@pytest.mark.parametrize("pen_kind", ["l1", "l21"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_per_task_matches_the_convex_oracle(pen_kind, fmt):
+    X, y, codes = _problem(seed=2)
+    sw = np.random.default_rng(3).uniform(0.5, 2.0, len(y))
+    Xf = sparse.csc_matrix(X * (np.abs(X) > 0.3)) if fmt == "sparse" else X
+    df = LogisticPerTask(Xf, y, codes, 3, sample_weight=sw, task_weight=[1.0, 2.0, 0.5])
+    alpha = 0.02
+    pen = P.L1(alpha) if pen_kind == "l1" else P.L21(alpha)
+    W, b, gap, n_iter = prox_newton(df, pen, max_iter=200, tol=1e-10)
+    assert n_iter < 200
+    Wo, bo, fo = _oracle(df, pen_kind, alpha)
+    f = df.value(W, b, pen)
+    assert f <= fo + 1e-8 * abs(fo)
+    assert f - fo <= gap + 1e-9                  # the gap bounds the suboptimality
+    np.testing.assert_allclose(W, Wo, atol=2e-5)
+    np.testing.assert_allclose(b, bo, atol=2e-5)
+
+
+def test_shared_design_l21_matches_the_oracle_and_sgl_tau1_is_l1():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((70, 6))
+    Y = (rng.random((70, 3)) < 1 / (1 + np.exp(-X[:, :3]))).astype(float)
+    Xl, yl, codes = shared_to_long(X, Y)
+    df = LogisticPerTask(Xl, yl, codes, 3, fit_intercept=False)
+    W, b, gap, _ = prox_newton(df, P.L21(0.03), max_iter=200, tol=1e-10)
+    Wo, _, fo = _oracle(df, "l21", 0.03)
+    np.testing.assert_allclose(W, Wo, atol=2e-5)
+    W1, _, _, _ = prox_newton(df, P.L1(0.03), max_iter=200, tol=1e-10)
+    Ws, _, _, _ = prox_newton(df, P.SparseGroupL1L21(0.03, 1.0), max_iter=200, tol=1e-10)
+    np.testing.assert_allclose(Ws, W1, atol=1e-9)
+
+
+@pytest.mark.parametrize("pen", [P.L1(0.05), P.L21(0.05), P.L21L2(0.05, 0.6),
+                                 P.ElasticNet(0.05, 0.4), P.L2(0.05),
+                                 P.SparseGroupL1L21(0.05, 0.3)])
+def test_gap_is_nonnegative_and_vanishes_at_the_optimum(pen):
+    X, y, codes = _problem(seed=5)
+    df = LogisticPerTask(X, y, codes, 3)
+    rng = np.random.default_rng(6)
+    for _ in range(5):                         # weak duality at arbitrary points
+        W = rng.standard_normal((8, 3)) * (rng.random((8, 3)) < 0.5)
+        b = df.optimal_intercept(W, np.zeros(3))
+        assert df.gap(W, b, pen) >= -1e-12
+    W, b, gap, _ = prox_newton(df, pen, max_iter=200, tol=1e-11)
+    assert 0 <= gap <= 1e-11 * df.gap_scale()
+    # the intercepts are optimal: each task's mean residual vanishes
+    p = 1 / (1 + np.exp(-df.z(W, b)))
+    for t in range(3):
+        sl = df.task_slice(t)
+        assert abs(df.c[sl] @ (p[sl] - df.y[sl])) < 1e-12
+
+
+def test_integer_sample_weights_equal_repeated_rows():
+    X, y, codes = _problem(seed=7)
+    sw = np.random.default_rng(8).integers(1, 4, len(y))
+    df_w = LogisticPerTask(X, y, codes, 3, sample_weight=sw)
+    rep = np.repeat(np.arange(len(y)), sw)
+    df_r = LogisticPerTask(X[rep], y[rep], codes[rep], 3)
+    Ww, bw, _, _ = prox_newton(df_w, P.L21(0.02), max_iter=200, tol=1e-11)
+    Wr, br, _, _ = prox_newton(df_r, P.L21(0.02), max_iter=200, tol=1e-11)
+    np.testing.assert_allclose(Ww, Wr, atol=1e-9)
+    np.testing.assert_allclose(bw, br, atol=1e-9)
+
+
+def test_bad_labels():
+    X, y, codes = _problem()
+    with pytest.raises(ValueError, match="0 or 1"):
+        LogisticPerTask(X, y * 2, codes, 3)
