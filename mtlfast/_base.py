@@ -1,6 +1,7 @@
 """Shared machinery of the shared-design estimators: validation, fitting
 through the solver driver, prediction, and scikit-learn tags."""
 import contextlib
+import copy
 import re
 import numbers
 import warnings
@@ -235,17 +236,26 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """Fit along `values` of the hyper-parameter `param`, in the given
         order, each solve warm-started from the previous one and the problem
         validated and assembled once. Yields one fitted clone of self per
-        value (with param set), as fit(X, y, ...) would leave it."""
+        value (with param set), as fit(X, y, ...) would leave it. The
+        parameters are validated with the first value; the caller checks the
+        others (finite, non-negative grids)."""
         self._validate_params()
         datafit, shared, y_was_1d, labels, per_task = self._assemble(
             X, y, sample_weight, tasks, task_weight)
+        values = list(values)
+        base = clone(self)
+        if values:
+            base.set_params(**{param: values[0]})
+            base._validate_params()
+        for attr in ("n_features_in_", "feature_names_in_", "_fit_1d"):
+            if hasattr(self, attr):
+                setattr(base, attr, getattr(self, attr))
         prev = None
         for value in values:
-            est = clone(self).set_params(**{param: value})
-            est._validate_params()
-            for attr in ("n_features_in_", "feature_names_in_", "_fit_1d"):
-                if hasattr(self, attr):
-                    setattr(est, attr, getattr(self, attr))
+            # a shallow copy with the value set (clone and get_params cost more than a
+            # warm-started solve of a small problem); every fit sets its own attributes
+            est = copy.copy(base)
+            setattr(est, param, value)
             init = None if prev is None else prev._path_init()
             if shared:
                 est._per_task = False

@@ -105,13 +105,21 @@ class _TaskBound:
 
 def _mse(est, X, Y, sw, tasks, codes):
     """scikit-learn's CV MSE: per task the weighted mean squared residual,
-    then the mean over tasks (per-task data: over each task's own rows)."""
+    then the mean over tasks (per-task data: over each task's own rows).
+    Predictions X @ coef_.T + intercept_ directly (X is validated)."""
+    coef = np.asarray(est.coef_, dtype=np.float64).reshape(-1, X.shape[1])
+    b = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
     if tasks is None:
-        P = np.asarray(est.predict(X), dtype=np.float64)
+        P = np.asarray(X @ coef.T, dtype=np.float64) + b
         R2 = (P.reshape(Y.shape) - Y) ** 2
         R2 = R2[:, None] if R2.ndim == 1 else R2
         return float(np.mean(np.average(R2, axis=0, weights=sw)))
-    R2 = (np.asarray(est.predict(X, tasks=tasks), dtype=np.float64) - Y) ** 2
+    # per-task fit: coef_ row k belongs to the label tasks_[k]
+    k = np.searchsorted(est.tasks_, tasks)
+    Xc = X.tocsr() if sparse.issparse(X) else X
+    pred = np.asarray(Xc.multiply(coef[k]).sum(axis=1)).ravel() if sparse.issparse(Xc) \
+        else np.einsum("ij,ij->i", Xc, coef[k])
+    R2 = (pred + b[k] - Y) ** 2
     per = [np.average(R2[codes == t], weights=None if sw is None else sw[codes == t])
            for t in np.unique(codes)]
     return float(np.mean(per))
