@@ -35,7 +35,11 @@ tasks' own curvatures H_jt = sum_{i in t} h_i x_ij^2: Penalty.prox_diag) for
 up to max_inner passes (stopping once a pass moves no entry by more than
 inner_tol x the largest entry), and takes the step W + alpha D with alpha
 halved from 1 until the Armijo condition of Tseng & Yun holds:
-F(W + alpha D) <= F(W) + 1e-4 alpha (G . D + h(W + D) - h(W)).
+F(W + alpha D) - F(W) <= 1e-4 alpha (G . D + h(W + D) - h(W)), with both
+changes summed term by term (loss_change, _pen_change): near the optimum
+they are far below the rounding of F itself. When 1e-4 |model| is below
+16 eps |F(W)| the test is undecidable (the step is far inside the region
+where the quadratic model is exact to rounding) and the full step is taken.
 """
 import numpy as np
 from scipy import sparse
@@ -43,6 +47,7 @@ from scipy.special import expit, xlogy
 
 ARMIJO = 1e-4
 MAX_HALVINGS = 50
+UNDECIDABLE = 16 * np.finfo(np.float64).eps
 
 
 def _phi(v):
@@ -95,6 +100,27 @@ class LogisticPerTask:
         if not np.all((self.y == 0) | (self.y == 1)):
             raise ValueError("logistic labels must be 0 or 1.")
 
+    def kernel_args(self, dtype=np.float64):
+        """(X, X_data, X_indices, tptr, is_sparse, N, p, y, c, offsets) for
+        mtlfast._logistic.solve_logistic: X in the task order as dense
+        Fortran-ordered or CSC (sorted indices; tptr locates each task's
+        nonzeros in each column, as QuadraticPerTask.kernel_args)."""
+        offsets = self.offsets.astype(np.intc)
+        empty_i = np.zeros(0, dtype=np.intc)
+        if sparse.issparse(self.X):
+            Xc = sparse.csc_matrix(self.X, dtype=dtype)
+            Xc.sort_indices()
+            indices = Xc.indices.astype(np.intc)
+            indptr = Xc.indptr.astype(np.intc)
+            tptr = np.empty((self.n_features, self.n_tasks + 1), dtype=np.intc)
+            for j in range(self.n_features):
+                lo, hi = indptr[j], indptr[j + 1]
+                tptr[j] = lo + np.searchsorted(indices[lo:hi], offsets)
+            return (np.zeros((0, 0), dtype=dtype, order="F"), Xc.data, indices, tptr.ravel(),
+                    True, self.n_samples, self.n_features, self.y, self.c, offsets)
+        return (np.asfortranarray(self.X, dtype=dtype), np.zeros(0, dtype=dtype), empty_i,
+                empty_i, False, self.n_samples, self.n_features, self.y, self.c, offsets)
+
     def task_slice(self, t):
         return slice(self.offsets[t], self.offsets[t + 1])
 
@@ -131,6 +157,17 @@ class LogisticPerTask:
 
     def loss(self, z):
         return float(self.c @ (np.logaddexp(0.0, z) - self.y * z))
+
+    def loss_change(self, z, u, alpha):
+        """loss(z + alpha u) - loss(z), term by term without cancellation:
+        log1p(p (e^d - 1)) - y d for |d| < 1 (p = sigmoid(z), d = alpha u)."""
+        d = alpha * u
+        small = np.abs(d) < 1.0
+        p = expit(z)
+        ds = np.where(small, d, 0.0)
+        terms = np.where(small, np.log1p(p * np.expm1(ds)),
+                         np.logaddexp(0.0, z + d) - np.logaddexp(0.0, z))
+        return float(self.c @ (terms - self.y * d))
 
     def value(self, W, b, pen):
         return self.loss(self.z(W, b)) + pen.value(W)
@@ -199,6 +236,14 @@ class LogisticPerTask:
         return float(self.c.sum() * np.log(2.0))
 
 
+def _pen_change(pen, W1, W2):
+    """h(W2) - h(W1) summed row by row (no cancellation between the rows'
+    totals: the line search compares changes far below h's rounding)."""
+    d = pen.lam1 * (pen.row_norms(W2) - pen.row_norms(W1))
+    d += 0.5 * pen.lam2 * (np.sum(W2 * W2, axis=1) - np.sum(W1 * W1, axis=1))
+    return float(d.sum())
+
+
 def shared_to_long(X, Y):
     """A shared design with Y (n, T) as the long layout: (X repeated per
     task, y stacked task by task, codes)."""
@@ -251,11 +296,14 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
                 w_max = max(w_max, float(np.abs(new).max()))
             if d_max <= inner_tol * w_max:
                 break
-        F0 = df.loss(z) + pen.value(W)
-        model = float(np.sum(G * D)) + pen.value(W + D) - pen.value(W)
+        model = float(np.sum(G * D)) + _pen_change(pen, W, W + D)
         alpha = 1.0
-        for _ in range(MAX_HALVINGS):
-            if df.value(W + alpha * D, b, pen) <= F0 + ARMIJO * alpha * model:
+        # the test is undecidable below F's rounding: the full (Newton) step then
+        F0 = df.loss(z) + pen.value(W)
+        halvings = 0 if ARMIJO * abs(model) <= UNDECIDABLE * abs(F0) else MAX_HALVINGS
+        for _ in range(halvings):
+            dF = df.loss_change(z, u, alpha) + _pen_change(pen, W, W + alpha * D)
+            if dF <= ARMIJO * alpha * model:
                 break
             alpha *= 0.5
         W = W + alpha * D
@@ -265,3 +313,21 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
         if tol >= 0:
             gap = df.gap(W, b, pen)
     return W, b, gap, n_iter
+
+
+def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
+                   inner_tol=1e-3, dtype=np.float64):
+    """The compiled twin of prox_newton (mtlfast._logistic): same arguments
+    and steps. Returns (W (p, T), b (T,), gap, n_iter)."""
+    from . import _logistic
+    coef = np.zeros((df.n_tasks, df.n_features), dtype=dtype) if W0 is None else \
+        np.array(np.asarray(W0).T, dtype=dtype, order="C", copy=True)
+    b = np.zeros(df.n_tasks) if b0 is None else np.array(b0, dtype=float, copy=True)
+    kind, lam1, lam2, tau, positive = pen.kernel_params()
+    X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets = df.kernel_args(dtype)
+    tol_abs = tol * df.gap_scale() if tol >= 0 else -1.0
+    n_iter, gap = _logistic.solve_logistic(X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets,
+                                           coef, b, df.fit_intercept, kind, lam1, lam2, tau,
+                                           positive, int(max_iter), float(tol_abs),
+                                           int(max_inner), float(inner_tol))
+    return coef.T.astype(np.float64), b, gap, n_iter

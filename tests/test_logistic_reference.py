@@ -123,3 +123,43 @@ def test_bad_labels():
     X, y, codes = _problem()
     with pytest.raises(ValueError, match="0 or 1"):
         LogisticPerTask(X, y * 2, codes, 3)
+
+
+# -- the compiled kernel (mtlfast._logistic) against the twin -----------------
+KERNEL_PENALTIES = [P.L1(0.02), P.L21(0.02), P.L21L2(0.02, 0.5),
+                    P.SparseGroupL1L21(0.02, 0.3), P.ElasticNet(0.02, 0.6), P.L2(0.02)]
+
+
+@pytest.mark.parametrize("pen", KERNEL_PENALTIES, ids=lambda p: type(p).__name__)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_kernel_matches_the_twin_after_1_and_2_iterations(pen, fmt, fit_intercept):
+    from mtlfast.logistic import solve_logistic
+    X, y, codes = _problem(seed=9)
+    X[codes == 1, 2] = 0.0                     # a column that vanishes in one task
+    sw = np.random.default_rng(10).uniform(0.5, 2.0, len(y))
+    Xf = sparse.csc_matrix(X * (np.abs(X) > 0.3)) if fmt == "sparse" else X
+    df = LogisticPerTask(Xf, y, codes, 3, sample_weight=sw, task_weight=[1.0, 2.0, 0.5],
+                         fit_intercept=fit_intercept)
+    for k in (1, 2):
+        Wr, br, _, _ = prox_newton(df, pen, max_iter=k, tol=-1)
+        Wk, bk, _, nk = solve_logistic(df, pen, max_iter=k, tol=-1)
+        assert nk == k
+        np.testing.assert_allclose(Wk, Wr, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(bk, br, rtol=0, atol=1e-12)
+    W, b, gap, n_iter = solve_logistic(df, pen, max_iter=500, tol=1e-9)
+    assert n_iter < 500 and 0 <= gap <= 1e-9 * df.gap_scale()
+    np.testing.assert_allclose(gap, df.gap(W, b, pen), rtol=1e-6, atol=1e-13)
+    Wr, br, _, _ = prox_newton(df, pen, max_iter=500, tol=1e-9)
+    assert abs(df.value(W, b, pen) - df.value(Wr, br, pen)) <= 2e-9 * df.gap_scale()
+
+
+def test_kernel_float32_close_to_float64():
+    from mtlfast.logistic import solve_logistic
+    X, y, codes = _problem(seed=11)
+    df = LogisticPerTask(X, y, codes, 3)
+    W64, b64, _, _ = solve_logistic(df, P.L21(0.02), max_iter=200, tol=1e-8)
+    W32, b32, gap32, _ = solve_logistic(df, P.L21(0.02), max_iter=200, tol=1e-5,
+                                        dtype=np.float32)
+    np.testing.assert_allclose(W32, W64, atol=2e-3)
+    np.testing.assert_allclose(b32, b64, atol=2e-3)

@@ -1,0 +1,402 @@
+"""Proximal Newton for multi-task logistic regression on per-task designs.
+
+Rows of all tasks stacked, task t owning rows offsets[t]:offsets[t+1] of X
+(dense Fortran-ordered or CSC with sorted row indices, mtlfast._taskdesign
+without centering: the intercepts are explicit). Objective, labels y in
+{0, 1}, row weights c (mtlfast.logistic.LogisticPerTask):
+
+    sum_i c_i (log(1 + exp(z_i)) - y_i z_i) + sum_j h(W[j, :]),
+    z_i = x_i . w_t(i) + b_t(i)
+
+W is stored as coef (T, p), C-ordered. Same steps as the NumPy twin
+mtlfast.logistic.prox_newton (see there for the math): per outer iteration
+the intercepts by safeguarded Newton, the duality gap, the quadratic model
+(h_i = c_i p_i (1 - p_i), G = A^T (c (p - y)), H_jt = sum_{i in t} h_i x_ij^2),
+cyclic passes of exact row minimizations (_prox.row_prox_diag) on it with
+u = A(D) and hu = h * u kept up to date, and an Armijo backtracking step
+whose changes of F are summed term by term (precise near the optimum).
+"""
+import numpy as np
+from cython cimport floating
+from libc.stdlib cimport malloc, free
+from libc.math cimport exp, expm1, log, log1p, fabs, fmax, INFINITY, isfinite
+
+from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._taskdesign cimport TaskDesign, design_from_arrays
+
+cdef double ARMIJO = 1e-4
+cdef int MAX_HALVINGS = 50
+cdef double UNDECIDABLE = 16 * 2.220446049250313e-16
+
+
+cdef inline double _expit(double z) noexcept nogil:
+    cdef double e
+    if z >= 0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+cdef inline double _logaddexp0(double z) noexcept nogil:
+    """log(1 + e^z)"""
+    return fmax(z, 0.0) + log1p(exp(-fabs(z)))
+
+
+cdef inline double _xlogx(double v) noexcept nogil:
+    return v * log(v) if v > 0.0 else 0.0
+
+
+cdef inline double _wdot(const TaskDesign* D, int j, int t, const floating* dummy,
+                         const double* v) noexcept nogil:
+    """X[rows t, j] . v[rows t]"""
+    cdef const floating* x
+    cdef double s = 0.0
+    cdef int k
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
+        for k in range(D.offsets[t], D.offsets[t + 1]):
+            s += x[k] * v[k]
+        return s
+    x = <const floating*> D.data
+    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
+                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
+        s += x[k] * v[D.indices[k]]
+    return s
+
+
+cdef inline double _wnorm2(const TaskDesign* D, int j, int t, const floating* dummy,
+                           const double* h) noexcept nogil:
+    """sum_{i in t} h_i x_ij^2"""
+    cdef const floating* x
+    cdef double s = 0.0
+    cdef int k
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
+        for k in range(D.offsets[t], D.offsets[t + 1]):
+            s += h[k] * x[k] * x[k]
+        return s
+    x = <const floating*> D.data
+    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
+                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
+        s += h[D.indices[k]] * x[k] * x[k]
+    return s
+
+
+cdef inline void _wupdate(const TaskDesign* D, int j, int t, const floating* dummy,
+                          double delta, const double* h, double* u, double* hu) noexcept nogil:
+    """u[rows t] += delta X[rows t, j]; hu = h * u on those rows"""
+    cdef const floating* x
+    cdef int k, i
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
+        for k in range(D.offsets[t], D.offsets[t + 1]):
+            u[k] += delta * x[k]
+            hu[k] = h[k] * u[k]
+        return
+    x = <const floating*> D.data
+    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
+                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
+        i = D.indices[k]
+        u[i] += delta * x[k]
+        hu[i] = h[i] * u[i]
+
+
+cdef void _apply(const TaskDesign* D, const floating* W, const double* b, double* z,
+                 bint fit_intercept) noexcept nogil:
+    """z = A(W) + b"""
+    cdef int j, t, k, i
+    cdef const floating* x
+    cdef double w
+    for t in range(D.T):
+        for i in range(D.offsets[t], D.offsets[t + 1]):
+            z[i] = b[t] if fit_intercept else 0.0
+    for j in range(D.p):
+        for t in range(D.T):
+            w = W[<Py_ssize_t> t * D.p + j]
+            if w == 0.0:
+                continue
+            if not D.is_sparse:
+                x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
+                for k in range(D.offsets[t], D.offsets[t + 1]):
+                    z[k] += w * x[k]
+            else:
+                x = <const floating*> D.data
+                for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
+                               D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
+                    z[D.indices[k]] += w * x[k]
+
+
+cdef double _loss(const double* z, const double* y, const double* c, int N) noexcept nogil:
+    cdef double s = 0.0
+    cdef int i
+    for i in range(N):
+        s += c[i] * (_logaddexp0(z[i]) - y[i] * z[i])
+    return s
+
+
+cdef double _pen_change(const Penalty* pen, const floating* W, const double* Dm,
+                        double alpha, int p, int T, double* r1, double* r2) noexcept nogil:
+    """h(W + alpha D) - h(W) summed row by row (as mtlfast.logistic._pen_change)"""
+    cdef double s = 0.0, q1, q2, w
+    cdef int j, t
+    for j in range(p):
+        q1 = 0.0
+        q2 = 0.0
+        for t in range(T):
+            w = W[<Py_ssize_t> t * p + j]
+            r1[t] = w
+            r2[t] = w + alpha * Dm[<Py_ssize_t> t * p + j]
+            q1 += w * w
+            q2 += r2[t] * r2[t]
+        s += pen.lam1 * (row_norm(pen, r2, T) - row_norm(pen, r1, T)) + 0.5 * pen.lam2 * (q2 - q1)
+    return s
+
+
+cdef double _pen_total(const Penalty* pen, const floating* W, int p, int T,
+                       double* r) noexcept nogil:
+    """h(W)"""
+    cdef double s = 0.0, q = 0.0
+    cdef int j, t
+    for j in range(p):
+        for t in range(T):
+            r[t] = W[<Py_ssize_t> t * p + j]
+            q += r[t] * r[t]
+        s += row_norm(pen, r, T)
+    return pen.lam1 * s + 0.5 * pen.lam2 * q
+
+
+cdef double _loss_change(const double* z, const double* u, double alpha, const double* y,
+                         const double* c, int N) noexcept nogil:
+    """loss(z + alpha u) - loss(z) term by term (LogisticPerTask.loss_change)"""
+    cdef double s = 0.0, d, term
+    cdef int i
+    for i in range(N):
+        d = alpha * u[i]
+        if fabs(d) < 1.0:
+            term = log1p(_expit(z[i]) * expm1(d))
+        else:
+            term = _logaddexp0(z[i] + d) - _logaddexp0(z[i])
+        s += c[i] * (term - y[i] * d)
+    return s
+
+
+cdef void _optimal_intercept(const double* a, const double* y, const double* c,
+                             const int* offsets, int T, double* b, double tol,
+                             int max_iter) noexcept nogil:
+    """Per task, b_t minimizing sum c_i (log(1 + e^(a_i + b)) - y_i (a_i + b)):
+    Newton safeguarded by bisection (LogisticPerTask.optimal_intercept)."""
+    cdef int t, i, it
+    cdef double scale, g, hss, p, lo, hi, bt, step
+    for t in range(T):
+        scale = 0.0
+        for i in range(offsets[t], offsets[t + 1]):
+            scale += c[i]
+        lo = -INFINITY
+        hi = INFINITY
+        bt = b[t]
+        for it in range(max_iter):
+            g = 0.0
+            hss = 0.0
+            for i in range(offsets[t], offsets[t + 1]):
+                p = _expit(a[i] + bt)
+                g += c[i] * (p - y[i])
+                hss += c[i] * (p * (1.0 - p))
+            if fabs(g) <= tol * scale:
+                break
+            if g > 0:
+                hi = bt
+            else:
+                lo = bt
+            step = bt - g / hss if hss > 0 else INFINITY
+            if not (lo < step < hi) or not isfinite(step):
+                if isfinite(lo) and isfinite(hi):
+                    step = 0.5 * (lo + hi)
+                else:
+                    step = bt - (1.0 if g > 0 else -1.0) * fmax(1.0, fabs(bt))
+            bt = step
+        b[t] = bt
+
+
+cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
+                 const double* z, const double* y, const double* c, double* rho,
+                 double* XtA, double* row, double* buf) noexcept nogil:
+    """Duality gap at (W, b) given z = A(W) + b (mtlfast.logistic); leaves
+    rho = c (y - p) and XtA[j * T + t] = A_jt^T rho - lam2 W_tj."""
+    cdef int N = D.N, p = D.p, T = D.T
+    cdef int i, j, t
+    cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0, w
+    cdef double phis = 0.0, AtR2 = 0.0, xr
+    for i in range(N):
+        rho[i] = c[i] * (y[i] - _expit(z[i]))
+    for j in range(p):
+        for t in range(T):
+            w = W[<Py_ssize_t> t * p + j]
+            XtA[<Py_ssize_t> j * T + t] = _wdot(D, j, t, W, rho) - pen.lam2 * w
+            row[t] = w
+    primal = _loss(z, y, c, N)
+    for j in range(p):
+        for t in range(T):
+            row[t] = W[<Py_ssize_t> t * p + j]
+            q += row[t] * row[t]
+        primal += pen.lam1 * row_norm(pen, row, T)
+    primal += 0.5 * pen.lam2 * q
+    if pen.lam1 > 0.0:
+        for j in range(p):
+            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+        s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
+        for i in range(N):
+            pr = _expit(z[i])
+            v = y[i] + s * (pr - y[i])
+            phis += c[i] * (_xlogx(v) + _xlogx(1.0 - v))
+        dual = -phis - 0.5 * s * s * pen.lam2 * q
+    else:
+        for i in range(N):
+            pr = _expit(z[i])
+            phis += c[i] * (_xlogx(pr) + _xlogx(1.0 - pr))
+        for j in range(p):
+            for t in range(T):
+                xr = XtA[<Py_ssize_t> j * T + t] + pen.lam2 * W[<Py_ssize_t> t * p + j]
+                AtR2 += xr * xr
+        dual = -phis - 0.5 * AtR2 / pen.lam2
+    return primal - dual
+
+
+def solve_logistic(const floating[::1, :] X,
+                   const floating[::1] X_data,
+                   const int[::1] X_indices,
+                   const int[::1] tptr,
+                   bint is_sparse, int n_rows, int n_features,
+                   const double[::1] y,
+                   const double[::1] c,
+                   const int[::1] offsets,
+                   floating[:, ::1] coef,
+                   double[::1] intercept,
+                   bint fit_intercept,
+                   int kind, double lam1, double lam2, double tau, bint positive,
+                   int max_iter, double tol_abs, int max_inner, double inner_tol):
+    """Proximal Newton in place on coef (T, p) and intercept (T,).
+
+    Design arguments as mtlfast._tasks.solve_tasks (no centering); y (N,)
+    0/1 labels and c (N,) row weights, both float64 in the design's row
+    order. tol_abs < 0 runs exactly max_iter outer iterations without gaps
+    (the twin-comparison mode). Returns (n_iter, gap).
+    """
+    cdef TaskDesign D
+    cdef Penalty pen
+    cdef int T = <int> offsets.shape[0] - 1
+    cdef int p = n_features, N = n_rows
+    cdef int it, ps, j, t, i, n_iter = 0, halv, n_halv
+    cdef double gap = INFINITY, d_max, w_max, old, delta, model, alpha, Fa
+    if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
+        raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
+    if y.shape[0] != N or c.shape[0] != N:
+        raise ValueError("y and c must have one entry per row")
+    cdef double[::1] cs = np.zeros(T, dtype=np.float64)
+    cdef double[:, ::1] no_mean = np.zeros((0, 0))
+    cdef floating[::1] no_u = np.zeros(0, dtype=np.float32 if floating is float else np.float64)
+    cdef double[::1] no_uu = np.zeros(0)
+    design_from_arrays(&D, is_sparse, N, p, X, X_data, X_indices, tptr, offsets, no_mean,
+                       no_u, no_uu, cs)
+    pen.kind = kind
+    pen.lam1 = lam1
+    pen.lam2 = lam2
+    pen.tau = tau
+    pen.positive = positive
+
+    cdef double[::1] z = np.zeros(N)
+    cdef double[::1] a = np.zeros(N)
+    cdef double[::1] h = np.zeros(N)
+    cdef double[::1] rho = np.zeros(N)
+    cdef double[::1] u = np.zeros(N)
+    cdef double[::1] hu = np.zeros(N)
+    cdef double[::1] XtA = np.zeros(p * T)
+    cdef double[::1] H = np.zeros(p * T)
+    cdef double[::1] Dm = np.zeros(p * T)        # the step D, (T, p) like coef
+    cdef double[::1] row = np.zeros(T)
+    cdef double[::1] buf = np.zeros(T)
+    cdef double[::1] ar = np.zeros(T)
+    cdef double[::1] Hr = np.zeros(T)
+    cdef double[::1] bz = np.zeros(T)
+
+    with nogil:
+        for it in range(max_iter):
+            # intercepts given W
+            _apply(&D, &coef[0, 0], &bz[0], &a[0], False)
+            if fit_intercept:
+                _optimal_intercept(&a[0], &y[0], &c[0], &offsets[0], T, &intercept[0],
+                                   1e-13, 100)
+            for t in range(T):
+                for i in range(offsets[t], offsets[t + 1]):
+                    z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
+            if tol_abs >= 0.0:
+                gap = _gap(&D, &pen, &coef[0, 0], &z[0], &y[0], &c[0], &rho[0], &XtA[0],
+                           &row[0], &buf[0])
+                if gap <= tol_abs:
+                    break
+            # the quadratic model at W
+            for i in range(N):
+                h[i] = _expit(z[i])
+                rho[i] = c[i] * (y[i] - h[i])
+                h[i] = c[i] * h[i] * (1.0 - h[i])
+                u[i] = 0.0
+                hu[i] = 0.0
+            for j in range(p):
+                for t in range(T):
+                    # G_jt = -A_jt^T rho (kept in XtA), H_jt
+                    XtA[<Py_ssize_t> j * T + t] = -_wdot(&D, j, t, &coef[0, 0], &rho[0])
+                    H[<Py_ssize_t> j * T + t] = _wnorm2(&D, j, t, &coef[0, 0], &h[0])
+                    Dm[<Py_ssize_t> t * p + j] = 0.0
+            for ps in range(max_inner):
+                d_max = 0.0
+                w_max = 0.0
+                for j in range(p):
+                    for t in range(T):
+                        old = coef[t, j] + Dm[<Py_ssize_t> t * p + j]
+                        row[t] = old
+                        Hr[t] = H[<Py_ssize_t> j * T + t]
+                        ar[t] = Hr[t] * old - (XtA[<Py_ssize_t> j * T + t]
+                                               + _wdot(&D, j, t, &coef[0, 0], &hu[0]))
+                    row_prox_diag(&pen, &ar[0], T, &Hr[0])
+                    for t in range(T):
+                        delta = ar[t] - row[t]
+                        if delta != 0.0:
+                            Dm[<Py_ssize_t> t * p + j] += delta
+                            _wupdate(&D, j, t, &coef[0, 0], delta, &h[0], &u[0], &hu[0])
+                        d_max = fmax(d_max, fabs(delta))
+                        w_max = fmax(w_max, fabs(ar[t]))
+                if d_max <= inner_tol * w_max:
+                    break
+            # Armijo backtracking; changes of F summed term by term
+            model = 0.0
+            for t in range(T):
+                for j in range(p):
+                    model += XtA[<Py_ssize_t> j * T + t] * Dm[<Py_ssize_t> t * p + j]
+            model += _pen_change(&pen, &coef[0, 0], &Dm[0], 1.0, p, T, &row[0], &buf[0])
+            alpha = 1.0
+            # the test is undecidable below F's rounding: the full (Newton) step then
+            n_halv = MAX_HALVINGS
+            if ARMIJO * fabs(model) <= UNDECIDABLE * fabs(
+                    _loss(&z[0], &y[0], &c[0], N) + _pen_total(&pen, &coef[0, 0], p, T, &row[0])):
+                n_halv = 0
+            for halv in range(n_halv):
+                Fa = (_loss_change(&z[0], &u[0], alpha, &y[0], &c[0], N)
+                      + _pen_change(&pen, &coef[0, 0], &Dm[0], alpha, p, T, &row[0], &buf[0]))
+                if Fa <= ARMIJO * alpha * model:
+                    break
+                alpha *= 0.5
+            for t in range(T):
+                for j in range(p):
+                    coef[t, j] = <floating> (coef[t, j] + alpha * Dm[<Py_ssize_t> t * p + j])
+            n_iter = it + 1
+        else:
+            _apply(&D, &coef[0, 0], &bz[0], &a[0], False)
+            if fit_intercept:
+                _optimal_intercept(&a[0], &y[0], &c[0], &offsets[0], T, &intercept[0],
+                                   1e-13, 100)
+            for t in range(T):
+                for i in range(offsets[t], offsets[t + 1]):
+                    z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
+            if tol_abs >= 0.0:
+                gap = _gap(&D, &pen, &coef[0, 0], &z[0], &y[0], &c[0], &rho[0], &XtA[0],
+                           &row[0], &buf[0])
+    return n_iter, gap
