@@ -13,6 +13,7 @@ from .multi_task import (
     DirtyMultiTaskLasso, MeanRegularizedMultiTask, TaskGraphMultiTask, TransferLasso)
 from .path import enet_path, lasso_path, alpha_grid
 from .model_selection import MultiTaskElasticNetCV, MultiTaskLassoCV, PathCV
+from .classification import MultiTaskLogisticRegression
 from . import penalties, datafits, reference
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
     "alpha_grid", "DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
     "TransferLasso", "MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV",
+    "MultiTaskLogisticRegression",
 ]

@@ -29,11 +29,16 @@ gap is evaluated after re-optimizing b (optimal_intercept, Newton per task).
 
 Reference solver (prox_newton): proximal Newton. Each outer iteration
 re-optimizes the intercepts, checks the gap, forms the quadratic model of the
-loss at W (weights h_i = c_i p_i (1 - p_i), gradient G = -A^T rho), runs
-cyclic block coordinate descent on it (each row minimized exactly with the
-tasks' own curvatures H_jt = sum_{i in t} h_i x_ij^2: Penalty.prox_diag) for
-up to max_inner passes (stopping once a pass moves no entry by more than
-inner_tol x the largest entry), and takes the step W + alpha D with alpha
+loss at (W, b) (weights h_i = c_i p_i (1 - p_i), gradient G = -A^T rho), runs
+cyclic block coordinate descent on it: each block is a feature's row together
+with the intercepts, minimized exactly (the intercepts eliminated: curvatures
+H_jt - S_jt^2 / Hb_t and gradients g_jt - S_jt gb_t / Hb_t, S_jt = sum_{i in t}
+h_i x_ij, Hb_t = sum_{i in t} h_i, then Penalty.prox_diag and the intercepts'
+optimal move; this is weighted centering done implicitly: without it,
+alternating intercepts and rows crawls on uncentered data)
+for up to max_inner passes (stopping once a pass moves no entry by more than
+tol_in x the largest entry, tol_in = min(inner_tol, 0.1 gap / gap_scale): the
+inner accuracy follows the outer one, which ill-conditioned designs need), and takes the step (W, b) + alpha (D, Db) with alpha
 halved from 1 until the Armijo condition of Tseng & Yun holds:
 F(W + alpha D) - F(W) <= 1e-4 alpha (G . D + h(W + D) - h(W)), with both
 changes summed term by term (loss_change, _pen_change): near the optimum
@@ -252,7 +257,7 @@ def shared_to_long(X, Y):
     return Xl, Y.T.ravel(), np.repeat(np.arange(T), n)
 
 
-def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
+def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
                 inner_tol=1e-3):
     """Reference proximal Newton solve (module docstring).
 
@@ -271,32 +276,49 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
             gap = df.gap(W, b, pen)
             if gap <= tol_abs:
                 break
+        # inner accuracy follows the outer one (ill-conditioned designs need it)
+        tol_in = inner_tol if tol < 0 else min(inner_tol, 0.1 * gap / df.gap_scale())
         z = df.z(W, b)
         prob = expit(z)
         h = df.c * prob * (1 - prob)
         G = -df.adjoint(df.c * (df.y - prob))
         H = df.curvatures(h)
         D = np.zeros((p, T))
-        u = np.zeros(df.n_samples)          # A(D)
+        Db = np.zeros(T)                    # the intercepts' step
+        resid = df.c * (prob - df.y)
+        Gb = np.array([resid[df.task_slice(t)].sum() for t in range(T)])
+        Hb = np.array([h[df.task_slice(t)].sum() for t in range(T)])
+        S = df.adjoint(h)                   # S[j, t] = sum_{i in t} h_i x_ij
+        center = df.fit_intercept & (Hb > 0)
+        Hc = H - np.where(center, S ** 2 / np.where(center, Hb, 1.0), 0.0)
+        Hc = np.maximum(Hc, 0.0)            # the curvature of w_jt with b_t re-optimized
+        v = np.zeros(df.n_samples)          # A(D)
+        m = np.zeros(T)                     # m_t = sum_{i in t} h_i v_i
         for _ in range(max_inner):
             d_max = w_max = 0.0
             for j in range(p):
                 xj = df.column(j)
-                hu = h * u
-                # gradient of the model in row j: G_j + (x_j restricted to task t) . (h u)
-                g = G[j] + np.array([xj[df.task_slice(t)] @ hu[df.task_slice(t)]
-                                     for t in range(T)])
+                hv = h * v
+                # the model's gradients in row j and in the intercepts
+                g = G[j] + np.array([xj[df.task_slice(t)] @ hv[df.task_slice(t)]
+                                     for t in range(T)]) + Db * S[j]
+                gb = Gb + m + Db * Hb
+                # exact minimization over (row j, intercepts): b eliminated
+                gc = np.where(center, g - S[j] * gb / np.where(center, Hb, 1.0), g)
                 old = W[j] + D[j]
-                new = pen.prox_diag(H[j] * old - g, H[j])
+                new = pen.prox_diag(Hc[j] * old - gc, Hc[j])
                 delta = new - old
                 if np.any(delta != 0):
                     D[j] += delta
-                    u += xj * delta[df.codes]
+                    v += xj * delta[df.codes]
+                    m += delta * S[j]
+                Db -= np.where(center, (gb + S[j] * delta) / np.where(center, Hb, 1.0), 0.0)
                 d_max = max(d_max, float(np.abs(delta).max()))
                 w_max = max(w_max, float(np.abs(new).max()))
-            if d_max <= inner_tol * w_max:
+            if d_max <= tol_in * w_max:
                 break
-        model = float(np.sum(G * D)) + _pen_change(pen, W, W + D)
+        u = v + Db[df.codes]                # A(D) + Db
+        model = float(np.sum(G * D)) + float(Gb @ Db) + _pen_change(pen, W, W + D)
         alpha = 1.0
         # the test is undecidable below F's rounding: the full (Newton) step then
         F0 = df.loss(z) + pen.value(W)
@@ -307,6 +329,7 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
                 break
             alpha *= 0.5
         W = W + alpha * D
+        b = b + alpha * Db
         n_iter = it + 1
     else:
         b = df.optimal_intercept(W, b)
@@ -315,7 +338,7 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
     return W, b, gap, n_iter
 
 
-def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=10,
+def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
                    inner_tol=1e-3, dtype=np.float64):
     """The compiled twin of prox_newton (mtlfast._logistic): same arguments
     and steps. Returns (W (p, T), b (T,), gap, n_iter)."""
@@ -329,5 +352,6 @@ def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=
     n_iter, gap = _logistic.solve_logistic(X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets,
                                            coef, b, df.fit_intercept, kind, lam1, lam2, tau,
                                            positive, int(max_iter), float(tol_abs),
-                                           int(max_inner), float(inner_tol))
+                                           float(df.gap_scale()), int(max_inner),
+                                           float(inner_tol))
     return coef.T.astype(np.float64), b, gap, n_iter

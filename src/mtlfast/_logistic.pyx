@@ -12,14 +12,15 @@ W is stored as coef (T, p), C-ordered. Same steps as the NumPy twin
 mtlfast.logistic.prox_newton (see there for the math): per outer iteration
 the intercepts by safeguarded Newton, the duality gap, the quadratic model
 (h_i = c_i p_i (1 - p_i), G = A^T (c (p - y)), H_jt = sum_{i in t} h_i x_ij^2),
-cyclic passes of exact row minimizations (_prox.row_prox_diag) on it with
-u = A(D) and hu = h * u kept up to date, and an Armijo backtracking step
+cyclic passes on it, each block a feature's row with the intercepts
+eliminated (implicit weighted centering; _prox.row_prox_diag), with
+u = A(D), hu = h * u and m_t = sum_{i in t} hu_i kept up to date, and an Armijo backtracking step
 whose changes of F are summed term by term (precise near the optimum).
 """
 import numpy as np
 from cython cimport floating
 from libc.stdlib cimport malloc, free
-from libc.math cimport exp, expm1, log, log1p, fabs, fmax, INFINITY, isfinite
+from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
 from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport TaskDesign, design_from_arrays
@@ -273,20 +274,22 @@ def solve_logistic(const floating[::1, :] X,
                    double[::1] intercept,
                    bint fit_intercept,
                    int kind, double lam1, double lam2, double tau, bint positive,
-                   int max_iter, double tol_abs, int max_inner, double inner_tol):
+                   int max_iter, double tol_abs, double gap_scale, int max_inner,
+                   double inner_tol):
     """Proximal Newton in place on coef (T, p) and intercept (T,).
 
     Design arguments as mtlfast._tasks.solve_tasks (no centering); y (N,)
     0/1 labels and c (N,) row weights, both float64 in the design's row
     order. tol_abs < 0 runs exactly max_iter outer iterations without gaps
-    (the twin-comparison mode). Returns (n_iter, gap).
+    (the twin-comparison mode). gap_scale: sum(c) log 2 (the inner
+    tolerance's scale). Returns (n_iter, gap).
     """
     cdef TaskDesign D
     cdef Penalty pen
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
     cdef int it, ps, j, t, i, n_iter = 0, halv, n_halv
-    cdef double gap = INFINITY, d_max, w_max, old, delta, model, alpha, Fa
+    cdef double gap = INFINITY, d_max, w_max, old, delta, model, alpha, Fa, tol_in, g
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N:
@@ -317,6 +320,13 @@ def solve_logistic(const floating[::1, :] X,
     cdef double[::1] ar = np.zeros(T)
     cdef double[::1] Hr = np.zeros(T)
     cdef double[::1] bz = np.zeros(T)
+    cdef double[::1] Gb = np.zeros(T)
+    cdef double[::1] Hb = np.zeros(T)
+    cdef double[::1] Db = np.zeros(T)
+    cdef double[::1] m = np.zeros(T)
+    cdef double[::1] gbv = np.zeros(T)
+    cdef double[::1] S = np.zeros(p * T)
+    cdef double[::1] Hc = np.zeros(p * T)
 
     with nogil:
         for it in range(max_iter):
@@ -333,6 +343,8 @@ def solve_logistic(const floating[::1, :] X,
                            &row[0], &buf[0])
                 if gap <= tol_abs:
                     break
+            # inner accuracy follows the outer one (ill-conditioned designs need it)
+            tol_in = inner_tol if tol_abs < 0.0 else fmin(inner_tol, 0.1 * gap / gap_scale)
             # the quadratic model at W
             for i in range(N):
                 h[i] = _expit(z[i])
@@ -346,31 +358,62 @@ def solve_logistic(const floating[::1, :] X,
                     XtA[<Py_ssize_t> j * T + t] = -_wdot(&D, j, t, &coef[0, 0], &rho[0])
                     H[<Py_ssize_t> j * T + t] = _wnorm2(&D, j, t, &coef[0, 0], &h[0])
                     Dm[<Py_ssize_t> t * p + j] = 0.0
+            for t in range(T):
+                Gb[t] = 0.0
+                Hb[t] = 0.0
+                Db[t] = 0.0
+                m[t] = 0.0
+                for i in range(offsets[t], offsets[t + 1]):
+                    Gb[t] -= rho[i]
+                    Hb[t] += h[i]
+            for j in range(p):
+                for t in range(T):
+                    # S_jt = sum_{i in t} h_i x_ij; Hc: the curvature with b_t eliminated
+                    S[<Py_ssize_t> j * T + t] = _wdot(&D, j, t, &coef[0, 0], &h[0])
+                    Hc[<Py_ssize_t> j * T + t] = H[<Py_ssize_t> j * T + t]
+                    if fit_intercept and Hb[t] > 0.0:
+                        Hc[<Py_ssize_t> j * T + t] = fmax(
+                            H[<Py_ssize_t> j * T + t]
+                            - S[<Py_ssize_t> j * T + t] * S[<Py_ssize_t> j * T + t] / Hb[t], 0.0)
             for ps in range(max_inner):
                 d_max = 0.0
                 w_max = 0.0
                 for j in range(p):
                     for t in range(T):
+                        # the model's gradients in w_jt and b_t, then b_t eliminated
+                        g = ((XtA[<Py_ssize_t> j * T + t] + _wdot(&D, j, t, &coef[0, 0], &hu[0]))
+                             + Db[t] * S[<Py_ssize_t> j * T + t])
+                        gbv[t] = (Gb[t] + m[t]) + Db[t] * Hb[t]
+                        if fit_intercept and Hb[t] > 0.0:
+                            g = g - S[<Py_ssize_t> j * T + t] * gbv[t] / Hb[t]
                         old = coef[t, j] + Dm[<Py_ssize_t> t * p + j]
                         row[t] = old
-                        Hr[t] = H[<Py_ssize_t> j * T + t]
-                        ar[t] = Hr[t] * old - (XtA[<Py_ssize_t> j * T + t]
-                                               + _wdot(&D, j, t, &coef[0, 0], &hu[0]))
+                        Hr[t] = Hc[<Py_ssize_t> j * T + t]
+                        ar[t] = Hr[t] * old - g
                     row_prox_diag(&pen, &ar[0], T, &Hr[0])
                     for t in range(T):
                         delta = ar[t] - row[t]
                         if delta != 0.0:
                             Dm[<Py_ssize_t> t * p + j] += delta
                             _wupdate(&D, j, t, &coef[0, 0], delta, &h[0], &u[0], &hu[0])
+                            m[t] += delta * S[<Py_ssize_t> j * T + t]
+                        if fit_intercept and Hb[t] > 0.0:
+                            Db[t] -= (gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
                         d_max = fmax(d_max, fabs(delta))
                         w_max = fmax(w_max, fabs(ar[t]))
-                if d_max <= inner_tol * w_max:
+                if d_max <= tol_in * w_max:
                     break
+            # u = A(D) + Db for the line search
+            for t in range(T):
+                for i in range(offsets[t], offsets[t + 1]):
+                    u[i] += Db[t]
             # Armijo backtracking; changes of F summed term by term
             model = 0.0
             for t in range(T):
                 for j in range(p):
                     model += XtA[<Py_ssize_t> j * T + t] * Dm[<Py_ssize_t> t * p + j]
+            for t in range(T):
+                model += Gb[t] * Db[t]
             model += _pen_change(&pen, &coef[0, 0], &Dm[0], 1.0, p, T, &row[0], &buf[0])
             alpha = 1.0
             # the test is undecidable below F's rounding: the full (Newton) step then
@@ -385,6 +428,7 @@ def solve_logistic(const floating[::1, :] X,
                     break
                 alpha *= 0.5
             for t in range(T):
+                intercept[t] += alpha * Db[t]
                 for j in range(p):
                     coef[t, j] = <floating> (coef[t, j] + alpha * Dm[<Py_ssize_t> t * p + j])
             n_iter = it + 1

@@ -1,0 +1,283 @@
+"""Multi-task logistic regression (binary per task).
+
+Objective (mtlfast.logistic), for a shared design X with labels Y (n, T) or
+per-task data (long layout with tasks=..., or lists [X_1..X_T], [y_1..y_T]):
+
+    sum_t omega_t / n_t * sum_{i in t} s_i (log(1 + exp(z_i)) - y_i z_i) + Omega(W)
+    z_i = x_i . w_t(i) + b_t(i),  y_i = 1 for the task's second class (classes_[t][1])
+
+penalty   Omega(W), W = coef_.T of shape (n_features, n_tasks)
+"l1"            alpha ||W||_1                       (each task on its own)
+"l2"            alpha / 2 ||W||_F^2
+"elasticnet"    alpha (l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||_F^2)
+"l21"           alpha sum_j ||W_j.||_2              (one support for all tasks)
+"l21+l2"        alpha (l1_ratio ||W||_21 + (1 - l1_ratio) / 2 ||W||_F^2)
+"sparse-group"  alpha (tau ||W||_1 + (1 - tau) ||W||_21)
+
+With one task and "l1"/"l2" this is scikit-learn's LogisticRegression with
+C = 1 / (n_samples * alpha). Solver: proximal Newton (mtlfast._logistic),
+stopping when the duality gap is <= tol * sum_t omega_t log 2 (the loss at
+W = 0, b = 0). Multi-class problems: one task per class on the same X with
+0/1 labels (one-vs-rest), e.g. Y = label_binarize(y, classes=...).
+"""
+import numbers
+import warnings
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import penalties
+from ._base import _is_task_list, _naming_errors, check_sample_weight
+from .logistic import LogisticPerTask, shared_to_long, solve_logistic
+from .tasks import check_tasks, codes_for, stack_task_list
+
+_PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
+
+
+class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimator):
+    """Binary logistic regression for many related tasks at once.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    penalty : {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}, default="l21"
+    l1_ratio : float in [0, 1], default=1.0
+        Mixing of "elasticnet" and "l21+l2".
+    tau : float in [0, 1], default=0.5
+        L1 share of "sparse-group".
+    fit_intercept : bool, default=True
+    max_iter : int, default=100
+        Outer proximal Newton iterations.
+    tol : float, default=1e-6
+        Duality gap tolerance, relative to sum_t omega_t log 2.
+    warm_start : bool, default=False
+    n_threads : int or None, default=None
+        Accepted for the common API (the logistic kernel is serial for now).
+
+    Attributes
+    ----------
+    coef_ : ndarray (n_tasks, n_features)
+    intercept_ : ndarray (n_tasks,)
+    classes_ : list of n_tasks arrays of 2 labels each (classes_[t][1] is
+        task t's positive class)
+    tasks_ : ndarray, the task labels (per-task data only)
+    n_iter_, dual_gap_ : outer iterations and the final duality gap
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "penalty": [StrOptions(_PENALTIES)],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+        "tau": [Interval(numbers.Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "n_threads": [None, numbers.Integral],
+    }
+
+    def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
+                 fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
+                 n_threads=None):
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.tau = tau
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+
+    def _make_penalty(self):
+        a = self.alpha
+        if self.penalty in ("l2", "elasticnet", "l21+l2") and a == 0:
+            raise ValueError(f"penalty={self.penalty!r} needs alpha > 0.")
+        return {"l1": lambda: penalties.L1(a),
+                "l2": lambda: penalties.L2(a),
+                "elasticnet": lambda: penalties.ElasticNet(a, self.l1_ratio),
+                "l21": lambda: penalties.L21(a),
+                "l21+l2": lambda: penalties.L21L2(a, self.l1_ratio),
+                "sparse-group": lambda: penalties.SparseGroupL1L21(a, self.tau)}[self.penalty]()
+
+    # -- labels --------------------------------------------------------------
+    @staticmethod
+    def _encode(labels, name):
+        """(classes (2,), 0/1 codes) of one task's labels."""
+        classes, codes = np.unique(labels, return_inverse=True)
+        if classes.size == 1:
+            raise ValueError(f"{name} has a single class ({classes[0]!r}): a binary "
+                             "logistic task needs both classes in its training labels.")
+        if classes.size > 2:
+            raise ValueError(f"{name} has {classes.size} classes; each task is binary. For "
+                             "multi-class labels fit one task per class (one-vs-rest): "
+                             "Y = sklearn.preprocessing.label_binarize(y, classes=...).")
+        return classes, codes.astype(np.float64)
+
+    def _validate(self, X, y, sample_weight, tasks, task_weight):
+        """(datafit, per_task, labels) with the classes_ set."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None.")
+        if _is_task_list(X):
+            if tasks is not None:
+                raise ValueError("tasks must not be given with the list layout: the list "
+                                 "position is the task.")
+            X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple))
+                                          else y)
+        with _naming_errors("X"):
+            X = validate_data(self, X, accept_sparse=["csc", "csr"],
+                              dtype=[np.float64, np.float32], accept_large_sparse=False)
+        with _naming_errors("y"):
+            Y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y have inconsistent numbers of samples: X has "
+                             f"{X.shape[0]} rows, y has {Y.shape[0]}.")
+        if Y.dtype.kind == "f" and not np.isfinite(Y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        sw = check_sample_weight(sample_weight, X)
+        self._fit_1d = tasks is None and Y.ndim == 1
+        if tasks is None:
+            if Y.ndim == 1:
+                Y = Y[:, None]
+            if Y.ndim != 2:
+                raise ValueError(f"y must be 1-D or 2-D, got shape {Y.shape}.")
+            enc = [self._encode(Y[:, t], f"task {t}") for t in range(Y.shape[1])]
+            self.classes_ = [c for c, _ in enc]
+            Y01 = np.column_stack([z for _, z in enc])
+            Xl, yl, codes = shared_to_long(X, Y01)
+            swl = None if sw is None else np.tile(sw, Y.shape[1])
+            labels, per_task = None, False
+        else:
+            if Y.ndim != 1:
+                raise ValueError(f"with per-task data y must be 1-D, got shape {Y.shape}.")
+            labels, codes = check_tasks(tasks, X.shape[0])
+            yl = np.empty(len(Y))
+            self.classes_ = []
+            for t in range(len(labels)):
+                m = codes == t
+                cls, z = self._encode(Y[m], f"task {labels[t]!r}")
+                self.classes_.append(cls)
+                yl[m] = z
+            Xl, swl, per_task = X, sw, True
+        T = len(self.classes_)
+        tw = None
+        if task_weight is not None:
+            tw = np.asarray(task_weight, dtype=np.float64)
+            if tw.shape != (T,) or not np.isfinite(tw).all() or np.any(tw <= 0):
+                raise ValueError(f"task_weight must be {T} positive finite numbers.")
+        df = LogisticPerTask(Xl, yl, codes, T, swl, tw, self.fit_intercept)
+        self._dtype = X.dtype
+        return df, per_task, labels
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
+        """Fit by proximal Newton.
+
+        X : {ndarray, sparse matrix} (n_samples, n_features) or a list of
+            per-task designs; y : (n_samples, n_tasks) labels for a shared X
+            (1-D: one task), per-task data: (n_samples,) with tasks, or a list
+        sample_weight : (n_samples,), rescaled to sum to n_t in each task
+        tasks : (n_samples,) task label of each row (per-task data)
+        task_weight : (n_tasks,) positive loss weights omega_t
+        """
+        self._validate_params()
+        df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
+        pen = self._make_penalty()
+        W0 = b0 = None
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (
+                df.n_tasks, df.n_features):
+            W0, b0 = self.coef_.T, self.intercept_
+        W, b, gap, n_iter = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter,
+                                           tol=self.tol, dtype=self._dtype)
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError("the solver produced non-finite coefficients; check the data's "
+                             "scale.")
+        if gap > self.tol * df.gap_scale():
+            warnings.warn(f"Proximal Newton did not converge in max_iter={self.max_iter} "
+                          f"iterations: duality gap {gap:.3e} > tolerance "
+                          f"{self.tol * df.gap_scale():.3e}.", ConvergenceWarning, stacklevel=2)
+        self.coef_ = np.ascontiguousarray(W.T, dtype=self._dtype)
+        self.intercept_ = b.astype(self._dtype)
+        self.n_iter_ = int(n_iter)
+        self.dual_gap_ = float(gap)
+        self._per_task = per_task
+        if per_task:
+            self.tasks_ = labels
+        elif hasattr(self, "tasks_"):
+            del self.tasks_
+        return self
+
+    # -- prediction ------------------------------------------------------------
+    def decision_function(self, X, tasks=None):
+        """z = X @ coef_.T + intercept_: (n_samples, n_tasks) for a shared
+        design; per-task fits: (n_samples,) for the given tasks."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, dtype=[np.float64, np.float32],
+                          reset=False)
+        if not self._per_task:
+            if tasks is not None:
+                raise ValueError("tasks was given but the model was fitted on a shared "
+                                 "design.")
+            z = np.asarray(X @ self.coef_.T) + self.intercept_
+            return z[:, 0] if self._fit_1d else z
+        if tasks is None:
+            raise ValueError("this model was fitted on per-task data: pass tasks=... (the "
+                             "task label of each row).")
+        k = codes_for(tasks, self.tasks_, X.shape[0])
+        Xr = X.tocsr() if sparse.issparse(X) else X
+        z = np.asarray(Xr.multiply(self.coef_[k]).sum(axis=1)).ravel() if sparse.issparse(Xr) \
+            else np.einsum("ij,ij->i", Xr, self.coef_[k])
+        return z + self.intercept_[k]
+
+    def predict_proba(self, X, tasks=None):
+        """Shared design: a list of n_tasks arrays (n_samples, 2) (columns in
+        classes_[t] order, as scikit-learn's multi-output classifiers);
+        per-task fits: (n_samples, 2) for the given tasks."""
+        z = self.decision_function(X, tasks)
+        p1 = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+        if self._per_task or self._fit_1d:
+            return np.column_stack([1 - p1, p1])
+        return [np.column_stack([1 - p1[:, t], p1[:, t]]) for t in range(p1.shape[1])]
+
+    def predict(self, X, tasks=None):
+        """Labels: (n_samples, n_tasks) for a shared design ((n_samples,) if
+        fitted on 1-D y); per-task fits: (n_samples,) for the given tasks."""
+        z = self.decision_function(X, tasks)
+        if self._per_task:
+            k = codes_for(tasks, self.tasks_, z.shape[0])
+            out = np.empty(z.shape[0], dtype=object)
+            for t in np.unique(k):
+                m = k == t
+                out[m] = self.classes_[t][(z[m] > 0).astype(int)]
+            return _tight(out)
+        if self._fit_1d:
+            return self.classes_[0][(z > 0).astype(int)]
+        return np.column_stack([self.classes_[t][(z[:, t] > 0).astype(int)]
+                                for t in range(z.shape[1])])
+
+    def score(self, X, y, sample_weight=None, tasks=None):
+        """Mean accuracy over all labels."""
+        pred = self.predict(X, tasks)
+        y = np.asarray(y)
+        return float(np.average((pred == y.reshape(pred.shape)).mean(axis=1)
+                                if pred.ndim == 2 else pred == y, weights=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+def _tight(a):
+    """An object array of labels back to their common dtype."""
+    try:
+        return np.array(a.tolist())
+    except (ValueError, TypeError):
+        return a
