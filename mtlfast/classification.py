@@ -4,7 +4,7 @@ Objective (mtlfast.logistic), for a shared design X with labels Y (n, T) or
 per-task data (long layout with tasks=..., or lists [X_1..X_T], [y_1..y_T]):
 
     sum_t omega_t / n_t * sum_{i in t} s_i (log(1 + exp(z_i)) - y_i z_i) + Omega(W)
-    z_i = x_i . w_t(i) + b_t(i),  y_i = 1 for the task's second class (classes_[t][1])
+    z_i = x_i . w_t(i) + b_t(i),  y_i = 1 for the task's second (sorted) class
 
 penalty   Omega(W), W = coef_.T of shape (n_features, n_tasks)
 "l1"            alpha ||W||_1                       (each task on its own)
@@ -28,6 +28,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
@@ -62,8 +63,9 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
     ----------
     coef_ : ndarray (n_tasks, n_features)
     intercept_ : ndarray (n_tasks,)
-    classes_ : list of n_tasks arrays of 2 labels each (classes_[t][1] is
-        task t's positive class)
+    classes_ : ndarray of 2 labels when every task has the same two (a 0/1
+        indicator matrix, or one task), else a list of n_tasks such arrays;
+        the second label of a task is its positive class
     tasks_ : ndarray, the task labels (per-task data only)
     n_iter_, dual_gap_ : outer iterations and the final duality gap
     """
@@ -108,14 +110,16 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
     @staticmethod
     def _encode(labels, name):
         """(classes (2,), 0/1 codes) of one task's labels."""
+        check_classification_targets(labels)
         classes, codes = np.unique(labels, return_inverse=True)
         if classes.size == 1:
-            raise ValueError(f"{name} has a single class ({classes[0]!r}): a binary "
+            raise ValueError(f"{name} has only one class ({classes[0]!r}): a binary "
                              "logistic task needs both classes in its training labels.")
         if classes.size > 2:
-            raise ValueError(f"{name} has {classes.size} classes; each task is binary. For "
-                             "multi-class labels fit one task per class (one-vs-rest): "
-                             "Y = sklearn.preprocessing.label_binarize(y, classes=...).")
+            raise ValueError(f"Only binary classification is supported: {name} has "
+                             f"{classes.size} classes. For multi-class labels fit one task "
+                             "per class (one-vs-rest): Y = sklearn.preprocessing."
+                             "label_binarize(y, classes=...).")
         return classes, codes.astype(np.float64)
 
     def _validate(self, X, y, sample_weight, tasks, task_weight):
@@ -165,6 +169,11 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
                 yl[m] = z
             Xl, swl, per_task = X, sw, True
         T = len(self.classes_)
+        self._task_classes = self.classes_
+        if self._fit_1d or all(np.array_equal(c, self.classes_[0]) for c in self.classes_):
+            # one task, or every task with the same two labels (a 0/1 indicator
+            # matrix): one (2,) array, scikit-learn's single/multilabel convention
+            self.classes_ = self.classes_[0]
         tw = None
         if task_weight is not None:
             tw = np.asarray(task_weight, dtype=np.float64)
@@ -235,14 +244,15 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         return z + self.intercept_[k]
 
     def predict_proba(self, X, tasks=None):
-        """Shared design: a list of n_tasks arrays (n_samples, 2) (columns in
-        classes_[t] order, as scikit-learn's multi-output classifiers);
-        per-task fits: (n_samples, 2) for the given tasks."""
+        """Probabilities. Shared design with several tasks: (n_samples,
+        n_tasks), each task's positive-class probability (scikit-learn's
+        multilabel convention); one task (1-D y) or per-task fits:
+        (n_samples, 2) in the task's class order."""
         z = self.decision_function(X, tasks)
         p1 = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
         if self._per_task or self._fit_1d:
             return np.column_stack([1 - p1, p1])
-        return [np.column_stack([1 - p1[:, t], p1[:, t]]) for t in range(p1.shape[1])]
+        return p1
 
     def predict(self, X, tasks=None):
         """Labels: (n_samples, n_tasks) for a shared design ((n_samples,) if
@@ -253,11 +263,11 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             out = np.empty(z.shape[0], dtype=object)
             for t in np.unique(k):
                 m = k == t
-                out[m] = self.classes_[t][(z[m] > 0).astype(int)]
+                out[m] = self._task_classes[t][(z[m] > 0).astype(int)]
             return _tight(out)
         if self._fit_1d:
-            return self.classes_[0][(z > 0).astype(int)]
-        return np.column_stack([self.classes_[t][(z[:, t] > 0).astype(int)]
+            return self.classes_[(z > 0).astype(int)]
+        return np.column_stack([self._task_classes[t][(z[:, t] > 0).astype(int)]
                                 for t in range(z.shape[1])])
 
     def score(self, X, y, sample_weight=None, tasks=None):

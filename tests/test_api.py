@@ -18,7 +18,8 @@ from conftest import make_problem
 ESTIMATORS = [mtlfast.MultiTaskLasso(), mtlfast.MultiTaskElasticNet(), mtlfast.Lasso(),
               mtlfast.ElasticNet(), mtlfast.MultiTaskSparseGroupLasso(),
               mtlfast.MultiTaskLassoCV(alphas=5, cv=3),
-              mtlfast.MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=5, cv=3)]
+              mtlfast.MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=5, cv=3),
+              mtlfast.MultiTaskLogisticRegression(alpha=0.01)]
 MT = [mtlfast.MultiTaskLasso, mtlfast.MultiTaskElasticNet, mtlfast.MultiTaskSparseGroupLasso,
       mtlfast.Lasso, mtlfast.ElasticNet]
 

@@ -32,7 +32,7 @@ def test_one_task_l2_matches_sklearn(fit_intercept):
     # alpha that bounds the coefficients' distance by ~2e-6
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=2e-6)
     np.testing.assert_allclose(est.intercept_, np.atleast_1d(ref.intercept_), atol=2e-6)
-    np.testing.assert_array_equal(est.classes_[0], ref.classes_)
+    np.testing.assert_array_equal(est.classes_, ref.classes_)
     np.testing.assert_array_equal(est.predict(X), ref.predict(X))
     np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=2e-6)
     np.testing.assert_allclose(est.decision_function(X), ref.decision_function(X), atol=1e-5)
@@ -59,7 +59,8 @@ def test_shared_design_equals_per_task_layout_with_the_same_x():
     np.testing.assert_array_equal(per.predict(X, tasks=np.full(len(X), "b")),
                                   shared.predict(X)[:, 1])
     P = per.predict_proba(X, tasks=np.full(len(X), "c"))
-    np.testing.assert_allclose(P, shared.predict_proba(X)[2], atol=1e-8)
+    np.testing.assert_allclose(P[:, 1], shared.predict_proba(X)[:, 2], atol=1e-8)
+    assert shared.predict_proba(X).shape == (len(X), 3)
 
 
 @pytest.mark.parametrize("penalty", ["l21", "sparse-group", "elasticnet", "l21+l2"])
@@ -93,7 +94,7 @@ def test_one_vs_rest_on_iris():
     X, y = load_iris(return_X_y=True)
     Y = label_binarize(y, classes=[0, 1, 2])
     est = MTLR(1e-3, penalty="l21", tol=1e-8).fit(X, Y)
-    pred = np.argmax(np.column_stack([p[:, 1] for p in est.predict_proba(X)]), axis=1)
+    pred = np.argmax(est.predict_proba(X), axis=1)
     assert np.mean(pred == y) > 0.9
     assert est.predict(X).shape == (150, 3) and len(est.classes_) == 3
 
@@ -102,7 +103,7 @@ def test_bad_input():
     X, Y = _shared()
     with pytest.raises(ValueError, match="one-vs-rest"):
         MTLR().fit(X, np.arange(len(X)) % 3)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="only one class"):
         MTLR().fit(X, np.column_stack([Y[:, 0], np.ones(len(X))]))
     Xn = X.copy()
     Xn[0, 0] = np.nan
