@@ -20,12 +20,13 @@ stopping when the duality gap is <= tol * sum_t omega_t log 2 (the loss at
 W = 0, b = 0). Multi-class problems: one task per class on the same X with
 0/1 labels (one-vs-rest), e.g. Y = label_binarize(y, classes=...).
 """
+import copy
 import numbers
 import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -203,13 +204,17 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             W0, b0 = self.coef_.T, self.intercept_
         W, b, gap, n_iter = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter,
                                            tol=self.tol, dtype=self._dtype)
+        self._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
+        return self
+
+    def _set_fit(self, W, b, gap, n_iter, per_task, labels, scale=None):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError("the solver produced non-finite coefficients; check the data's "
                              "scale.")
-        if gap > self.tol * df.gap_scale():
+        if scale is not None and gap > self.tol * scale:
             warnings.warn(f"Proximal Newton did not converge in max_iter={self.max_iter} "
                           f"iterations: duality gap {gap:.3e} > tolerance "
-                          f"{self.tol * df.gap_scale():.3e}.", ConvergenceWarning, stacklevel=2)
+                          f"{self.tol * scale:.3e}.", ConvergenceWarning, stacklevel=3)
         self.coef_ = np.ascontiguousarray(W.T, dtype=self._dtype)
         self.intercept_ = b.astype(self._dtype)
         self.n_iter_ = int(n_iter)
@@ -219,7 +224,57 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             self.tasks_ = labels
         elif hasattr(self, "tasks_"):
             del self.tasks_
-        return self
+
+    # -- paths and cross-validation (mtlfast.model_selection) ------------------
+    def _alpha_max(self, X, y, sample_weight=None, tasks=None, task_weight=None):
+        """Smallest alpha with W = 0 optimal (the intercepts fitted): the
+        largest dual norm of the rows of A^T (c (y - p0)) over the penalty's
+        L1 share."""
+        est = clone(self)
+        df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
+        W0 = np.zeros((df.n_features, df.n_tasks))
+        b = df.optimal_intercept(W0, np.zeros(df.n_tasks))
+        p0 = 1.0 / (1.0 + np.exp(-df.z(W0, b)))
+        XtR = df.adjoint(df.c * (df.y - p0))
+        return est.set_params(alpha=1.0)._make_penalty().alpha_max(XtR)
+
+    def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
+                  param="alpha", values=()):
+        """Fit along `values` of `param`, each solve warm-started from the
+        previous one, the problem validated once (see
+        SharedDesignRegressor._fit_path). Yields fitted shallow copies."""
+        self._validate_params()
+        df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
+        W, b = None, None
+        for value in values:
+            est = copy.copy(self)
+            setattr(est, param, value)
+            W, b, gap, n_iter = solve_logistic(df, est._make_penalty(), W, b,
+                                               max_iter=est.max_iter, tol=est.tol,
+                                               dtype=self._dtype)
+            est._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
+            yield est
+
+    def _cv_loss(self, X, y, sample_weight, tasks, codes):
+        """Per task the (weighted) mean log-loss of the held-out rows, then
+        the mean over tasks (labels outside a task's classes count as errors
+        of the largest loss in the fold's precision)."""
+        z = np.asarray(self.decision_function(X, tasks), dtype=np.float64)
+        if not self._per_task:
+            Y = np.asarray(y).reshape(len(y), -1)
+            Z = z.reshape(len(y), -1)
+            losses = []
+            for t in range(Z.shape[1]):
+                y01 = (Y[:, t] == self._task_classes[t][1]).astype(float)
+                ll = np.logaddexp(0.0, Z[:, t]) - y01 * Z[:, t]
+                losses.append(np.average(ll, weights=sample_weight))
+            return float(np.mean(losses))
+        k = codes_for(tasks, self.tasks_, len(z))
+        pos = np.array([self._task_classes[t][1] for t in k])
+        y01 = (np.asarray(y) == pos).astype(float)
+        ll = np.logaddexp(0.0, z) - y01 * z
+        return float(np.mean([np.average(ll[k == t], weights=None if sample_weight is None
+                                         else sample_weight[k == t]) for t in np.unique(k)]))
 
     # -- prediction ------------------------------------------------------------
     def decision_function(self, X, tasks=None):

@@ -13,7 +13,8 @@ runs them on a Dask cluster. Results do not depend on n_jobs or the backend.
 
 Default score: the mean squared error, scikit-learn's: for each task the
 (sample-weighted) mean of the squared residuals over the fold's rows, then the
-mean over the tasks; lower is better. With per-task data (tasks=... or the
+mean over the tasks; lower is better. Classifiers (MultiTaskLogisticRegression)
+use the log-loss in the same way (per task, then the mean over tasks). With per-task data (tasks=... or the
 list layout) the folds are split within each task (every task is in every
 fold's training and test rows).
 
@@ -99,6 +100,12 @@ class _TaskBound:
     def predict(self, X):
         return self._est.predict(X, tasks=self._tasks)
 
+    def predict_proba(self, X):
+        return self._est.predict_proba(X, tasks=self._tasks)
+
+    def decision_function(self, X):
+        return self._est.decision_function(X, tasks=self._tasks)
+
     def __getattr__(self, name):
         return getattr(self._est, name)
 
@@ -139,8 +146,9 @@ def _fold_path(template, X, Y, sw, tasks, codes, task_weight, train, test, param
     losses, epochs = [], []
     for fitted in est._fit_path(Xtr, Ytr, _take(sw, train), ttr, task_weight,
                                 param=param, values=values):
-        if scorer is None:
-            losses.append(_mse(fitted, Xte, Yte, _take(sw, test), tte, _take(codes, test)))
+        if scorer is None:      # the model's own CV loss (classifiers), else the MSE
+            loss = getattr(fitted, "_cv_loss", None) or (lambda *a: _mse(fitted, *a))
+            losses.append(loss(Xte, Yte, _take(sw, test), tte, _take(codes, test)))
         else:
             bound = fitted if tte is None else _TaskBound(fitted, tte)
             kw = {} if sw is None else {"sample_weight": sw[test]}
@@ -290,13 +298,16 @@ def _auto_grid(template, X, Y, sw, tasks, task_weight, eps, n_alphas):
     if not hasattr(est, "_make_penalty"):
         raise ValueError(f"{type(template).__name__}: give the grid of values explicitly "
                          "(no automatic alpha grid for this model).")
-    datafit = est._assemble(X, Y, sw, tasks, task_weight)[0]
-    pen = est.set_params(alpha=1.0)._make_penalty()
-    if getattr(datafit, "y_eff", None) is not None:     # per-task layout
-        XtY = datafit.xtr(datafit.y_eff.astype(np.float64))
+    if hasattr(est, "_alpha_max"):                      # its own (logistic)
+        alpha_max = est._alpha_max(X, Y, sw, tasks, task_weight)
     else:
-        XtY = datafit.XtY_over_n()
-    alpha_max = pen.alpha_max(XtY)
+        datafit = est._assemble(X, Y, sw, tasks, task_weight)[0]
+        pen = est.set_params(alpha=1.0)._make_penalty()
+        if getattr(datafit, "y_eff", None) is not None:     # per-task layout
+            XtY = datafit.xtr(datafit.y_eff.astype(np.float64))
+        else:
+            XtY = datafit.XtY_over_n()
+        alpha_max = pen.alpha_max(XtY)
     if not np.isfinite(alpha_max):
         raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0. "
                          "Please supply a grid by providing your estimator with the "
@@ -522,7 +533,8 @@ class PathCV(BaseEstimator):
     Each fold fits the path over `values` (sorted from large to small: from
     the most to the least regularized model) with warm starts, and scores
     every point on its held-out rows: by the MSE (the default, as
-    MultiTaskLassoCV) or by a scikit-learn scorer (a name such as
+    MultiTaskLassoCV; the log-loss for MultiTaskLogisticRegression) or by a
+    scikit-learn scorer (a name such as
     "neg_mean_absolute_error", or a callable(estimator, X, y)); per-task
     data are split within each task and the scorer sees an estimator whose
     predict knows the test rows' tasks. The best value is refit on all data.

@@ -239,3 +239,41 @@ def test_inputs_not_modified():
     mtlfast.MultiTaskElasticNetCV(alphas=3, cv=3).fit(X, Y)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(Y, Y0)
+
+
+@pytest.mark.parametrize("layout", ["shared", "per-task"])
+def test_path_cv_logistic_log_loss_matches_fold_by_fold_fits(layout):
+    """PathCV on MultiTaskLogisticRegression: the default loss is the per-task
+    log-loss averaged over tasks; automatic grid from the logistic alpha_max
+    (all-zero coefficients there)."""
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((90, 8))
+    Y = (rng.random((90, 3)) < 1 / (1 + np.exp(-X[:, :3]))).astype(int)
+    est = mtlfast.MultiTaskLogisticRegression(alpha=0.1, tol=1e-10)
+    if layout == "shared":
+        args, kw = (X, Y), {}
+        folds = list(KFold(3).split(X))
+    else:
+        args = (np.vstack([X] * 3), Y.T.ravel())
+        tasks = np.repeat([0, 1, 2], len(X))
+        kw = {"tasks": tasks}
+        folds = task_folds(3, tasks, 3)
+    cv = PathCV(est, values=4, eps=0.05, cv=3).fit(*args, **kw)
+    assert np.all(mtlfast.MultiTaskLogisticRegression(alpha=cv.values_[0] * 1.0001)
+                  .fit(*args, **kw).coef_ == 0)
+    Xa, ya = args
+    expected = np.empty((4, 3))
+    for k, (tr, te) in enumerate(folds):
+        for i, a in enumerate(cv.values_):
+            kk = {} if layout == "shared" else {"tasks": kw["tasks"][tr]}
+            m = mtlfast.MultiTaskLogisticRegression(alpha=a, tol=1e-10).fit(Xa[tr], ya[tr], **kk)
+            z = m.decision_function(Xa[te], **({} if layout == "shared"
+                                               else {"tasks": kw["tasks"][te]}))
+            if layout == "shared":
+                ll = np.logaddexp(0, z) - ya[te] * z
+                expected[i, k] = ll.mean(axis=0).mean()
+            else:
+                ll = np.logaddexp(0, z) - ya[te] * z
+                expected[i, k] = np.mean([ll[kw["tasks"][te] == t].mean() for t in range(3)])
+    np.testing.assert_allclose(cv.loss_path_, expected, rtol=1e-6)
+    assert cv.best_value_ == cv.values_[np.argmin(expected.mean(axis=1))]
