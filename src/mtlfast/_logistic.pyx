@@ -262,6 +262,47 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
     return primal - dual
 
 
+cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* coef,
+                      const int* feats, int n_feats, bint fit_intercept, const double* G,
+                      const double* S, const double* Hc, const double* Gb, const double* Hb,
+                      double* Db, double* m, double* gbv, double* Dm, const double* h,
+                      double* u, double* hu, double* row, double* Hr, double* ar,
+                      double* d_max_out, double* w_max_out) noexcept nogil:
+    """One cyclic pass of the inner solver over feats (all features when
+    NULL): each block a feature's row with the intercepts eliminated (module
+    docstring). G: the model's gradient at D = 0 (j * T + t); Dm (t * p + j)
+    the step so far; u = A(D), hu = h * u, m_t = sum_{i in t} hu_i."""
+    cdef int p = D.p, T = D.T
+    cdef int k, j, t
+    cdef double g, old, delta, d_max = 0.0, w_max = 0.0
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
+        for t in range(T):
+            # the model's gradients in w_jt and b_t, then b_t eliminated
+            g = ((G[<Py_ssize_t> j * T + t] + _wdot(D, j, t, coef, hu))
+                 + Db[t] * S[<Py_ssize_t> j * T + t])
+            gbv[t] = (Gb[t] + m[t]) + Db[t] * Hb[t]
+            if fit_intercept and Hb[t] > 0.0:
+                g = g - S[<Py_ssize_t> j * T + t] * gbv[t] / Hb[t]
+            old = coef[<Py_ssize_t> t * p + j] + Dm[<Py_ssize_t> t * p + j]
+            row[t] = old
+            Hr[t] = Hc[<Py_ssize_t> j * T + t]
+            ar[t] = Hr[t] * old - g
+        row_prox_diag(pen, ar, T, Hr)
+        for t in range(T):
+            delta = ar[t] - row[t]
+            if delta != 0.0:
+                Dm[<Py_ssize_t> t * p + j] += delta
+                _wupdate(D, j, t, coef, delta, h, u, hu)
+                m[t] += delta * S[<Py_ssize_t> j * T + t]
+            if fit_intercept and Hb[t] > 0.0:
+                Db[t] -= (gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
+            d_max = fmax(d_max, fabs(delta))
+            w_max = fmax(w_max, fabs(ar[t]))
+    d_max_out[0] = d_max
+    w_max_out[0] = w_max
+
+
 def solve_logistic(const floating[::1, :] X,
                    const floating[::1] X_data,
                    const int[::1] X_indices,
@@ -327,6 +368,8 @@ def solve_logistic(const floating[::1, :] X,
     cdef double[::1] gbv = np.zeros(T)
     cdef double[::1] S = np.zeros(p * T)
     cdef double[::1] Hc = np.zeros(p * T)
+    cdef int[::1] act = np.zeros(max(p, 1), dtype=np.intc)
+    cdef int n_act
 
     with nogil:
         for it in range(max_iter):
@@ -375,34 +418,30 @@ def solve_logistic(const floating[::1, :] X,
                         Hc[<Py_ssize_t> j * T + t] = fmax(
                             H[<Py_ssize_t> j * T + t]
                             - S[<Py_ssize_t> j * T + t] * S[<Py_ssize_t> j * T + t] / Hb[t], 0.0)
-            for ps in range(max_inner):
-                d_max = 0.0
-                w_max = 0.0
-                for j in range(p):
-                    for t in range(T):
-                        # the model's gradients in w_jt and b_t, then b_t eliminated
-                        g = ((XtA[<Py_ssize_t> j * T + t] + _wdot(&D, j, t, &coef[0, 0], &hu[0]))
-                             + Db[t] * S[<Py_ssize_t> j * T + t])
-                        gbv[t] = (Gb[t] + m[t]) + Db[t] * Hb[t]
-                        if fit_intercept and Hb[t] > 0.0:
-                            g = g - S[<Py_ssize_t> j * T + t] * gbv[t] / Hb[t]
-                        old = coef[t, j] + Dm[<Py_ssize_t> t * p + j]
-                        row[t] = old
-                        Hr[t] = Hc[<Py_ssize_t> j * T + t]
-                        ar[t] = Hr[t] * old - g
-                    row_prox_diag(&pen, &ar[0], T, &Hr[0])
-                    for t in range(T):
-                        delta = ar[t] - row[t]
-                        if delta != 0.0:
-                            Dm[<Py_ssize_t> t * p + j] += delta
-                            _wupdate(&D, j, t, &coef[0, 0], delta, &h[0], &u[0], &hu[0])
-                            m[t] += delta * S[<Py_ssize_t> j * T + t]
-                        if fit_intercept and Hb[t] > 0.0:
-                            Db[t] -= (gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
-                        d_max = fmax(d_max, fabs(delta))
-                        w_max = fmax(w_max, fabs(ar[t]))
+            # active-set passes (glmnet's): a full pass, then passes over the
+            # nonzero rows until they settle, then a full pass again
+            ps = 0
+            while ps < max_inner:
+                _inner_pass(&D, &pen, &coef[0, 0], NULL, p, fit_intercept, &XtA[0], &S[0],
+                            &Hc[0], &Gb[0], &Hb[0], &Db[0], &m[0], &gbv[0], &Dm[0], &h[0],
+                            &u[0], &hu[0], &row[0], &Hr[0], &ar[0], &d_max, &w_max)
+                ps += 1
                 if d_max <= tol_in * w_max:
                     break
+                n_act = 0
+                for j in range(p):
+                    for t in range(T):
+                        if coef[t, j] + Dm[<Py_ssize_t> t * p + j] != 0.0:
+                            act[n_act] = j
+                            n_act += 1
+                            break
+                while ps < max_inner:
+                    _inner_pass(&D, &pen, &coef[0, 0], &act[0], n_act, fit_intercept, &XtA[0],
+                                &S[0], &Hc[0], &Gb[0], &Hb[0], &Db[0], &m[0], &gbv[0], &Dm[0],
+                                &h[0], &u[0], &hu[0], &row[0], &Hr[0], &ar[0], &d_max, &w_max)
+                    ps += 1
+                    if d_max <= tol_in * w_max:
+                        break
             # u = A(D) + Db for the line search
             for t in range(T):
                 for i in range(offsets[t], offsets[t + 1]):
