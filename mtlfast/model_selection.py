@@ -324,6 +324,25 @@ def _fit_best(est, X, Y, sw, tasks, task_weight):
 
 
 # -- estimators --------------------------------------------------------------
+class _RefitBest:
+    """What the CV estimators share: the splitter's metadata routing and the
+    predictions of the model refit on all data (best_estimator_)."""
+
+    def get_metadata_routing(self):
+        """Metadata routing (scikit-learn): fit's extra parameters go to the
+        splitter's split."""
+        return _router(self)
+
+    def predict(self, X, tasks=None):
+        """Predict with the final model (per-task fits: pass tasks)."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X, tasks=tasks)
+
+    def score(self, X, y, sample_weight=None, tasks=None):
+        check_is_fitted(self)
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight, tasks=tasks)
+
+
 _CV_CONSTRAINTS = {
     "eps": [Interval(numbers.Real, 0, None, closed="neither")],
     "alphas": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
@@ -333,7 +352,7 @@ _CV_CONSTRAINTS = {
 }
 
 
-class MultiTaskElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class MultiTaskElasticNetCV(_RefitBest, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Multi-task elastic net with alpha (and l1_ratio) chosen by
     cross-validation.
 
@@ -469,20 +488,6 @@ class MultiTaskElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.best_estimator_ = model
         return self
 
-    def get_metadata_routing(self):
-        """Metadata routing (scikit-learn): fit's extra parameters go to the
-        splitter's split."""
-        return _router(self)
-
-    def predict(self, X, tasks=None):
-        """Predict with the final model (per-task fits: pass tasks)."""
-        check_is_fitted(self)
-        return self.best_estimator_.predict(X, tasks=tasks)
-
-    def score(self, X, y, sample_weight=None, tasks=None):
-        check_is_fitted(self)
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight, tasks=tasks)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -527,7 +532,7 @@ class MultiTaskLassoCV(MultiTaskElasticNetCV):
         return self
 
 
-class PathCV(BaseEstimator):
+class PathCV(_RefitBest, BaseEstimator):
     """Cross-validate any mtlfast estimator along one hyper-parameter.
 
     Each fold fits the path over `values` (sorted from large to small: from
@@ -616,14 +621,3 @@ class PathCV(BaseEstimator):
         self.intercept_ = self.best_estimator_.intercept_
         self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
-
-    def get_metadata_routing(self):
-        return _router(self)
-
-    def predict(self, X, tasks=None):
-        check_is_fitted(self)
-        return self.best_estimator_.predict(X, tasks=tasks)
-
-    def score(self, X, y, sample_weight=None, tasks=None):
-        check_is_fitted(self)
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight, tasks=tasks)

@@ -262,6 +262,25 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
     return primal - dual
 
 
+cdef double _refit_intercepts(const TaskDesign* D, const Penalty* pen, const floating* coef,
+                              double* intercept, bint fit_intercept, const double* y,
+                              const double* c, double* a, double* z, double* rho,
+                              double* XtA, double* row, double* buf,
+                              bint with_gap) noexcept nogil:
+    """The intercepts fitted given W (a = A(W); z = a + b), then the duality
+    gap when with_gap (else INFINITY)."""
+    cdef int t, i
+    _apply(D, coef, intercept, a, False)
+    if fit_intercept:
+        _optimal_intercept(a, y, c, D.offsets, D.T, intercept, 1e-13, 100)
+    for t in range(D.T):
+        for i in range(D.offsets[t], D.offsets[t + 1]):
+            z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
+    if not with_gap:
+        return INFINITY
+    return _gap(D, pen, coef, z, y, c, rho, XtA, row, buf)
+
+
 cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* coef,
                       const int* feats, int n_feats, bint fit_intercept, const double* G,
                       const double* S, const double* Hc, const double* Gb, const double* Hb,
@@ -360,7 +379,6 @@ def solve_logistic(const floating[::1, :] X,
     cdef double[::1] buf = np.zeros(T)
     cdef double[::1] ar = np.zeros(T)
     cdef double[::1] Hr = np.zeros(T)
-    cdef double[::1] bz = np.zeros(T)
     cdef double[::1] Gb = np.zeros(T)
     cdef double[::1] Hb = np.zeros(T)
     cdef double[::1] Db = np.zeros(T)
@@ -373,19 +391,11 @@ def solve_logistic(const floating[::1, :] X,
 
     with nogil:
         for it in range(max_iter):
-            # intercepts given W
-            _apply(&D, &coef[0, 0], &bz[0], &a[0], False)
-            if fit_intercept:
-                _optimal_intercept(&a[0], &y[0], &c[0], &offsets[0], T, &intercept[0],
-                                   1e-13, 100)
-            for t in range(T):
-                for i in range(offsets[t], offsets[t + 1]):
-                    z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
-            if tol_abs >= 0.0:
-                gap = _gap(&D, &pen, &coef[0, 0], &z[0], &y[0], &c[0], &rho[0], &XtA[0],
-                           &row[0], &buf[0])
-                if gap <= tol_abs:
-                    break
+            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
+                                    &y[0], &c[0], &a[0], &z[0], &rho[0], &XtA[0], &row[0],
+                                    &buf[0], tol_abs >= 0.0)
+            if tol_abs >= 0.0 and gap <= tol_abs:
+                break
             # inner accuracy follows the outer one (ill-conditioned designs need it)
             tol_in = inner_tol if tol_abs < 0.0 else fmin(inner_tol, 0.1 * gap / gap_scale)
             # the quadratic model at W
@@ -472,14 +482,7 @@ def solve_logistic(const floating[::1, :] X,
                     coef[t, j] = <floating> (coef[t, j] + alpha * Dm[<Py_ssize_t> t * p + j])
             n_iter = it + 1
         else:
-            _apply(&D, &coef[0, 0], &bz[0], &a[0], False)
-            if fit_intercept:
-                _optimal_intercept(&a[0], &y[0], &c[0], &offsets[0], T, &intercept[0],
-                                   1e-13, 100)
-            for t in range(T):
-                for i in range(offsets[t], offsets[t + 1]):
-                    z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
-            if tol_abs >= 0.0:
-                gap = _gap(&D, &pen, &coef[0, 0], &z[0], &y[0], &c[0], &rho[0], &XtA[0],
-                           &row[0], &buf[0])
+            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
+                                    &y[0], &c[0], &a[0], &z[0], &rho[0], &XtA[0], &row[0],
+                                    &buf[0], tol_abs >= 0.0)
     return n_iter, gap
