@@ -83,6 +83,37 @@ cdef inline double _wnorm2(const TaskDesign* D, int j, int t, const floating* du
     return s
 
 
+cdef inline void _model_terms(const TaskDesign* D, int j, int t, const floating* dummy,
+                              const double* rho, const double* h, double* G, double* H,
+                              double* S) noexcept nogil:
+    """G = -X[rows t, j] . rho, H = sum h x^2, S = sum h x over task t's rows,
+    in one read of the piece (each sum in _wdot's / _wnorm2's order)."""
+    cdef const floating* x
+    cdef double g = 0.0, hh = 0.0, s = 0.0, xk, hk
+    cdef int k, i
+    if not D.is_sparse:
+        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
+        for k in range(D.offsets[t], D.offsets[t + 1]):
+            xk = x[k]
+            hk = h[k]
+            g += xk * rho[k]
+            hh += hk * xk * xk
+            s += xk * hk
+    else:
+        x = <const floating*> D.data
+        for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
+                       D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
+            i = D.indices[k]
+            xk = x[k]
+            hk = h[i]
+            g += xk * rho[i]
+            hh += hk * xk * xk
+            s += xk * hk
+    G[0] = -g
+    H[0] = hh
+    S[0] = s
+
+
 cdef inline void _wupdate(const TaskDesign* D, int j, int t, const floating* dummy,
                           double delta, const double* h, double* u, double* hu) noexcept nogil:
     """u[rows t] += delta X[rows t, j]; hu = h * u on those rows"""
@@ -407,9 +438,10 @@ def solve_logistic(const floating[::1, :] X,
                 hu[i] = 0.0
             for j in range(p):
                 for t in range(T):
-                    # G_jt = -A_jt^T rho (kept in XtA), H_jt
-                    XtA[<Py_ssize_t> j * T + t] = -_wdot(&D, j, t, &coef[0, 0], &rho[0])
-                    H[<Py_ssize_t> j * T + t] = _wnorm2(&D, j, t, &coef[0, 0], &h[0])
+                    # one read of the piece: G_jt = -A_jt^T rho (kept in XtA), H_jt, S_jt
+                    _model_terms(&D, j, t, &coef[0, 0], &rho[0], &h[0],
+                                 &XtA[<Py_ssize_t> j * T + t], &H[<Py_ssize_t> j * T + t],
+                                 &S[<Py_ssize_t> j * T + t])
                     Dm[<Py_ssize_t> t * p + j] = 0.0
             for t in range(T):
                 Gb[t] = 0.0
@@ -421,8 +453,7 @@ def solve_logistic(const floating[::1, :] X,
                     Hb[t] += h[i]
             for j in range(p):
                 for t in range(T):
-                    # S_jt = sum_{i in t} h_i x_ij; Hc: the curvature with b_t eliminated
-                    S[<Py_ssize_t> j * T + t] = _wdot(&D, j, t, &coef[0, 0], &h[0])
+                    # Hc: the curvature with b_t eliminated
                     Hc[<Py_ssize_t> j * T + t] = H[<Py_ssize_t> j * T + t]
                     if fit_intercept and Hb[t] > 0.0:
                         Hc[<Py_ssize_t> j * T + t] = fmax(
