@@ -65,29 +65,11 @@ cdef inline double _wdot(const TaskDesign* D, int j, int t, const floating* dumm
     return s
 
 
-cdef inline double _wnorm2(const TaskDesign* D, int j, int t, const floating* dummy,
-                           const double* h) noexcept nogil:
-    """sum_{i in t} h_i x_ij^2"""
-    cdef const floating* x
-    cdef double s = 0.0
-    cdef int k
-    if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
-        for k in range(D.offsets[t], D.offsets[t + 1]):
-            s += h[k] * x[k] * x[k]
-        return s
-    x = <const floating*> D.data
-    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-        s += h[D.indices[k]] * x[k] * x[k]
-    return s
-
-
 cdef inline void _model_terms(const TaskDesign* D, int j, int t, const floating* dummy,
                               const double* rho, const double* h, double* G, double* H,
                               double* S) noexcept nogil:
     """G = -X[rows t, j] . rho, H = sum h x^2, S = sum h x over task t's rows,
-    in one read of the piece (each sum in _wdot's / _wnorm2's order)."""
+    in one read of the piece (each sum in the twin's element order)."""
     cdef const floating* x
     cdef double g = 0.0, hh = 0.0, s = 0.0, xk, hk
     cdef int k, i
@@ -264,7 +246,6 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
         for t in range(T):
             w = W[<Py_ssize_t> t * p + j]
             XtA[<Py_ssize_t> j * T + t] = _wdot(D, j, t, W, rho) - pen.lam2 * w
-            row[t] = w
     primal = _loss(z, y, c, N)
     for j in range(p):
         for t in range(T):
@@ -380,7 +361,7 @@ def solve_logistic(const floating[::1, :] X,
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
     cdef int it, ps, j, t, i, n_iter = 0, halv, n_halv
-    cdef double gap = INFINITY, d_max, w_max, old, delta, model, alpha, Fa, tol_in, g
+    cdef double gap = INFINITY, d_max, w_max, model, alpha, Fa, tol_in
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N:
