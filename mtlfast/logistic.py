@@ -219,22 +219,28 @@ class LogisticPerTask:
         return b
 
     # -- certificate -----------------------------------------------------------
-    def gap(self, W, b, pen):
+    def gap(self, W, b, pen, feats=None, details=False):
         """Duality gap at (W, b) (b should be optimal given W: see the
-        module docstring)."""
+        module docstring). feats: only these features' dual constraints
+        (the subproblem's gap, rows outside feats being 0). details: also
+        return XtA and max_j N^D(XtA_j) (0 when lam1 = 0)."""
         z = self.z(W, b)
         p = expit(z)
         rho = self.c * (self.y - p)
         primal = self.loss(z) + pen.value(W)
         XtA = self.adjoint(rho) - pen.lam2 * W
+        dn = 0.0
         if pen.lam1 > 0:
-            dn = float(pen.dual_norm_rows(XtA).max(initial=0.0))
+            rows = XtA if feats is None else XtA[feats]
+            dn = float(pen.dual_norm_rows(rows).max(initial=0.0))
             s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
             v = self.y + s * (p - self.y)
             dual = -float(self.c @ _phi(v)) - 0.5 * s * s * pen.lam2 * float(np.sum(W * W))
         else:
             AtR = self.adjoint(rho)
             dual = -float(self.c @ _phi(p)) - 0.5 * float(np.sum(AtR * AtR)) / pen.lam2
+        if details:
+            return primal - dual, XtA, dn
         return primal - dual
 
     def gap_scale(self):
@@ -258,96 +264,148 @@ def shared_to_long(X, Y):
     return Xl, Y.T.ravel(), np.repeat(np.arange(T), n)
 
 
+def working_set(pen, norms2, W, XtA, dn, ws_size):
+    """The working set (mtlfast._workset.build_ws with n = 1): every feature
+    with a nonzero row, then the features whose dual constraint is closest to
+    active, scored by (1 - N^D(XtA_j) / max(lam1, dn)) / sqrt(norms2_j + lam2)
+    (smaller first, ties by index), up to ws_size features, sorted by index.
+    Features with norms2 = 0 never enter."""
+    feats = np.flatnonzero(norms2 > 0)
+    score = (1.0 - pen.dual_norm_rows(XtA[feats]) / max(pen.lam1, dn)) \
+        / np.sqrt(norms2[feats] + pen.lam2)
+    score[np.any(W[feats] != 0, axis=1)] = -np.inf
+    best = np.lexsort((feats, score))[:ws_size]
+    return np.sort(feats[best])
+
+
+def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
+    """One proximal Newton step on the features feats (the others' rows stay
+    as they are): the quadratic model at (W, b), active-set passes on it,
+    Armijo backtracking (module docstring). Returns (W, b)."""
+    p, T = df.n_features, df.n_tasks
+    z = df.z(W, b)
+    prob = expit(z)
+    h = df.c * prob * (1 - prob)
+    G = -df.adjoint(df.c * (df.y - prob))
+    H = df.curvatures(h)
+    D = np.zeros((p, T))
+    Db = np.zeros(T)                    # the intercepts' step
+    resid = df.c * (prob - df.y)
+    Gb = np.array([resid[df.task_slice(t)].sum() for t in range(T)])
+    Hb = np.array([h[df.task_slice(t)].sum() for t in range(T)])
+    S = df.adjoint(h)                   # S[j, t] = sum_{i in t} h_i x_ij
+    center = df.fit_intercept & (Hb > 0)
+    Hc = H - np.where(center, S ** 2 / np.where(center, Hb, 1.0), 0.0)
+    Hc = np.maximum(Hc, 0.0)            # the curvature of w_jt with b_t re-optimized
+    v = np.zeros(df.n_samples)          # A(D)
+    m = np.zeros(T)                     # m_t = sum_{i in t} h_i v_i
+
+    def inner_pass(js):
+        """One cyclic pass over js; returns (largest change, largest entry)."""
+        d_max = w_max = 0.0
+        for j in js:
+            xj = df.column(j)
+            hv = h * v
+            # the model's gradients in row j and in the intercepts
+            g = G[j] + np.array([xj[df.task_slice(t)] @ hv[df.task_slice(t)]
+                                 for t in range(T)]) + Db * S[j]
+            gb = Gb + m + Db * Hb
+            # exact minimization over (row j, intercepts): b eliminated
+            gc = np.where(center, g - S[j] * gb / np.where(center, Hb, 1.0), g)
+            old = W[j] + D[j]
+            new = pen.prox_diag(Hc[j] * old - gc, Hc[j])
+            delta = new - old
+            if np.any(delta != 0):
+                D[j] += delta
+                v[:] += xj * delta[df.codes]
+                m[:] += delta * S[j]
+            Db[:] -= np.where(center, (gb + S[j] * delta) / np.where(center, Hb, 1.0), 0.0)
+            d_max = max(d_max, float(np.abs(delta).max()))
+            w_max = max(w_max, float(np.abs(new).max()))
+        return d_max, w_max
+
+    # active-set passes (glmnet's): a full pass over feats, then passes over
+    # their nonzero rows until they settle, then a full pass again
+    passes = 0
+    while passes < max_inner:
+        d_max, w_max = inner_pass(feats)
+        passes += 1
+        if d_max <= tol_in * w_max:
+            break
+        active = feats[np.any(W[feats] + D[feats] != 0, axis=1)]
+        while passes < max_inner:
+            d_max, w_max = inner_pass(active)
+            passes += 1
+            if d_max <= tol_in * w_max:
+                break
+    u = v + Db[df.codes]                # A(D) + Db
+    model = float(np.sum(G * D)) + float(Gb @ Db) + _pen_change(pen, W, W + D)
+    alpha = 1.0
+    # the test is undecidable below F's rounding: the full (Newton) step then
+    F0 = df.loss(z) + pen.value(W)
+    halvings = 0 if ARMIJO * abs(model) <= UNDECIDABLE * abs(F0) else MAX_HALVINGS
+    for _ in range(halvings):
+        dF = df.loss_change(z, u, alpha) + _pen_change(pen, W, W + alpha * D)
+        if dF <= ARMIJO * alpha * model:
+            break
+        alpha *= 0.5
+    return W + alpha * D, b + alpha * Db
+
+
 def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
-                inner_tol=1e-3):
+                inner_tol=1e-3, use_ws=True, p0=10):
     """Reference proximal Newton solve (module docstring).
 
-    tol < 0 runs exactly max_iter outer iterations (no gap checks: the
-    kernel-comparison mode). Returns (W (p, T), b (T,), gap, n_iter).
+    Working sets (use_ws, lam1 > 0, tol >= 0; mtlfast._tasks' strategy):
+    after each full gap, the nonzero rows plus the features whose dual
+    constraint is closest to active (working_set: at least p0, at least
+    twice the nonzero rows, never shrinking) take Newton steps until the
+    subproblem's gap (the gap with the dual constraints of the working set
+    only) is <= 0.3 x the full one; then the full gap again. Rows of
+    all-zero columns are set to 0 first (their optimum for lam1 > 0).
+    Without working sets every Newton step is followed by the full gap.
+
+    tol < 0 runs exactly max_iter Newton steps on all features (no gap
+    checks: the kernel-comparison mode). Returns (W (p, T), b (T,), gap,
+    n_iter), n_iter counting Newton steps.
     """
     p, T = df.n_features, df.n_tasks
     W = np.zeros((p, T)) if W0 is None else np.array(W0, dtype=float, copy=True)
     b = np.zeros(T) if b0 is None else np.array(b0, dtype=float, copy=True)
     tol_abs = tol * df.gap_scale()
+    use_ws = use_ws and pen.lam1 > 0 and tol >= 0
+    all_feats = np.arange(p)
+    if use_ws:
+        # the loss's curvature bound per feature: max_t sum_{i in t} c_i x_ij^2 / 4
+        norms2 = 0.25 * df.curvatures(df.c).max(axis=1, initial=0.0)
+        W[norms2 == 0] = 0.0
+    ws_size = 0
     gap = np.inf
     n_iter = 0
-    for it in range(max_iter):
+    while n_iter < max_iter:
         b = df.optimal_intercept(W, b)
+        feats, target = all_feats, 0.0
         if tol >= 0:
-            gap = df.gap(W, b, pen)
+            gap, XtA, dn = df.gap(W, b, pen, details=True)
             if gap <= tol_abs:
                 break
-        # inner accuracy follows the outer one (ill-conditioned designs need it)
-        tol_in = inner_tol if tol < 0 else min(inner_tol, 0.1 * gap / df.gap_scale())
-        z = df.z(W, b)
-        prob = expit(z)
-        h = df.c * prob * (1 - prob)
-        G = -df.adjoint(df.c * (df.y - prob))
-        H = df.curvatures(h)
-        D = np.zeros((p, T))
-        Db = np.zeros(T)                    # the intercepts' step
-        resid = df.c * (prob - df.y)
-        Gb = np.array([resid[df.task_slice(t)].sum() for t in range(T)])
-        Hb = np.array([h[df.task_slice(t)].sum() for t in range(T)])
-        S = df.adjoint(h)                   # S[j, t] = sum_{i in t} h_i x_ij
-        center = df.fit_intercept & (Hb > 0)
-        Hc = H - np.where(center, S ** 2 / np.where(center, Hb, 1.0), 0.0)
-        Hc = np.maximum(Hc, 0.0)            # the curvature of w_jt with b_t re-optimized
-        v = np.zeros(df.n_samples)          # A(D)
-        m = np.zeros(T)                     # m_t = sum_{i in t} h_i v_i
-
-        def inner_pass(feats):
-            """One cyclic pass over feats; returns (largest change, largest entry)."""
-            d_max = w_max = 0.0
-            for j in feats:
-                xj = df.column(j)
-                hv = h * v
-                # the model's gradients in row j and in the intercepts
-                g = G[j] + np.array([xj[df.task_slice(t)] @ hv[df.task_slice(t)]
-                                     for t in range(T)]) + Db * S[j]
-                gb = Gb + m + Db * Hb
-                # exact minimization over (row j, intercepts): b eliminated
-                gc = np.where(center, g - S[j] * gb / np.where(center, Hb, 1.0), g)
-                old = W[j] + D[j]
-                new = pen.prox_diag(Hc[j] * old - gc, Hc[j])
-                delta = new - old
-                if np.any(delta != 0):
-                    D[j] += delta
-                    v[:] += xj * delta[df.codes]
-                    m[:] += delta * S[j]
-                Db[:] -= np.where(center, (gb + S[j] * delta) / np.where(center, Hb, 1.0), 0.0)
-                d_max = max(d_max, float(np.abs(delta).max()))
-                w_max = max(w_max, float(np.abs(new).max()))
-            return d_max, w_max
-
-        # active-set passes (glmnet's): a full pass, then passes over the
-        # nonzero rows until they settle, then a full pass again
-        passes = 0
-        while passes < max_inner:
-            d_max, w_max = inner_pass(range(p))
-            passes += 1
-            if d_max <= tol_in * w_max:
+            if use_ws:
+                nnz = int(np.sum(np.any(W != 0, axis=1)))
+                ws_size = min(p, max(ws_size, p0, 2 * nnz))
+                feats = working_set(pen, norms2, W, XtA, dn, ws_size)
+                target = 0.3 * gap
+        gap_in = gap
+        while n_iter < max_iter:
+            # inner accuracy follows the outer one (ill-conditioned designs need it)
+            tol_in = inner_tol if tol < 0 else min(inner_tol, 0.1 * gap_in / df.gap_scale())
+            W, b = _newton_step(df, pen, W, b, feats, tol_in, max_inner)
+            n_iter += 1
+            if not use_ws:
                 break
-            active = np.flatnonzero(np.any(W + D != 0, axis=1))
-            while passes < max_inner:
-                d_max, w_max = inner_pass(active)
-                passes += 1
-                if d_max <= tol_in * w_max:
-                    break
-        u = v + Db[df.codes]                # A(D) + Db
-        model = float(np.sum(G * D)) + float(Gb @ Db) + _pen_change(pen, W, W + D)
-        alpha = 1.0
-        # the test is undecidable below F's rounding: the full (Newton) step then
-        F0 = df.loss(z) + pen.value(W)
-        halvings = 0 if ARMIJO * abs(model) <= UNDECIDABLE * abs(F0) else MAX_HALVINGS
-        for _ in range(halvings):
-            dF = df.loss_change(z, u, alpha) + _pen_change(pen, W, W + alpha * D)
-            if dF <= ARMIJO * alpha * model:
+            b = df.optimal_intercept(W, b)
+            gap_in = df.gap(W, b, pen, feats=feats)
+            if gap_in <= target:
                 break
-            alpha *= 0.5
-        W = W + alpha * D
-        b = b + alpha * Db
-        n_iter = it + 1
     else:
         b = df.optimal_intercept(W, b)
         if tol >= 0:
@@ -356,7 +414,7 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
 
 
 def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
-                   inner_tol=1e-3, dtype=np.float64):
+                   inner_tol=1e-3, use_ws=True, p0=10, dtype=np.float64):
     """The compiled twin of prox_newton (mtlfast._logistic): same arguments
     and steps. Returns (W (p, T), b (T,), gap, n_iter)."""
     from . import _logistic
@@ -370,5 +428,5 @@ def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=
                                            coef, b, df.fit_intercept, kind, lam1, lam2, tau,
                                            positive, int(max_iter), float(tol_abs),
                                            float(df.gap_scale()), int(max_inner),
-                                           float(inner_tol))
+                                           float(inner_tol), bool(use_ws), int(p0))
     return coef.T.astype(np.float64), b, gap, n_iter

@@ -19,11 +19,11 @@ whose changes of F are summed term by term (precise near the optimum).
 """
 import numpy as np
 from cython cimport floating
-from libc.stdlib cimport malloc, free
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
 from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport TaskDesign, design_from_arrays
+from mtlfast._workset cimport ScoredFeature, build_ws
 
 cdef double ARMIJO = 1e-4
 cdef int MAX_HALVINGS = 50
@@ -149,11 +149,16 @@ cdef double _loss(const double* z, const double* y, const double* c, int N) noex
 
 
 cdef double _pen_change(const Penalty* pen, const floating* W, const double* Dm,
-                        double alpha, int p, int T, double* r1, double* r2) noexcept nogil:
-    """h(W + alpha D) - h(W) summed row by row (as mtlfast.logistic._pen_change)"""
+                        double alpha, const int* feats, int n_feats, int p, int T,
+                        double* r1, double* r2) noexcept nogil:
+    """h(W + alpha D) - h(W) summed row by row over feats (all when NULL; D
+    is 0 on the other rows), as mtlfast.logistic._pen_change"""
     cdef double s = 0.0, q1, q2, w
-    cdef int j, t
-    for j in range(p):
+    cdef int j, k, t
+    if feats == NULL:
+        n_feats = p
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
         q1 = 0.0
         q2 = 0.0
         for t in range(T):
@@ -232,17 +237,23 @@ cdef void _optimal_intercept(const double* a, const double* y, const double* c,
 
 
 cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
-                 const double* z, const double* y, const double* c, double* rho,
-                 double* XtA, double* row, double* buf) noexcept nogil:
-    """Duality gap at (W, b) given z = A(W) + b (mtlfast.logistic); leaves
-    rho = c (y - p) and XtA[j * T + t] = A_jt^T rho - lam2 W_tj."""
+                 const double* z, const double* y, const double* c, const int* feats,
+                 int n_feats, double* rho, double* XtA, double* row, double* buf,
+                 double* dn_out) noexcept nogil:
+    """Duality gap at (W, b) given z = A(W) + b (mtlfast.logistic), with the
+    dual constraints of feats only (all features when NULL: rows outside
+    feats must be 0); leaves rho = c (y - p), XtA[j * T + t] = A_jt^T rho -
+    lam2 W_tj for j in feats and dn_out = max N^D(XtA_j) (0 for lam1 = 0)."""
     cdef int N = D.N, p = D.p, T = D.T
-    cdef int i, j, t
+    cdef int i, j, k, t
     cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0, w
     cdef double phis = 0.0, AtR2 = 0.0, xr
+    if feats == NULL:
+        n_feats = p
     for i in range(N):
         rho[i] = c[i] * (y[i] - _expit(z[i]))
-    for j in range(p):
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
         for t in range(T):
             w = W[<Py_ssize_t> t * p + j]
             XtA[<Py_ssize_t> j * T + t] = _wdot(D, j, t, W, rho) - pen.lam2 * w
@@ -254,7 +265,8 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
         primal += pen.lam1 * row_norm(pen, row, T)
     primal += 0.5 * pen.lam2 * q
     if pen.lam1 > 0.0:
-        for j in range(p):
+        for k in range(n_feats):
+            j = k if feats == NULL else feats[k]
             dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
         s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
         for i in range(N):
@@ -271,67 +283,196 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
                 xr = XtA[<Py_ssize_t> j * T + t] + pen.lam2 * W[<Py_ssize_t> t * p + j]
                 AtR2 += xr * xr
         dual = -phis - 0.5 * AtR2 / pen.lam2
+    dn_out[0] = dn
     return primal - dual
+
+
+ctypedef struct Work:
+    # per row (N)
+    double* z          # A(W) + b
+    double* a          # A(W)
+    double* h          # the model's weights c p (1 - p)
+    double* rho        # c (y - p)
+    double* u          # A(D) (+ Db for the line search)
+    double* hu         # h * u
+    # per (feature, task), j * T + t
+    double* XtA        # the gap's A^T rho - lam2 W, then the model's gradient G
+    double* H
+    double* S
+    double* Hc         # H with the intercepts eliminated
+    # the step D, t * p + j like coef
+    double* Dm
+    # per task
+    double* row
+    double* buf
+    double* ar
+    double* Hr
+    double* Gb
+    double* Hb
+    double* Db
+    double* m
+    double* gbv
+    int* act           # the nonzero rows of the features of a step
 
 
 cdef double _refit_intercepts(const TaskDesign* D, const Penalty* pen, const floating* coef,
                               double* intercept, bint fit_intercept, const double* y,
-                              const double* c, double* a, double* z, double* rho,
-                              double* XtA, double* row, double* buf,
-                              bint with_gap) noexcept nogil:
-    """The intercepts fitted given W (a = A(W); z = a + b), then the duality
-    gap when with_gap (else INFINITY)."""
+                              const double* c, const int* feats, int n_feats, Work* w,
+                              bint with_gap, double* dn) noexcept nogil:
+    """The intercepts fitted given W (w.a = A(W); w.z = w.a + b), then the
+    duality gap with the dual constraints of feats (all when NULL) when
+    with_gap (else INFINITY)."""
     cdef int t, i
-    _apply(D, coef, intercept, a, False)
+    _apply(D, coef, intercept, w.a, False)
     if fit_intercept:
-        _optimal_intercept(a, y, c, D.offsets, D.T, intercept, 1e-13, 100)
+        _optimal_intercept(w.a, y, c, D.offsets, D.T, intercept, 1e-13, 100)
     for t in range(D.T):
         for i in range(D.offsets[t], D.offsets[t + 1]):
-            z[i] = a[i] + (intercept[t] if fit_intercept else 0.0)
+            w.z[i] = w.a[i] + (intercept[t] if fit_intercept else 0.0)
     if not with_gap:
         return INFINITY
-    return _gap(D, pen, coef, z, y, c, rho, XtA, row, buf)
+    return _gap(D, pen, coef, w.z, y, c, feats, n_feats, w.rho, w.XtA, w.row, w.buf, dn)
 
 
 cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* coef,
-                      const int* feats, int n_feats, bint fit_intercept, const double* G,
-                      const double* S, const double* Hc, const double* Gb, const double* Hb,
-                      double* Db, double* m, double* gbv, double* Dm, const double* h,
-                      double* u, double* hu, double* row, double* Hr, double* ar,
+                      const int* feats, int n_feats, bint fit_intercept, Work* w,
                       double* d_max_out, double* w_max_out) noexcept nogil:
     """One cyclic pass of the inner solver over feats (all features when
     NULL): each block a feature's row with the intercepts eliminated (module
-    docstring). G: the model's gradient at D = 0 (j * T + t); Dm (t * p + j)
-    the step so far; u = A(D), hu = h * u, m_t = sum_{i in t} hu_i."""
+    docstring). w.XtA: the model's gradient G at D = 0 (j * T + t); w.Dm
+    (t * p + j) the step so far; w.u = A(D), w.hu = h * u,
+    w.m_t = sum_{i in t} hu_i."""
     cdef int p = D.p, T = D.T
     cdef int k, j, t
     cdef double g, old, delta, d_max = 0.0, w_max = 0.0
+    cdef double* G = w.XtA
+    cdef double* S = w.S
+    cdef double* Hb = w.Hb
+    cdef double* Db = w.Db
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
         for t in range(T):
             # the model's gradients in w_jt and b_t, then b_t eliminated
-            g = ((G[<Py_ssize_t> j * T + t] + _wdot(D, j, t, coef, hu))
+            g = ((G[<Py_ssize_t> j * T + t] + _wdot(D, j, t, coef, w.hu))
                  + Db[t] * S[<Py_ssize_t> j * T + t])
-            gbv[t] = (Gb[t] + m[t]) + Db[t] * Hb[t]
+            w.gbv[t] = (w.Gb[t] + w.m[t]) + Db[t] * Hb[t]
             if fit_intercept and Hb[t] > 0.0:
-                g = g - S[<Py_ssize_t> j * T + t] * gbv[t] / Hb[t]
-            old = coef[<Py_ssize_t> t * p + j] + Dm[<Py_ssize_t> t * p + j]
-            row[t] = old
-            Hr[t] = Hc[<Py_ssize_t> j * T + t]
-            ar[t] = Hr[t] * old - g
-        row_prox_diag(pen, ar, T, Hr)
+                g = g - S[<Py_ssize_t> j * T + t] * w.gbv[t] / Hb[t]
+            old = coef[<Py_ssize_t> t * p + j] + w.Dm[<Py_ssize_t> t * p + j]
+            w.row[t] = old
+            w.Hr[t] = w.Hc[<Py_ssize_t> j * T + t]
+            w.ar[t] = w.Hr[t] * old - g
+        row_prox_diag(pen, w.ar, T, w.Hr)
         for t in range(T):
-            delta = ar[t] - row[t]
+            delta = w.ar[t] - w.row[t]
             if delta != 0.0:
-                Dm[<Py_ssize_t> t * p + j] += delta
-                _wupdate(D, j, t, coef, delta, h, u, hu)
-                m[t] += delta * S[<Py_ssize_t> j * T + t]
+                w.Dm[<Py_ssize_t> t * p + j] += delta
+                _wupdate(D, j, t, coef, delta, w.h, w.u, w.hu)
+                w.m[t] += delta * S[<Py_ssize_t> j * T + t]
             if fit_intercept and Hb[t] > 0.0:
-                Db[t] -= (gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
+                Db[t] -= (w.gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
             d_max = fmax(d_max, fabs(delta))
-            w_max = fmax(w_max, fabs(ar[t]))
+            w_max = fmax(w_max, fabs(w.ar[t]))
     d_max_out[0] = d_max
     w_max_out[0] = w_max
+
+
+cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
+                       double* intercept, bint fit_intercept, const double* y,
+                       const double* c, const int* feats, int n_feats, double tol_in,
+                       int max_inner, Work* w) noexcept nogil:
+    """One proximal Newton step on the features feats (all when NULL; the
+    other rows stay): the quadratic model at (W, b) given w.z, active-set
+    passes on it, Armijo backtracking (mtlfast.logistic._newton_step)."""
+    cdef int N = D.N, p = D.p, T = D.T
+    cdef int k, j, t, i, ps, n_act, halv, n_halv
+    cdef double d_max, w_max, model, alpha, Fa, pr
+    cdef double* Dm = w.Dm
+    if feats == NULL:
+        n_feats = p
+    # the quadratic model at W
+    for i in range(N):
+        pr = _expit(w.z[i])
+        w.rho[i] = c[i] * (y[i] - pr)
+        w.h[i] = c[i] * pr * (1.0 - pr)
+        w.u[i] = 0.0
+        w.hu[i] = 0.0
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
+        for t in range(T):
+            # one read of the piece: G_jt = -A_jt^T rho (kept in XtA), H_jt, S_jt
+            _model_terms(D, j, t, coef, w.rho, w.h, &w.XtA[<Py_ssize_t> j * T + t],
+                         &w.H[<Py_ssize_t> j * T + t], &w.S[<Py_ssize_t> j * T + t])
+            Dm[<Py_ssize_t> t * p + j] = 0.0
+    for t in range(T):
+        w.Gb[t] = 0.0
+        w.Hb[t] = 0.0
+        w.Db[t] = 0.0
+        w.m[t] = 0.0
+        for i in range(D.offsets[t], D.offsets[t + 1]):
+            w.Gb[t] -= w.rho[i]
+            w.Hb[t] += w.h[i]
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
+        for t in range(T):
+            # Hc: the curvature with b_t eliminated
+            w.Hc[<Py_ssize_t> j * T + t] = w.H[<Py_ssize_t> j * T + t]
+            if fit_intercept and w.Hb[t] > 0.0:
+                w.Hc[<Py_ssize_t> j * T + t] = fmax(
+                    w.H[<Py_ssize_t> j * T + t]
+                    - w.S[<Py_ssize_t> j * T + t] * w.S[<Py_ssize_t> j * T + t] / w.Hb[t], 0.0)
+    # active-set passes (glmnet's): a full pass over feats, then passes over
+    # their nonzero rows until they settle, then a full pass again
+    ps = 0
+    while ps < max_inner:
+        _inner_pass(D, pen, coef, feats, n_feats, fit_intercept, w, &d_max, &w_max)
+        ps += 1
+        if d_max <= tol_in * w_max:
+            break
+        n_act = 0
+        for k in range(n_feats):
+            j = k if feats == NULL else feats[k]
+            for t in range(T):
+                if coef[<Py_ssize_t> t * p + j] + Dm[<Py_ssize_t> t * p + j] != 0.0:
+                    w.act[n_act] = j
+                    n_act += 1
+                    break
+        while ps < max_inner:
+            _inner_pass(D, pen, coef, w.act, n_act, fit_intercept, w, &d_max, &w_max)
+            ps += 1
+            if d_max <= tol_in * w_max:
+                break
+    # u = A(D) + Db for the line search
+    for t in range(T):
+        for i in range(D.offsets[t], D.offsets[t + 1]):
+            w.u[i] += w.Db[t]
+    # Armijo backtracking; changes of F summed term by term
+    model = 0.0
+    for t in range(T):
+        for k in range(n_feats):
+            j = k if feats == NULL else feats[k]
+            model += w.XtA[<Py_ssize_t> j * T + t] * Dm[<Py_ssize_t> t * p + j]
+    for t in range(T):
+        model += w.Gb[t] * w.Db[t]
+    model += _pen_change(pen, coef, Dm, 1.0, feats, n_feats, p, T, w.row, w.buf)
+    alpha = 1.0
+    # the test is undecidable below F's rounding: the full (Newton) step then
+    n_halv = MAX_HALVINGS
+    if ARMIJO * fabs(model) <= UNDECIDABLE * fabs(
+            _loss(w.z, y, c, N) + _pen_total(pen, coef, p, T, w.row)):
+        n_halv = 0
+    for halv in range(n_halv):
+        Fa = (_loss_change(w.z, w.u, alpha, y, c, N)
+              + _pen_change(pen, coef, Dm, alpha, feats, n_feats, p, T, w.row, w.buf))
+        if Fa <= ARMIJO * alpha * model:
+            break
+        alpha *= 0.5
+    for t in range(T):
+        intercept[t] += alpha * w.Db[t]
+        for k in range(n_feats):
+            j = k if feats == NULL else feats[k]
+            coef[<Py_ssize_t> t * p + j] = <floating> (coef[<Py_ssize_t> t * p + j]
+                                                      + alpha * Dm[<Py_ssize_t> t * p + j])
 
 
 def solve_logistic(const floating[::1, :] X,
@@ -347,21 +488,25 @@ def solve_logistic(const floating[::1, :] X,
                    bint fit_intercept,
                    int kind, double lam1, double lam2, double tau, bint positive,
                    int max_iter, double tol_abs, double gap_scale, int max_inner,
-                   double inner_tol):
+                   double inner_tol, bint use_ws=True, int p0=10):
     """Proximal Newton in place on coef (T, p) and intercept (T,).
 
     Design arguments as mtlfast._tasks.solve_tasks (no centering); y (N,)
     0/1 labels and c (N,) row weights, both float64 in the design's row
-    order. tol_abs < 0 runs exactly max_iter outer iterations without gaps
-    (the twin-comparison mode). gap_scale: sum(c) log 2 (the inner
-    tolerance's scale). Returns (n_iter, gap).
+    order. tol_abs < 0 runs exactly max_iter Newton steps on all features
+    without gaps (the twin-comparison mode). gap_scale: sum(c) log 2 (the
+    inner tolerance's scale). use_ws, p0: working sets as
+    mtlfast.logistic.prox_newton (lam1 > 0 and tol_abs >= 0 only).
+    Returns (n_iter, gap), n_iter counting Newton steps.
     """
     cdef TaskDesign D
     cdef Penalty pen
+    cdef Work w
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
-    cdef int it, ps, j, t, i, n_iter = 0, halv, n_halv
-    cdef double gap = INFINITY, d_max, w_max, model, alpha, Fa, tol_in
+    cdef int j, t, i, n_iter = 0, n_feats, nnz, ws_size = 0
+    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0, hh, g0, s0
+    cdef int* feats
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N:
@@ -377,124 +522,73 @@ def solve_logistic(const floating[::1, :] X,
     pen.lam2 = lam2
     pen.tau = tau
     pen.positive = positive
+    use_ws = use_ws and lam1 > 0.0 and tol_abs >= 0.0
 
-    cdef double[::1] z = np.zeros(N)
-    cdef double[::1] a = np.zeros(N)
-    cdef double[::1] h = np.zeros(N)
-    cdef double[::1] rho = np.zeros(N)
-    cdef double[::1] u = np.zeros(N)
-    cdef double[::1] hu = np.zeros(N)
-    cdef double[::1] XtA = np.zeros(p * T)
-    cdef double[::1] H = np.zeros(p * T)
-    cdef double[::1] Dm = np.zeros(p * T)        # the step D, (T, p) like coef
-    cdef double[::1] row = np.zeros(T)
-    cdef double[::1] buf = np.zeros(T)
-    cdef double[::1] ar = np.zeros(T)
-    cdef double[::1] Hr = np.zeros(T)
-    cdef double[::1] Gb = np.zeros(T)
-    cdef double[::1] Hb = np.zeros(T)
-    cdef double[::1] Db = np.zeros(T)
-    cdef double[::1] m = np.zeros(T)
-    cdef double[::1] gbv = np.zeros(T)
-    cdef double[::1] S = np.zeros(p * T)
-    cdef double[::1] Hc = np.zeros(p * T)
+    cdef double[:, ::1] rows = np.zeros((6, max(N, 1)))
+    cdef double[:, ::1] pieces = np.zeros((5, max(p * T, 1)))
+    cdef double[:, ::1] per_task = np.zeros((9, max(T, 1)))
     cdef int[::1] act = np.zeros(max(p, 1), dtype=np.intc)
-    cdef int n_act
+    cdef int[::1] ws = np.zeros(max(p, 1), dtype=np.intc)
+    cdef double[::1] norms2 = np.zeros(max(p, 1))
+    cdef unsigned char[::1] sc_bytes = np.zeros(max(p, 1) * sizeof(ScoredFeature),
+                                                dtype=np.uint8)
+    cdef ScoredFeature* sc = <ScoredFeature*> &sc_bytes[0]
+    w.z, w.a, w.h, w.rho, w.u, w.hu = (&rows[0, 0], &rows[1, 0], &rows[2, 0], &rows[3, 0],
+                                       &rows[4, 0], &rows[5, 0])
+    w.XtA, w.H, w.S, w.Hc, w.Dm = (&pieces[0, 0], &pieces[1, 0], &pieces[2, 0],
+                                   &pieces[3, 0], &pieces[4, 0])
+    w.row, w.buf, w.ar, w.Hr, w.Gb = (&per_task[0, 0], &per_task[1, 0], &per_task[2, 0],
+                                      &per_task[3, 0], &per_task[4, 0])
+    w.Hb, w.Db, w.m, w.gbv = &per_task[5, 0], &per_task[6, 0], &per_task[7, 0], &per_task[8, 0]
+    w.act = &act[0]
 
     with nogil:
-        for it in range(max_iter):
-            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
-                                    &y[0], &c[0], &a[0], &z[0], &rho[0], &XtA[0], &row[0],
-                                    &buf[0], tol_abs >= 0.0)
-            if tol_abs >= 0.0 and gap <= tol_abs:
-                break
-            # inner accuracy follows the outer one (ill-conditioned designs need it)
-            tol_in = inner_tol if tol_abs < 0.0 else fmin(inner_tol, 0.1 * gap / gap_scale)
-            # the quadratic model at W
-            for i in range(N):
-                h[i] = _expit(z[i])
-                rho[i] = c[i] * (y[i] - h[i])
-                h[i] = c[i] * h[i] * (1.0 - h[i])
-                u[i] = 0.0
-                hu[i] = 0.0
+        if use_ws:
+            # the loss's curvature bound per feature: max_t sum_{i in t} c_i x_ij^2 / 4;
+            # the rows of all-zero columns are 0 at the optimum
             for j in range(p):
                 for t in range(T):
-                    # one read of the piece: G_jt = -A_jt^T rho (kept in XtA), H_jt, S_jt
-                    _model_terms(&D, j, t, &coef[0, 0], &rho[0], &h[0],
-                                 &XtA[<Py_ssize_t> j * T + t], &H[<Py_ssize_t> j * T + t],
-                                 &S[<Py_ssize_t> j * T + t])
-                    Dm[<Py_ssize_t> t * p + j] = 0.0
-            for t in range(T):
-                Gb[t] = 0.0
-                Hb[t] = 0.0
-                Db[t] = 0.0
-                m[t] = 0.0
-                for i in range(offsets[t], offsets[t + 1]):
-                    Gb[t] -= rho[i]
-                    Hb[t] += h[i]
-            for j in range(p):
-                for t in range(T):
-                    # Hc: the curvature with b_t eliminated
-                    Hc[<Py_ssize_t> j * T + t] = H[<Py_ssize_t> j * T + t]
-                    if fit_intercept and Hb[t] > 0.0:
-                        Hc[<Py_ssize_t> j * T + t] = fmax(
-                            H[<Py_ssize_t> j * T + t]
-                            - S[<Py_ssize_t> j * T + t] * S[<Py_ssize_t> j * T + t] / Hb[t], 0.0)
-            # active-set passes (glmnet's): a full pass, then passes over the
-            # nonzero rows until they settle, then a full pass again
-            ps = 0
-            while ps < max_inner:
-                _inner_pass(&D, &pen, &coef[0, 0], NULL, p, fit_intercept, &XtA[0], &S[0],
-                            &Hc[0], &Gb[0], &Hb[0], &Db[0], &m[0], &gbv[0], &Dm[0], &h[0],
-                            &u[0], &hu[0], &row[0], &Hr[0], &ar[0], &d_max, &w_max)
-                ps += 1
-                if d_max <= tol_in * w_max:
-                    break
-                n_act = 0
-                for j in range(p):
+                    _model_terms(&D, j, t, &coef[0, 0], &c[0], &c[0], &g0, &hh, &s0)
+                    norms2[j] = fmax(norms2[j], 0.25 * hh)
+                if norms2[j] == 0.0:
                     for t in range(T):
-                        if coef[t, j] + Dm[<Py_ssize_t> t * p + j] != 0.0:
-                            act[n_act] = j
-                            n_act += 1
-                            break
-                while ps < max_inner:
-                    _inner_pass(&D, &pen, &coef[0, 0], &act[0], n_act, fit_intercept, &XtA[0],
-                                &S[0], &Hc[0], &Gb[0], &Hb[0], &Db[0], &m[0], &gbv[0], &Dm[0],
-                                &h[0], &u[0], &hu[0], &row[0], &Hr[0], &ar[0], &d_max, &w_max)
-                    ps += 1
-                    if d_max <= tol_in * w_max:
-                        break
-            # u = A(D) + Db for the line search
-            for t in range(T):
-                for i in range(offsets[t], offsets[t + 1]):
-                    u[i] += Db[t]
-            # Armijo backtracking; changes of F summed term by term
-            model = 0.0
-            for t in range(T):
-                for j in range(p):
-                    model += XtA[<Py_ssize_t> j * T + t] * Dm[<Py_ssize_t> t * p + j]
-            for t in range(T):
-                model += Gb[t] * Db[t]
-            model += _pen_change(&pen, &coef[0, 0], &Dm[0], 1.0, p, T, &row[0], &buf[0])
-            alpha = 1.0
-            # the test is undecidable below F's rounding: the full (Newton) step then
-            n_halv = MAX_HALVINGS
-            if ARMIJO * fabs(model) <= UNDECIDABLE * fabs(
-                    _loss(&z[0], &y[0], &c[0], N) + _pen_total(&pen, &coef[0, 0], p, T, &row[0])):
-                n_halv = 0
-            for halv in range(n_halv):
-                Fa = (_loss_change(&z[0], &u[0], alpha, &y[0], &c[0], N)
-                      + _pen_change(&pen, &coef[0, 0], &Dm[0], alpha, p, T, &row[0], &buf[0]))
-                if Fa <= ARMIJO * alpha * model:
+                        coef[t, j] = 0.0
+        while n_iter < max_iter:
+            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
+                                    &y[0], &c[0], NULL, p, &w, tol_abs >= 0.0, &dn)
+            feats = NULL
+            n_feats = p
+            target = 0.0
+            if tol_abs >= 0.0:
+                if gap <= tol_abs:
                     break
-                alpha *= 0.5
-            for t in range(T):
-                intercept[t] += alpha * Db[t]
-                for j in range(p):
-                    coef[t, j] = <floating> (coef[t, j] + alpha * Dm[<Py_ssize_t> t * p + j])
-            n_iter = it + 1
+                if use_ws:
+                    nnz = 0
+                    for j in range(p):
+                        for t in range(T):
+                            if coef[t, j] != 0.0:
+                                nnz += 1
+                                break
+                    ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
+                    n_feats = build_ws(&pen, &norms2[0], &coef[0, 0], p, NULL, p, T, w.XtA,
+                                       dn, 1, ws_size, sc, w.buf, &ws[0])
+                    feats = &ws[0]
+                    target = 0.3 * gap
+            gap_in = gap
+            while n_iter < max_iter:
+                # inner accuracy follows the outer one (ill-conditioned designs need it)
+                tol_in = inner_tol if tol_abs < 0.0 else fmin(inner_tol, 0.1 * gap_in / gap_scale)
+                _newton_step(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept, &y[0], &c[0],
+                             feats, n_feats, tol_in, max_inner, &w)
+                n_iter += 1
+                if not use_ws:
+                    break
+                gap_in = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0],
+                                           fit_intercept, &y[0], &c[0], feats, n_feats, &w,
+                                           True, &dn)
+                if gap_in <= target:
+                    break
         else:
             gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
-                                    &y[0], &c[0], &a[0], &z[0], &rho[0], &XtA[0], &row[0],
-                                    &buf[0], tol_abs >= 0.0)
+                                    &y[0], &c[0], NULL, p, &w, tol_abs >= 0.0, &dn)
     return n_iter, gap
