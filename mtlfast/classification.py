@@ -33,7 +33,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
-from ._base import _is_task_list, _naming_errors, check_sample_weight
+from ._config import resolve_n_threads
+from ._base import _COMMON_CONSTRAINTS, _is_task_list, _naming_errors, check_sample_weight
 from .logistic import LogisticPerTask, shared_to_long, solve_logistic
 from .tasks import check_tasks, codes_for, stack_task_list
 
@@ -53,12 +54,15 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         L1 share of "sparse-group".
     fit_intercept : bool, default=True
     max_iter : int, default=100
-        Outer proximal Newton iterations.
+        Proximal Newton steps (per task for the separable penalties l1, l2
+        and elasticnet, whose tasks are solved apart).
     tol : float, default=1e-6
         Duality gap tolerance, relative to sum_t omega_t log 2.
     warm_start : bool, default=False
     n_threads : int or None, default=None
-        Accepted for the common API (the logistic kernel is serial for now).
+        OpenMP threads: the separable penalties (l1, l2, elasticnet) solve
+        their tasks in parallel; the group penalties run on one thread.
+        None: OMP_NUM_THREADS or all cores; -1: all cores.
 
     Attributes
     ----------
@@ -80,7 +84,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
-        "n_threads": [None, numbers.Integral],
+        "n_threads": _COMMON_CONSTRAINTS["n_threads"],
     }
 
     def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
@@ -203,7 +207,8 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
                 df.n_tasks, df.n_features):
             W0, b0 = self.coef_.T, self.intercept_
         W, b, gap, n_iter = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter,
-                                           tol=self.tol, dtype=self._dtype)
+                                           tol=self.tol, dtype=self._dtype,
+                                           n_threads=resolve_n_threads(self.n_threads))
         self._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
         return self
 
@@ -251,7 +256,8 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             setattr(est, param, value)
             W, b, gap, n_iter = solve_logistic(df, est._make_penalty(), W, b,
                                                max_iter=est.max_iter, tol=est.tol,
-                                               dtype=self._dtype)
+                                               dtype=self._dtype,
+                                               n_threads=resolve_n_threads(est.n_threads))
             est._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
             yield est
 

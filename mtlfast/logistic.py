@@ -127,6 +127,19 @@ class LogisticPerTask:
         return (np.asfortranarray(self.X, dtype=dtype), np.zeros(0, dtype=dtype), empty_i,
                 empty_i, False, self.n_samples, self.n_features, self.y, self.c, offsets)
 
+    def task_block(self, t):
+        """Task t alone, as a one-task LogisticPerTask (its rows and weights c)."""
+        sl = self.task_slice(t)
+        blk = object.__new__(LogisticPerTask)
+        blk.n_samples, blk.n_features, blk.n_tasks = int(self.task_sizes[t]), self.n_features, 1
+        blk.fit_intercept = self.fit_intercept
+        blk.task_sizes = self.task_sizes[[t]]
+        blk.offsets = np.array([0, self.task_sizes[t]])
+        blk.order = np.arange(blk.n_samples)
+        blk.codes = np.zeros(blk.n_samples, dtype=self.codes.dtype)
+        blk.c, blk.X, blk.y = self.c[sl], self.X[sl], self.y[sl]
+        return blk
+
     def task_slice(self, t):
         return slice(self.offsets[t], self.offsets[t + 1])
 
@@ -221,9 +234,11 @@ class LogisticPerTask:
     # -- certificate -----------------------------------------------------------
     def gap(self, W, b, pen, feats=None, details=False):
         """Duality gap at (W, b) (b should be optimal given W: see the
-        module docstring). feats: only these features' dual constraints
-        (the subproblem's gap, rows outside feats being 0). details: also
-        return XtA and max_j N^D(XtA_j) (0 when lam1 = 0)."""
+        module docstring). Separable penalties: the sum of the tasks' own
+        gaps (one dual scaling per task), as the kernel solves them apart.
+        feats: only these features' dual constraints (the subproblem's gap,
+        rows outside feats being 0). details: also return XtA and
+        max_j N^D(XtA_j) (0 when lam1 = 0)."""
         z = self.z(W, b)
         p = expit(z)
         rho = self.c * (self.y - p)
@@ -232,10 +247,16 @@ class LogisticPerTask:
         dn = 0.0
         if pen.lam1 > 0:
             rows = XtA if feats is None else XtA[feats]
-            dn = float(pen.dual_norm_rows(rows).max(initial=0.0))
-            s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
-            v = self.y + s * (p - self.y)
-            dual = -float(self.c @ _phi(v)) - 0.5 * s * s * pen.lam2 * float(np.sum(W * W))
+            if pen.separable:
+                # the tasks' problems are apart: one dual scaling per task
+                dn_t = np.array([pen.dual_norm_rows(rows[:, [t]]).max(initial=0.0)
+                                 for t in range(self.n_tasks)])
+            else:
+                dn_t = np.full(self.n_tasks, pen.dual_norm_rows(rows).max(initial=0.0))
+            s = np.where(dn_t <= pen.lam1, 1.0, pen.lam1 / np.maximum(dn_t, pen.lam1))
+            v = self.y + s[self.codes] * (p - self.y)
+            dual = -float(self.c @ _phi(v)) - 0.5 * pen.lam2 * float(s ** 2 @ np.sum(W * W, 0))
+            dn = float(dn_t.max(initial=0.0))
         else:
             AtR = self.adjoint(rho)
             dual = -float(self.c @ _phi(p)) - 0.5 * float(np.sum(AtR * AtR)) / pen.lam2
@@ -365,6 +386,10 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
     all-zero columns are set to 0 first (their optimum for lam1 > 0).
     Without working sets every Newton step is followed by the full gap.
 
+    Separable penalties (L1, L2, elastic net) solve each task alone, with its
+    own tolerance tol x its loss at z = 0; the gap is their sum and n_iter
+    the largest task's count.
+
     tol < 0 runs exactly max_iter Newton steps on all features (no gap
     checks: the kernel-comparison mode). Returns (W (p, T), b (T,), gap,
     n_iter), n_iter counting Newton steps.
@@ -372,6 +397,16 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
     p, T = df.n_features, df.n_tasks
     W = np.zeros((p, T)) if W0 is None else np.array(W0, dtype=float, copy=True)
     b = np.zeros(T) if b0 is None else np.array(b0, dtype=float, copy=True)
+    if pen.separable and T > 1:
+        # the tasks' problems are apart: each solved alone (the kernel runs
+        # them in parallel); the gaps add up, each task stops at its own tol
+        gap, n_iter = 0.0, 0
+        for t in range(T):
+            Wt, bt, gt, nt = prox_newton(df.task_block(t), pen, W[:, [t]], b[[t]], max_iter,
+                                         tol, max_inner, inner_tol, use_ws, p0)
+            W[:, t], b[t] = Wt[:, 0], bt[0]
+            gap, n_iter = gap + gt, max(n_iter, nt)
+        return W, b, (gap if tol >= 0 else np.inf), n_iter
     tol_abs = tol * df.gap_scale()
     use_ws = use_ws and pen.lam1 > 0 and tol >= 0
     all_feats = np.arange(p)
@@ -414,19 +449,20 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
 
 
 def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
-                   inner_tol=1e-3, use_ws=True, p0=10, dtype=np.float64):
+                   inner_tol=1e-3, use_ws=True, p0=10, dtype=np.float64, n_threads=1):
     """The compiled twin of prox_newton (mtlfast._logistic): same arguments
-    and steps. Returns (W (p, T), b (T,), gap, n_iter)."""
+    and steps; separable penalties' tasks run n_threads at a time. Returns
+    (W (p, T), b (T,), gap, n_iter)."""
     from . import _logistic
     coef = np.zeros((df.n_tasks, df.n_features), dtype=dtype) if W0 is None else \
         np.array(np.asarray(W0).T, dtype=dtype, order="C", copy=True)
     b = np.zeros(df.n_tasks) if b0 is None else np.array(b0, dtype=float, copy=True)
     kind, lam1, lam2, tau, positive = pen.kernel_params()
     X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets = df.kernel_args(dtype)
-    tol_abs = tol * df.gap_scale() if tol >= 0 else -1.0
-    n_iter, gap = _logistic.solve_logistic(X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets,
-                                           coef, b, df.fit_intercept, kind, lam1, lam2, tau,
-                                           positive, int(max_iter), float(tol_abs),
-                                           float(df.gap_scale()), int(max_inner),
-                                           float(inner_tol), bool(use_ws), int(p0))
-    return coef.T.astype(np.float64), b, gap, n_iter
+    n_iter, gaps = _logistic.solve_logistic(X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets,
+                                            coef, b, df.fit_intercept, kind, lam1, lam2, tau,
+                                            positive, int(max_iter), float(tol),
+                                            int(max_inner), float(inner_tol), bool(use_ws),
+                                            int(p0), int(n_threads))
+    gap = float(gaps.sum()) if tol >= 0 else np.inf
+    return coef.T.astype(np.float64), b, gap, int(n_iter.max())

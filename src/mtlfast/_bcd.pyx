@@ -803,7 +803,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                         nnz += 1
                         break
             ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, dn, n, ws_size, sc,
+            n_ws = build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, T, dn, n, ws_size, sc,
                              buf, ws)
             _invalidate_blocks(&S)
             AA.count = 0

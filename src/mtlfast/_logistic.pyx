@@ -9,7 +9,9 @@ without centering: the intercepts are explicit). Objective, labels y in
     z_i = x_i . w_t(i) + b_t(i)
 
 W is stored as coef (T, p), C-ordered. Same steps as the NumPy twin
-mtlfast.logistic.prox_newton (see there for the math): per outer iteration
+mtlfast.logistic.prox_newton (see there for the math): a block of tasks
+(each task alone for the separable PEN_L1 kinds, solved in parallel; all
+tasks for the group kinds) is solved by proximal Newton with working sets:
 the intercepts by safeguarded Newton, the duality gap, the quadratic model
 (h_i = c_i p_i (1 - p_i), G = A^T (c (p - y)), H_jt = sum_{i in t} h_i x_ij^2),
 cyclic passes on it, each block a feature's row with the intercepts
@@ -19,9 +21,11 @@ whose changes of F are summed term by term (precise near the optimum).
 """
 import numpy as np
 from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
-from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport TaskDesign, design_from_arrays
 from mtlfast._workset cimport ScoredFeature, build_ws
 
@@ -116,16 +120,16 @@ cdef inline void _wupdate(const TaskDesign* D, int j, int t, const floating* dum
 
 
 cdef void _apply(const TaskDesign* D, const floating* W, const double* b, double* z,
-                 bint fit_intercept) noexcept nogil:
-    """z = A(W) + b"""
+                 bint fit_intercept, int t0, int nt) noexcept nogil:
+    """z = A(W) + b on the rows of tasks t0 .. t0+nt-1"""
     cdef int j, t, k, i
     cdef const floating* x
     cdef double w
-    for t in range(D.T):
+    for t in range(t0, t0 + nt):
         for i in range(D.offsets[t], D.offsets[t + 1]):
             z[i] = b[t] if fit_intercept else 0.0
     for j in range(D.p):
-        for t in range(D.T):
+        for t in range(t0, t0 + nt):
             w = W[<Py_ssize_t> t * D.p + j]
             if w == 0.0:
                 continue
@@ -140,56 +144,62 @@ cdef void _apply(const TaskDesign* D, const floating* W, const double* b, double
                     z[D.indices[k]] += w * x[k]
 
 
-cdef double _loss(const double* z, const double* y, const double* c, int N) noexcept nogil:
+cdef double _loss(const double* z, const double* y, const double* c, int lo,
+                  int hi) noexcept nogil:
+    """the loss over rows lo .. hi-1"""
     cdef double s = 0.0
     cdef int i
-    for i in range(N):
+    for i in range(lo, hi):
         s += c[i] * (_logaddexp0(z[i]) - y[i] * z[i])
     return s
 
 
 cdef double _pen_change(const Penalty* pen, const floating* W, const double* Dm,
-                        double alpha, const int* feats, int n_feats, int p, int T,
+                        double alpha, const int* feats, int n_feats, int p, int t0, int nt,
                         double* r1, double* r2) noexcept nogil:
     """h(W + alpha D) - h(W) summed row by row over feats (all when NULL; D
-    is 0 on the other rows), as mtlfast.logistic._pen_change"""
+    is 0 on the other rows), rows restricted to tasks t0 .. t0+nt-1, as
+    mtlfast.logistic._pen_change"""
     cdef double s = 0.0, q1, q2, w
-    cdef int j, k, t
+    cdef int j, k, tt
     if feats == NULL:
         n_feats = p
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
         q1 = 0.0
         q2 = 0.0
-        for t in range(T):
-            w = W[<Py_ssize_t> t * p + j]
-            r1[t] = w
-            r2[t] = w + alpha * Dm[<Py_ssize_t> t * p + j]
+        for tt in range(nt):
+            w = W[<Py_ssize_t> (t0 + tt) * p + j]
+            r1[tt] = w
+            r2[tt] = w + alpha * Dm[<Py_ssize_t> (t0 + tt) * p + j]
             q1 += w * w
-            q2 += r2[t] * r2[t]
-        s += pen.lam1 * (row_norm(pen, r2, T) - row_norm(pen, r1, T)) + 0.5 * pen.lam2 * (q2 - q1)
+            q2 += r2[tt] * r2[tt]
+        s += (pen.lam1 * (row_norm(pen, r2, nt) - row_norm(pen, r1, nt))
+              + 0.5 * pen.lam2 * (q2 - q1))
     return s
 
 
-cdef double _pen_total(const Penalty* pen, const floating* W, int p, int T,
-                       double* r) noexcept nogil:
-    """h(W)"""
+cdef double _pen_total(const Penalty* pen, const floating* W, int p, int t0, int nt,
+                       double* r, double* q_out) noexcept nogil:
+    """h(W) on tasks t0 .. t0+nt-1; q_out: their ||W||_F^2"""
     cdef double s = 0.0, q = 0.0
-    cdef int j, t
+    cdef int j, tt
     for j in range(p):
-        for t in range(T):
-            r[t] = W[<Py_ssize_t> t * p + j]
-            q += r[t] * r[t]
-        s += row_norm(pen, r, T)
+        for tt in range(nt):
+            r[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
+            q += r[tt] * r[tt]
+        s += row_norm(pen, r, nt)
+    q_out[0] = q
     return pen.lam1 * s + 0.5 * pen.lam2 * q
 
 
 cdef double _loss_change(const double* z, const double* u, double alpha, const double* y,
-                         const double* c, int N) noexcept nogil:
-    """loss(z + alpha u) - loss(z) term by term (LogisticPerTask.loss_change)"""
+                         const double* c, int lo, int hi) noexcept nogil:
+    """loss(z + alpha u) - loss(z) term by term over rows lo .. hi-1
+    (LogisticPerTask.loss_change)"""
     cdef double s = 0.0, d, term
     cdef int i
-    for i in range(N):
+    for i in range(lo, hi):
         d = alpha * u[i]
         if fabs(d) < 1.0:
             term = log1p(_expit(z[i]) * expm1(d))
@@ -200,13 +210,13 @@ cdef double _loss_change(const double* z, const double* u, double alpha, const d
 
 
 cdef void _optimal_intercept(const double* a, const double* y, const double* c,
-                             const int* offsets, int T, double* b, double tol,
+                             const int* offsets, int t0, int nt, double* b, double tol,
                              int max_iter) noexcept nogil:
     """Per task, b_t minimizing sum c_i (log(1 + e^(a_i + b)) - y_i (a_i + b)):
     Newton safeguarded by bisection (LogisticPerTask.optimal_intercept)."""
     cdef int t, i, it
     cdef double scale, g, hss, p, lo, hi, bt, step
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         scale = 0.0
         for i in range(offsets[t], offsets[t + 1]):
             scale += c[i]
@@ -236,57 +246,6 @@ cdef void _optimal_intercept(const double* a, const double* y, const double* c,
         b[t] = bt
 
 
-cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W,
-                 const double* z, const double* y, const double* c, const int* feats,
-                 int n_feats, double* rho, double* XtA, double* row, double* buf,
-                 double* dn_out) noexcept nogil:
-    """Duality gap at (W, b) given z = A(W) + b (mtlfast.logistic), with the
-    dual constraints of feats only (all features when NULL: rows outside
-    feats must be 0); leaves rho = c (y - p), XtA[j * T + t] = A_jt^T rho -
-    lam2 W_tj for j in feats and dn_out = max N^D(XtA_j) (0 for lam1 = 0)."""
-    cdef int N = D.N, p = D.p, T = D.T
-    cdef int i, j, k, t
-    cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0, w
-    cdef double phis = 0.0, AtR2 = 0.0, xr
-    if feats == NULL:
-        n_feats = p
-    for i in range(N):
-        rho[i] = c[i] * (y[i] - _expit(z[i]))
-    for k in range(n_feats):
-        j = k if feats == NULL else feats[k]
-        for t in range(T):
-            w = W[<Py_ssize_t> t * p + j]
-            XtA[<Py_ssize_t> j * T + t] = _wdot(D, j, t, W, rho) - pen.lam2 * w
-    primal = _loss(z, y, c, N)
-    for j in range(p):
-        for t in range(T):
-            row[t] = W[<Py_ssize_t> t * p + j]
-            q += row[t] * row[t]
-        primal += pen.lam1 * row_norm(pen, row, T)
-    primal += 0.5 * pen.lam2 * q
-    if pen.lam1 > 0.0:
-        for k in range(n_feats):
-            j = k if feats == NULL else feats[k]
-            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
-        s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
-        for i in range(N):
-            pr = _expit(z[i])
-            v = y[i] + s * (pr - y[i])
-            phis += c[i] * (_xlogx(v) + _xlogx(1.0 - v))
-        dual = -phis - 0.5 * s * s * pen.lam2 * q
-    else:
-        for i in range(N):
-            pr = _expit(z[i])
-            phis += c[i] * (_xlogx(pr) + _xlogx(1.0 - pr))
-        for j in range(p):
-            for t in range(T):
-                xr = XtA[<Py_ssize_t> j * T + t] + pen.lam2 * W[<Py_ssize_t> t * p + j]
-                AtR2 += xr * xr
-        dual = -phis - 0.5 * AtR2 / pen.lam2
-    dn_out[0] = dn
-    return primal - dual
-
-
 ctypedef struct Work:
     # per row (N)
     double* z          # A(W) + b
@@ -302,48 +261,99 @@ ctypedef struct Work:
     double* Hc         # H with the intercepts eliminated
     # the step D, t * p + j like coef
     double* Dm
-    # per task
-    double* row
-    double* buf
-    double* ar
-    double* Hr
+    # per task t
     double* Gb
     double* Hb
     double* Db
     double* m
     double* gbv
+    # a block's scratch: one entry per task of the block
+    double* row
+    double* buf
+    double* ar
+    double* Hr
+    # a block's scratch: one entry per feature
     int* act           # the nonzero rows of the features of a step
+    int* ws
+    double* norms2
+    ScoredFeature* sc
+
+
+cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
+                 const double* y, const double* c, const int* feats, int n_feats,
+                 Work* w, double* dn_out) noexcept nogil:
+    """Duality gap of the block of tasks t0 .. t0+nt-1 at (W, b) given
+    w.z = A(W) + b (mtlfast.logistic), with the dual constraints of feats
+    only (all features when NULL: rows outside feats must be 0); leaves
+    w.rho = c (y - p), w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for j in feats
+    and dn_out = max N^D(XtA_j) (0 for lam1 = 0)."""
+    cdef int p = D.p, T = D.T
+    cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
+    cdef int i, j, k, t
+    cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0
+    cdef double phis = 0.0, AtR2 = 0.0, xr
+    if feats == NULL:
+        n_feats = p
+    for i in range(lo, hi):
+        w.rho[i] = c[i] * (y[i] - _expit(w.z[i]))
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
+        for t in range(t0, t0 + nt):
+            w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
+                                             - pen.lam2 * W[<Py_ssize_t> t * p + j])
+    primal = _loss(w.z, y, c, lo, hi) + _pen_total(pen, W, p, t0, nt, w.row, &q)
+    if pen.lam1 > 0.0:
+        for k in range(n_feats):
+            j = k if feats == NULL else feats[k]
+            dn = fmax(dn, row_dual_norm(pen, &w.XtA[<Py_ssize_t> j * T + t0], nt, w.buf))
+        s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
+        for i in range(lo, hi):
+            pr = _expit(w.z[i])
+            v = y[i] + s * (pr - y[i])
+            phis += c[i] * (_xlogx(v) + _xlogx(1.0 - v))
+        dual = -phis - 0.5 * s * s * pen.lam2 * q
+    else:
+        for i in range(lo, hi):
+            pr = _expit(w.z[i])
+            phis += c[i] * (_xlogx(pr) + _xlogx(1.0 - pr))
+        for j in range(p):
+            for t in range(t0, t0 + nt):
+                xr = w.XtA[<Py_ssize_t> j * T + t] + pen.lam2 * W[<Py_ssize_t> t * p + j]
+                AtR2 += xr * xr
+        dual = -phis - 0.5 * AtR2 / pen.lam2
+    dn_out[0] = dn
+    return primal - dual
 
 
 cdef double _refit_intercepts(const TaskDesign* D, const Penalty* pen, const floating* coef,
-                              double* intercept, bint fit_intercept, const double* y,
-                              const double* c, const int* feats, int n_feats, Work* w,
-                              bint with_gap, double* dn) noexcept nogil:
-    """The intercepts fitted given W (w.a = A(W); w.z = w.a + b), then the
-    duality gap with the dual constraints of feats (all when NULL) when
-    with_gap (else INFINITY)."""
+                              double* intercept, bint fit_intercept, int t0, int nt,
+                              const double* y, const double* c, const int* feats,
+                              int n_feats, Work* w, bint with_gap, double* dn) noexcept nogil:
+    """The block's intercepts fitted given W (w.a = A(W); w.z = w.a + b),
+    then its duality gap with the dual constraints of feats (all when NULL)
+    when with_gap (else INFINITY)."""
     cdef int t, i
-    _apply(D, coef, intercept, w.a, False)
+    _apply(D, coef, intercept, w.a, False, t0, nt)
     if fit_intercept:
-        _optimal_intercept(w.a, y, c, D.offsets, D.T, intercept, 1e-13, 100)
-    for t in range(D.T):
+        _optimal_intercept(w.a, y, c, D.offsets, t0, nt, intercept, 1e-13, 100)
+    for t in range(t0, t0 + nt):
         for i in range(D.offsets[t], D.offsets[t + 1]):
             w.z[i] = w.a[i] + (intercept[t] if fit_intercept else 0.0)
     if not with_gap:
         return INFINITY
-    return _gap(D, pen, coef, w.z, y, c, feats, n_feats, w.rho, w.XtA, w.row, w.buf, dn)
+    return _gap(D, pen, coef, t0, nt, y, c, feats, n_feats, w, dn)
 
 
 cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* coef,
-                      const int* feats, int n_feats, bint fit_intercept, Work* w,
-                      double* d_max_out, double* w_max_out) noexcept nogil:
+                      int t0, int nt, const int* feats, int n_feats, bint fit_intercept,
+                      Work* w, double* d_max_out, double* w_max_out) noexcept nogil:
     """One cyclic pass of the inner solver over feats (all features when
-    NULL): each block a feature's row with the intercepts eliminated (module
-    docstring). w.XtA: the model's gradient G at D = 0 (j * T + t); w.Dm
-    (t * p + j) the step so far; w.u = A(D), w.hu = h * u,
-    w.m_t = sum_{i in t} hu_i."""
+    NULL): each block a feature's row (tasks t0 .. t0+nt-1) with the
+    intercepts eliminated (module docstring). w.XtA: the model's gradient G
+    at D = 0 (j * T + t); w.Dm (t * p + j) the step so far; w.u = A(D),
+    w.hu = h * u, w.m_t = sum_{i in t} hu_i."""
     cdef int p = D.p, T = D.T
-    cdef int k, j, t
+    cdef int k, j, t, tt
     cdef double g, old, delta, d_max = 0.0, w_max = 0.0
     cdef double* G = w.XtA
     cdef double* S = w.S
@@ -351,7 +361,8 @@ cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* c
     cdef double* Db = w.Db
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
-        for t in range(T):
+        for tt in range(nt):
+            t = t0 + tt
             # the model's gradients in w_jt and b_t, then b_t eliminated
             g = ((G[<Py_ssize_t> j * T + t] + _wdot(D, j, t, coef, w.hu))
                  + Db[t] * S[<Py_ssize_t> j * T + t])
@@ -359,12 +370,13 @@ cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* c
             if fit_intercept and Hb[t] > 0.0:
                 g = g - S[<Py_ssize_t> j * T + t] * w.gbv[t] / Hb[t]
             old = coef[<Py_ssize_t> t * p + j] + w.Dm[<Py_ssize_t> t * p + j]
-            w.row[t] = old
-            w.Hr[t] = w.Hc[<Py_ssize_t> j * T + t]
-            w.ar[t] = w.Hr[t] * old - g
-        row_prox_diag(pen, w.ar, T, w.Hr)
-        for t in range(T):
-            delta = w.ar[t] - w.row[t]
+            w.row[tt] = old
+            w.Hr[tt] = w.Hc[<Py_ssize_t> j * T + t]
+            w.ar[tt] = w.Hr[tt] * old - g
+        row_prox_diag(pen, w.ar, nt, w.Hr)
+        for tt in range(nt):
+            t = t0 + tt
+            delta = w.ar[tt] - w.row[tt]
             if delta != 0.0:
                 w.Dm[<Py_ssize_t> t * p + j] += delta
                 _wupdate(D, j, t, coef, delta, w.h, w.u, w.hu)
@@ -372,26 +384,28 @@ cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* c
             if fit_intercept and Hb[t] > 0.0:
                 Db[t] -= (w.gbv[t] + S[<Py_ssize_t> j * T + t] * delta) / Hb[t]
             d_max = fmax(d_max, fabs(delta))
-            w_max = fmax(w_max, fabs(w.ar[t]))
+            w_max = fmax(w_max, fabs(w.ar[tt]))
     d_max_out[0] = d_max
     w_max_out[0] = w_max
 
 
 cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
-                       double* intercept, bint fit_intercept, const double* y,
-                       const double* c, const int* feats, int n_feats, double tol_in,
-                       int max_inner, Work* w) noexcept nogil:
-    """One proximal Newton step on the features feats (all when NULL; the
-    other rows stay): the quadratic model at (W, b) given w.z, active-set
-    passes on it, Armijo backtracking (mtlfast.logistic._newton_step)."""
-    cdef int N = D.N, p = D.p, T = D.T
+                       double* intercept, bint fit_intercept, int t0, int nt,
+                       const double* y, const double* c, const int* feats, int n_feats,
+                       double tol_in, int max_inner, Work* w) noexcept nogil:
+    """One proximal Newton step of the block of tasks t0 .. t0+nt-1 on the
+    features feats (all when NULL; the other rows stay): the quadratic model
+    at (W, b) given w.z, active-set passes on it, Armijo backtracking
+    (mtlfast.logistic._newton_step)."""
+    cdef int p = D.p, T = D.T
+    cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int k, j, t, i, ps, n_act, halv, n_halv
-    cdef double d_max, w_max, model, alpha, Fa, pr
+    cdef double d_max, w_max, model, alpha, Fa, pr, q
     cdef double* Dm = w.Dm
     if feats == NULL:
         n_feats = p
     # the quadratic model at W
-    for i in range(N):
+    for i in range(lo, hi):
         pr = _expit(w.z[i])
         w.rho[i] = c[i] * (y[i] - pr)
         w.h[i] = c[i] * pr * (1.0 - pr)
@@ -399,12 +413,12 @@ cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
         w.hu[i] = 0.0
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
-        for t in range(T):
+        for t in range(t0, t0 + nt):
             # one read of the piece: G_jt = -A_jt^T rho (kept in XtA), H_jt, S_jt
             _model_terms(D, j, t, coef, w.rho, w.h, &w.XtA[<Py_ssize_t> j * T + t],
                          &w.H[<Py_ssize_t> j * T + t], &w.S[<Py_ssize_t> j * T + t])
             Dm[<Py_ssize_t> t * p + j] = 0.0
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         w.Gb[t] = 0.0
         w.Hb[t] = 0.0
         w.Db[t] = 0.0
@@ -414,7 +428,7 @@ cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
             w.Hb[t] += w.h[i]
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
-        for t in range(T):
+        for t in range(t0, t0 + nt):
             # Hc: the curvature with b_t eliminated
             w.Hc[<Py_ssize_t> j * T + t] = w.H[<Py_ssize_t> j * T + t]
             if fit_intercept and w.Hb[t] > 0.0:
@@ -425,54 +439,141 @@ cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
     # their nonzero rows until they settle, then a full pass again
     ps = 0
     while ps < max_inner:
-        _inner_pass(D, pen, coef, feats, n_feats, fit_intercept, w, &d_max, &w_max)
+        _inner_pass(D, pen, coef, t0, nt, feats, n_feats, fit_intercept, w, &d_max, &w_max)
         ps += 1
         if d_max <= tol_in * w_max:
             break
         n_act = 0
         for k in range(n_feats):
             j = k if feats == NULL else feats[k]
-            for t in range(T):
+            for t in range(t0, t0 + nt):
                 if coef[<Py_ssize_t> t * p + j] + Dm[<Py_ssize_t> t * p + j] != 0.0:
                     w.act[n_act] = j
                     n_act += 1
                     break
         while ps < max_inner:
-            _inner_pass(D, pen, coef, w.act, n_act, fit_intercept, w, &d_max, &w_max)
+            _inner_pass(D, pen, coef, t0, nt, w.act, n_act, fit_intercept, w, &d_max, &w_max)
             ps += 1
             if d_max <= tol_in * w_max:
                 break
     # u = A(D) + Db for the line search
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         for i in range(D.offsets[t], D.offsets[t + 1]):
             w.u[i] += w.Db[t]
     # Armijo backtracking; changes of F summed term by term
     model = 0.0
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         for k in range(n_feats):
             j = k if feats == NULL else feats[k]
             model += w.XtA[<Py_ssize_t> j * T + t] * Dm[<Py_ssize_t> t * p + j]
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         model += w.Gb[t] * w.Db[t]
-    model += _pen_change(pen, coef, Dm, 1.0, feats, n_feats, p, T, w.row, w.buf)
+    model += _pen_change(pen, coef, Dm, 1.0, feats, n_feats, p, t0, nt, w.row, w.buf)
     alpha = 1.0
     # the test is undecidable below F's rounding: the full (Newton) step then
     n_halv = MAX_HALVINGS
     if ARMIJO * fabs(model) <= UNDECIDABLE * fabs(
-            _loss(w.z, y, c, N) + _pen_total(pen, coef, p, T, w.row)):
+            _loss(w.z, y, c, lo, hi) + _pen_total(pen, coef, p, t0, nt, w.row, &q)):
         n_halv = 0
     for halv in range(n_halv):
-        Fa = (_loss_change(w.z, w.u, alpha, y, c, N)
-              + _pen_change(pen, coef, Dm, alpha, feats, n_feats, p, T, w.row, w.buf))
+        Fa = (_loss_change(w.z, w.u, alpha, y, c, lo, hi)
+              + _pen_change(pen, coef, Dm, alpha, feats, n_feats, p, t0, nt, w.row, w.buf))
         if Fa <= ARMIJO * alpha * model:
             break
         alpha *= 0.5
-    for t in range(T):
+    for t in range(t0, t0 + nt):
         intercept[t] += alpha * w.Db[t]
         for k in range(n_feats):
             j = k if feats == NULL else feats[k]
             coef[<Py_ssize_t> t * p + j] = <floating> (coef[<Py_ssize_t> t * p + j]
                                                       + alpha * Dm[<Py_ssize_t> t * p + j])
+
+
+cdef int _block_solve(const TaskDesign* D, const Penalty* pen, floating* coef,
+                      double* intercept, bint fit_intercept, int t0, int nt,
+                      const double* y, const double* c, int max_iter, double tol,
+                      int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
+                      double* gap_out) noexcept nogil:
+    """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
+    columns of coef, its intercepts; mtlfast.logistic._prox_newton_block):
+    the solve of the module docstring. tol < 0 runs exactly max_iter Newton
+    steps on all features without gaps. Returns the number of Newton steps,
+    or -1 when scratch memory cannot be allocated; gap_out: the block's gap."""
+    cdef int p = D.p, T = D.T
+    cdef int j, t, i, n_iter = 0, n_feats, nnz, ws_size = 0
+    cdef int* feats
+    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0, hh, g0, s0
+    cdef double scale = 0.0, tol_abs
+    cdef Work w = shared[0]
+    # the block's own scratch (blocks run in parallel)
+    w.row = shared.row + t0
+    w.buf = shared.buf + t0
+    w.ar = shared.ar + t0
+    w.Hr = shared.Hr + t0
+    w.act = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
+    w.ws = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
+    w.norms2 = <double*> malloc(<size_t> max(p, 1) * sizeof(double))
+    w.sc = <ScoredFeature*> malloc(<size_t> max(p, 1) * sizeof(ScoredFeature))
+    if w.act == NULL or w.ws == NULL or w.norms2 == NULL or w.sc == NULL:
+        free(w.act); free(w.ws); free(w.norms2); free(w.sc)
+        return -1
+    for i in range(D.offsets[t0], D.offsets[t0 + nt]):
+        scale += c[i]
+    # the tolerance and the inner tolerance are relative to the loss at z = 0
+    scale *= 0.6931471805599453
+    tol_abs = tol * scale
+    use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
+    if use_ws:
+        # the loss's curvature bound per feature: max_t sum_{i in t} c_i x_ij^2 / 4;
+        # the rows of all-zero columns are 0 at the optimum
+        for j in range(p):
+            w.norms2[j] = 0.0
+            for t in range(t0, t0 + nt):
+                _model_terms(D, j, t, coef, c, c, &g0, &hh, &s0)
+                w.norms2[j] = fmax(w.norms2[j], 0.25 * hh)
+            if w.norms2[j] == 0.0:
+                for t in range(t0, t0 + nt):
+                    coef[<Py_ssize_t> t * p + j] = 0.0
+    while n_iter < max_iter:
+        gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL,
+                                p, &w, tol >= 0.0, &dn)
+        feats = NULL
+        n_feats = p
+        target = 0.0
+        if tol >= 0.0:
+            if gap <= tol_abs:
+                break
+            if use_ws:
+                nnz = 0
+                for j in range(p):
+                    for t in range(t0, t0 + nt):
+                        if coef[<Py_ssize_t> t * p + j] != 0.0:
+                            nnz += 1
+                            break
+                ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
+                n_feats = build_ws(pen, w.norms2, coef + <Py_ssize_t> t0 * p, p, NULL, p, nt,
+                                   w.XtA + t0, T, dn, 1, ws_size, w.sc, w.buf, w.ws)
+                feats = w.ws
+                target = 0.3 * gap
+        gap_in = gap
+        while n_iter < max_iter:
+            # inner accuracy follows the outer one (ill-conditioned designs need it)
+            tol_in = inner_tol if tol < 0.0 else fmin(inner_tol, 0.1 * gap_in / scale)
+            _newton_step(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, feats, n_feats,
+                         tol_in, max_inner, &w)
+            n_iter += 1
+            if not use_ws:
+                break
+            gap_in = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c,
+                                       feats, n_feats, &w, True, &dn)
+            if gap_in <= target:
+                break
+    else:
+        gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL, p,
+                                &w, tol >= 0.0, &dn)
+    gap_out[0] = gap
+    free(w.act); free(w.ws); free(w.norms2); free(w.sc)
+    return n_iter
 
 
 def solve_logistic(const floating[::1, :] X,
@@ -487,26 +588,26 @@ def solve_logistic(const floating[::1, :] X,
                    double[::1] intercept,
                    bint fit_intercept,
                    int kind, double lam1, double lam2, double tau, bint positive,
-                   int max_iter, double tol_abs, double gap_scale, int max_inner,
-                   double inner_tol, bint use_ws=True, int p0=10):
+                   int max_iter, double tol, int max_inner, double inner_tol,
+                   bint use_ws=True, int p0=10, int n_threads=1):
     """Proximal Newton in place on coef (T, p) and intercept (T,).
 
     Design arguments as mtlfast._tasks.solve_tasks (no centering); y (N,)
     0/1 labels and c (N,) row weights, both float64 in the design's row
-    order. tol_abs < 0 runs exactly max_iter Newton steps on all features
-    without gaps (the twin-comparison mode). gap_scale: sum(c) log 2 (the
-    inner tolerance's scale). use_ws, p0: working sets as
-    mtlfast.logistic.prox_newton (lam1 > 0 and tol_abs >= 0 only).
-    Returns (n_iter, gap), n_iter counting Newton steps.
+    order. tol: relative to each block's loss at z = 0 (sum c log 2); tol < 0
+    runs exactly max_iter Newton steps on all features without gaps (the
+    twin-comparison mode). use_ws, p0: working sets as
+    mtlfast.logistic.prox_newton (lam1 > 0 and tol >= 0 only). Separable
+    penalties (PEN_L1) are solved task by task, n_threads at a time.
+    Returns (n_iter per block, gap per block), n_iter counting Newton steps.
     """
     cdef TaskDesign D
     cdef Penalty pen
     cdef Work w
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
-    cdef int j, t, i, n_iter = 0, n_feats, nnz, ws_size = 0
-    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0, hh, g0, s0
-    cdef int* feats
+    cdef int b, n_blocks
+    cdef bint separable = kind == PEN_L1
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N:
@@ -522,17 +623,10 @@ def solve_logistic(const floating[::1, :] X,
     pen.lam2 = lam2
     pen.tau = tau
     pen.positive = positive
-    use_ws = use_ws and lam1 > 0.0 and tol_abs >= 0.0
 
     cdef double[:, ::1] rows = np.zeros((6, max(N, 1)))
     cdef double[:, ::1] pieces = np.zeros((5, max(p * T, 1)))
     cdef double[:, ::1] per_task = np.zeros((9, max(T, 1)))
-    cdef int[::1] act = np.zeros(max(p, 1), dtype=np.intc)
-    cdef int[::1] ws = np.zeros(max(p, 1), dtype=np.intc)
-    cdef double[::1] norms2 = np.zeros(max(p, 1))
-    cdef unsigned char[::1] sc_bytes = np.zeros(max(p, 1) * sizeof(ScoredFeature),
-                                                dtype=np.uint8)
-    cdef ScoredFeature* sc = <ScoredFeature*> &sc_bytes[0]
     w.z, w.a, w.h, w.rho, w.u, w.hu = (&rows[0, 0], &rows[1, 0], &rows[2, 0], &rows[3, 0],
                                        &rows[4, 0], &rows[5, 0])
     w.XtA, w.H, w.S, w.Hc, w.Dm = (&pieces[0, 0], &pieces[1, 0], &pieces[2, 0],
@@ -540,55 +634,23 @@ def solve_logistic(const floating[::1, :] X,
     w.row, w.buf, w.ar, w.Hr, w.Gb = (&per_task[0, 0], &per_task[1, 0], &per_task[2, 0],
                                       &per_task[3, 0], &per_task[4, 0])
     w.Hb, w.Db, w.m, w.gbv = &per_task[5, 0], &per_task[6, 0], &per_task[7, 0], &per_task[8, 0]
-    w.act = &act[0]
-
-    with nogil:
-        if use_ws:
-            # the loss's curvature bound per feature: max_t sum_{i in t} c_i x_ij^2 / 4;
-            # the rows of all-zero columns are 0 at the optimum
-            for j in range(p):
-                for t in range(T):
-                    _model_terms(&D, j, t, &coef[0, 0], &c[0], &c[0], &g0, &hh, &s0)
-                    norms2[j] = fmax(norms2[j], 0.25 * hh)
-                if norms2[j] == 0.0:
-                    for t in range(T):
-                        coef[t, j] = 0.0
-        while n_iter < max_iter:
-            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
-                                    &y[0], &c[0], NULL, p, &w, tol_abs >= 0.0, &dn)
-            feats = NULL
-            n_feats = p
-            target = 0.0
-            if tol_abs >= 0.0:
-                if gap <= tol_abs:
-                    break
-                if use_ws:
-                    nnz = 0
-                    for j in range(p):
-                        for t in range(T):
-                            if coef[t, j] != 0.0:
-                                nnz += 1
-                                break
-                    ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
-                    n_feats = build_ws(&pen, &norms2[0], &coef[0, 0], p, NULL, p, T, w.XtA,
-                                       dn, 1, ws_size, sc, w.buf, &ws[0])
-                    feats = &ws[0]
-                    target = 0.3 * gap
-            gap_in = gap
-            while n_iter < max_iter:
-                # inner accuracy follows the outer one (ill-conditioned designs need it)
-                tol_in = inner_tol if tol_abs < 0.0 else fmin(inner_tol, 0.1 * gap_in / gap_scale)
-                _newton_step(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept, &y[0], &c[0],
-                             feats, n_feats, tol_in, max_inner, &w)
-                n_iter += 1
-                if not use_ws:
-                    break
-                gap_in = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0],
-                                           fit_intercept, &y[0], &c[0], feats, n_feats, &w,
-                                           True, &dn)
-                if gap_in <= target:
-                    break
-        else:
-            gap = _refit_intercepts(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
-                                    &y[0], &c[0], NULL, p, &w, tol_abs >= 0.0, &dn)
-    return n_iter, gap
+    n_blocks = T if separable else 1
+    n_iter = np.zeros(n_blocks, dtype=np.intc)
+    gaps = np.zeros(n_blocks)
+    cdef int[::1] n_iter_v = n_iter
+    cdef double[::1] gaps_v = gaps
+    if n_blocks == 1 or n_threads <= 1:
+        with nogil:
+            for b in range(n_blocks):
+                n_iter_v[b] = _block_solve(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
+                                           b if separable else 0, 1 if separable else T, &y[0],
+                                           &c[0], max_iter, tol, max_inner, inner_tol, use_ws,
+                                           p0, &w, &gaps_v[b])
+    else:
+        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads, nogil=True):
+            n_iter_v[b] = _block_solve(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept, b,
+                                       1, &y[0], &c[0], max_iter, tol, max_inner, inner_tol,
+                                       use_ws, p0, &w, &gaps_v[b])
+    if np.any(n_iter < 0):
+        raise MemoryError("cannot allocate the solver's scratch memory")
+    return n_iter, gaps

@@ -265,7 +265,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
                         nnz += 1
                         break
             ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = build_ws(pen, Lmax, W + <Py_ssize_t> t0 * p, p, act, n_act, nt, XtA, dn, 1,
+            n_ws = build_ws(pen, Lmax, W + <Py_ssize_t> t0 * p, p, act, n_act, nt, XtA, nt, dn, 1,
                             ws_size, sc, buf, ws)
             tol_in = 0.3 * fmax(gap, tol_abs)
             while n_iter < max_iter:

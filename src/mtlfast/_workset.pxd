@@ -29,14 +29,14 @@ cdef inline int cmp_int(const void* a, const void* b) noexcept nogil:
 
 cdef inline int build_ws(const Penalty* pen, const double* norms2, const floating* W,
                           Py_ssize_t ldw, const int* act, int p, int T, const double* XtA,
-                          double dn, int n, int ws_size, ScoredFeature* sc, double* buf,
-                          int* ws) noexcept nogil:
+                          Py_ssize_t ldx, double dn, int n, int ws_size, ScoredFeature* sc,
+                          double* buf, int* ws) noexcept nogil:
     """Working set among the p features of act (all when NULL): every feature
     with a nonzero row, then the features whose dual constraint is closest to
     active, scored by
         (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
     up to ws_size features, returned sorted by index. Returns its size.
-    W[t * ldw + j] is task t's coefficient j; XtA[j * T + t] the dual
+    W[t * ldw + j] is task t's coefficient j; XtA[j * ldx + t] the dual
     constraint's vector (n-scaled); norms2[j] the block's curvature
     (||X_j||^2; for per-task designs max_t ||X[rows t, j]||^2, n = 1); features
     with norms2[j] = 0 never enter."""
@@ -56,7 +56,7 @@ cdef inline int build_ws(const Penalty* pen, const double* norms2, const floatin
         if nz:
             sc[m].score = -INFINITY
         else:
-            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf) / scale)
+            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[j * ldx], T, buf) / scale)
                            / sqrt(norms2[j] + lam2n))
         m += 1
     return select_ws(sc, m, ws_size, ws)
