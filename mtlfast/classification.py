@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import penalties
 from ._config import resolve_n_threads
 from ._base import _COMMON_CONSTRAINTS, _is_task_list, _naming_errors, check_sample_weight
-from .logistic import LogisticPerTask, shared_to_long, solve_logistic
+from .logistic import LogisticPerTask, solve_logistic
 from .tasks import check_tasks, codes_for, stack_task_list
 
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
@@ -158,8 +158,6 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             enc = [self._encode(Y[:, t], f"task {t}") for t in range(Y.shape[1])]
             self.classes_ = [c for c, _ in enc]
             Y01 = np.column_stack([z for _, z in enc])
-            Xl, yl, codes = shared_to_long(X, Y01)
-            swl = None if sw is None else np.tile(sw, Y.shape[1])
             labels, per_task = None, False
         else:
             if Y.ndim != 1:
@@ -172,7 +170,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
                 cls, z = self._encode(Y[m], f"task {labels[t]!r}")
                 self.classes_.append(cls)
                 yl[m] = z
-            Xl, swl, per_task = X, sw, True
+            per_task = True
         T = len(self.classes_)
         self._task_classes = self.classes_
         if self._fit_1d or all(np.array_equal(c, self.classes_[0]) for c in self.classes_):
@@ -184,7 +182,10 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             tw = np.asarray(task_weight, dtype=np.float64)
             if tw.shape != (T,) or not np.isfinite(tw).all() or np.any(tw <= 0):
                 raise ValueError(f"task_weight must be {T} positive finite numbers.")
-        df = LogisticPerTask(Xl, yl, codes, T, swl, tw, self.fit_intercept)
+        if per_task:
+            df = LogisticPerTask(X, yl, codes, T, sw, tw, self.fit_intercept)
+        else:
+            df = LogisticPerTask.from_shared(X, Y01, sw, tw, self.fit_intercept)
         self._dtype = X.dtype
         return df, per_task, labels
 

@@ -66,26 +66,33 @@ class LogisticPerTask:
 
     Parameters
     ----------
-    X : ndarray (N, p) or CSC/CSR matrix, rows of all tasks
+    X : ndarray (N, p) or CSC/CSR matrix, rows of all tasks; with shared,
+        (n, p): every task's design (the long layout's X would repeat it)
     y : ndarray (N,) of 0/1 labels
     codes : ndarray (N,) of task indices 0..T-1
     n_tasks : T; every task must have at least one row
     sample_weight : (N,) or None
     task_weight : (T,) positive or None (ones)
     fit_intercept : bool
+    shared : bool, X is the one design of every task (see from_shared)
 
     Rows are reordered so that each task's rows are contiguous (stable sort
     by task: `order`); task t owns rows offsets[t]:offsets[t+1].
     """
 
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
-                 fit_intercept=True):
-        N, p = X.shape
+                 fit_intercept=True, shared=False):
+        N, p = len(y), X.shape[1]
         self.n_samples, self.n_features, self.n_tasks = N, p, n_tasks
         self.fit_intercept = fit_intercept
+        self.shared = shared
         counts = np.bincount(codes, minlength=n_tasks)
         if np.any(counts == 0):
             raise ValueError(f"tasks {list(np.flatnonzero(counts == 0)[:5])} have no rows.")
+        if shared and (np.any(counts != X.shape[0]) or np.any(np.diff(codes) < 0)):
+            raise ValueError("a shared X needs every task's rows, task by task.")
+        if not shared and X.shape[0] != N:
+            raise ValueError("X and y have different numbers of rows.")
         self.task_sizes = counts
         self.offsets = np.concatenate([[0], np.cumsum(counts)])
         self.order = np.argsort(codes, kind="stable")
@@ -99,33 +106,52 @@ class LogisticPerTask:
                 raise ValueError(f"task {t}: all sample weights are zero.")
             c[sl] = omega[t] * s[sl] * (counts[t] / s[sl].sum()) / counts[t]
         self.c = c
-        Xo = X[self.order]
-        self.X = sparse.csr_matrix(Xo, dtype=np.float64) if sparse.issparse(Xo) else \
-            np.asarray(Xo, dtype=np.float64)
+        if shared:
+            self.X = X                      # as given: kernel_args converts, never copies twice
+        else:
+            Xo = X[self.order]
+            self.X = sparse.csr_matrix(Xo, dtype=np.float64) if sparse.issparse(Xo) else \
+                np.asarray(Xo, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64)[self.order]
         if not np.all((self.y == 0) | (self.y == 1)):
             raise ValueError("logistic labels must be 0 or 1.")
 
+    @classmethod
+    def from_shared(cls, X, Y, sample_weight=None, task_weight=None, fit_intercept=True):
+        """One design X (n, p) for the T tasks of Y (n, T) (0/1), sample
+        weights (n,) shared by the tasks: the long layout without repeating X."""
+        n, T = Y.shape
+        sw = None if sample_weight is None else np.tile(sample_weight, T)
+        return cls(X, np.asarray(Y).T.ravel(), np.repeat(np.arange(T), n), T, sw, task_weight,
+                   fit_intercept, shared=True)
+
     def kernel_args(self, dtype=np.float64):
-        """(X, X_data, X_indices, tptr, is_sparse, N, p, y, c, offsets) for
-        mtlfast._logistic.solve_logistic: X in the task order as dense
-        Fortran-ordered or CSC (sorted indices; tptr locates each task's
-        nonzeros in each column, as QuadraticPerTask.kernel_args)."""
+        """(X, X_data, X_indices, ptr, is_sparse, shared, N, p, y, c, offsets)
+        for mtlfast._logistic.solve_logistic: X as dense Fortran-ordered or
+        CSC (sorted indices; the input is never modified). Shared: X itself,
+        ptr its indptr; else X in the task order, tptr locating each task's
+        nonzeros in each column (as QuadraticPerTask.kernel_args)."""
         offsets = self.offsets.astype(np.intc)
         empty_i = np.zeros(0, dtype=np.intc)
+        args = (self.shared, self.n_samples, self.n_features, self.y, self.c, offsets)
         if sparse.issparse(self.X):
             Xc = sparse.csc_matrix(self.X, dtype=dtype)
-            Xc.sort_indices()
-            indices = Xc.indices.astype(np.intc)
-            indptr = Xc.indptr.astype(np.intc)
-            tptr = np.empty((self.n_features, self.n_tasks + 1), dtype=np.intc)
-            for j in range(self.n_features):
-                lo, hi = indptr[j], indptr[j + 1]
-                tptr[j] = lo + np.searchsorted(indices[lo:hi], offsets)
-            return (np.zeros((0, 0), dtype=dtype, order="F"), Xc.data, indices, tptr.ravel(),
-                    True, self.n_samples, self.n_features, self.y, self.c, offsets)
+            if not Xc.has_sorted_indices:
+                Xc = Xc.sorted_indices()    # a copy: the input stays as it is
+            indices = np.asarray(Xc.indices, dtype=np.intc)
+            indptr = np.asarray(Xc.indptr, dtype=np.intc)
+            if self.shared:
+                ptr = indptr
+            else:
+                tptr = np.empty((self.n_features, self.n_tasks + 1), dtype=np.intc)
+                for j in range(self.n_features):
+                    lo, hi = indptr[j], indptr[j + 1]
+                    tptr[j] = lo + np.searchsorted(indices[lo:hi], offsets)
+                ptr = tptr.ravel()
+            return (np.zeros((0, 0), dtype=dtype, order="F"), np.asarray(Xc.data), indices, ptr,
+                    True) + args
         return (np.asfortranarray(self.X, dtype=dtype), np.zeros(0, dtype=dtype), empty_i,
-                empty_i, False, self.n_samples, self.n_features, self.y, self.c, offsets)
+                empty_i, False) + args
 
     def task_block(self, t):
         """Task t alone, as a one-task LogisticPerTask (its rows and weights c)."""
@@ -137,37 +163,39 @@ class LogisticPerTask:
         blk.offsets = np.array([0, self.task_sizes[t]])
         blk.order = np.arange(blk.n_samples)
         blk.codes = np.zeros(blk.n_samples, dtype=self.codes.dtype)
-        blk.c, blk.X, blk.y = self.c[sl], self.X[sl], self.y[sl]
+        blk.c, blk.X, blk.y = self.c[sl], self._rows(t), self.y[sl]
+        blk.shared = False
         return blk
 
     def task_slice(self, t):
         return slice(self.offsets[t], self.offsets[t + 1])
+
+    def _rows(self, t):
+        """task t's design: its rows of X, or X itself when shared"""
+        return self.X if self.shared else self.X[self.task_slice(t)]
 
     # -- the linear map A(W) and its adjoint ---------------------------------
     def apply(self, W):
         """A(W)_i = x_i . w_t(i), W of shape (p, T)"""
         out = np.empty(self.n_samples)
         for t in range(self.n_tasks):
-            sl = self.task_slice(t)
-            out[sl] = np.asarray(self.X[sl] @ W[:, t]).ravel()
+            out[self.task_slice(t)] = np.asarray(self._rows(t) @ W[:, t]).ravel()
         return out
 
     def adjoint(self, v):
-        """A^T v as (p, T): column t = X[rows t]^T v[rows t]"""
-        return np.column_stack([np.asarray(self.X[self.task_slice(t)].T
-                                           @ v[self.task_slice(t)]).ravel()
+        """A^T v as (p, T): column t = X_t^T v[rows t]"""
+        return np.column_stack([np.asarray(self._rows(t).T @ v[self.task_slice(t)]).ravel()
                                 for t in range(self.n_tasks)])
 
     def column(self, j):
-        """x_j as a dense (N,) vector (reference code)"""
-        if sparse.issparse(self.X):
-            return self.X[:, [j]].toarray().ravel()
-        return self.X[:, j]
+        """x_j in the long layout as a dense (N,) vector (reference code)"""
+        Xj = self.X[:, [j]].toarray().ravel() if sparse.issparse(self.X) else self.X[:, j]
+        return np.tile(Xj, self.n_tasks) if self.shared else Xj
 
     def curvatures(self, h):
         """H[j, t] = sum_{i in t} h_i x_ij^2"""
         X2 = self.X.multiply(self.X) if sparse.issparse(self.X) else self.X ** 2
-        return np.column_stack([np.asarray(X2[self.task_slice(t)].T
+        return np.column_stack([np.asarray((X2 if self.shared else X2[self.task_slice(t)]).T
                                            @ h[self.task_slice(t)]).ravel()
                                 for t in range(self.n_tasks)])
 
@@ -458,10 +486,10 @@ def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=
         np.array(np.asarray(W0).T, dtype=dtype, order="C", copy=True)
     b = np.zeros(df.n_tasks) if b0 is None else np.array(b0, dtype=float, copy=True)
     kind, lam1, lam2, tau, positive = pen.kernel_params()
-    X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets = df.kernel_args(dtype)
-    n_iter, gaps = _logistic.solve_logistic(X, Xd, Xi, tptr, is_sparse, N, p, y, c, offsets,
-                                            coef, b, df.fit_intercept, kind, lam1, lam2, tau,
-                                            positive, int(max_iter), float(tol),
+    X, Xd, Xi, ptr, is_sparse, shared, N, p, y, c, offsets = df.kernel_args(dtype)
+    n_iter, gaps = _logistic.solve_logistic(X, Xd, Xi, ptr, is_sparse, shared, N, p, y, c,
+                                            offsets, coef, b, df.fit_intercept, kind, lam1,
+                                            lam2, tau, positive, int(max_iter), float(tol),
                                             int(max_inner), float(inner_tol), bool(use_ws),
                                             int(p0), int(n_threads))
     gap = float(gaps.sum()) if tol >= 0 else np.inf

@@ -199,3 +199,49 @@ def test_kernel_matches_the_twin_with_working_sets(pen, fmt):
     Wp, bp, gp, _ = solve_logistic(df, pen, max_iter=500, tol=1e-10, use_ws=False)
     assert abs(df.value(W, b, pen) - df.value(Wp, bp, pen)) <= 2e-10 * df.gap_scale()
     np.testing.assert_allclose(W, Wp, atol=1e-4)
+
+
+@pytest.mark.parametrize("pen", [P.L1(0.01), P.L21(0.015), P.ElasticNet(0.01, 0.7)],
+                         ids=lambda p: type(p).__name__)
+@pytest.mark.parametrize("fmt", ["dense", "csc", "csc-unsorted"])
+def test_shared_design_kernel_equals_the_long_layout(pen, fmt):
+    """One X for every task (LogisticPerTask.from_shared: X not repeated)
+    gives the iterates of the long layout with X repeated per task, in the
+    kernel (after 1-3 steps, with working sets) and in the twin; an unsorted
+    CSC input is left as it is."""
+    from mtlfast.logistic import solve_logistic
+    rng = np.random.default_rng(14)
+    n, p, T = 80, 40, 3
+    X = rng.standard_normal((n, p)) * (rng.random((n, p)) < (0.3 if fmt != "dense" else 1))
+    Y = (rng.random((n, T)) < 1 / (1 + np.exp(-X[:, :T] * 3))).astype(float)
+    sw = rng.uniform(0.5, 2.0, n)
+    Xs = X
+    if fmt != "dense":
+        Xs = sparse.csc_matrix(X)
+        if fmt == "csc-unsorted":
+            # the same matrix with each column's entries in reverse order
+            perm = np.concatenate([np.arange(a, b)[::-1] for a, b in
+                                   zip(Xs.indptr[:-1], Xs.indptr[1:])])
+            Xs = sparse.csc_matrix((Xs.data[perm], Xs.indices[perm], Xs.indptr), shape=Xs.shape)
+            assert not Xs.has_sorted_indices
+    before = (Xs.data.copy(), Xs.indices.copy()) if sparse.issparse(Xs) else Xs.copy()
+    shared = LogisticPerTask.from_shared(Xs, Y, sw, [1.0, 2.0, 0.5])
+    Xl, yl, codes = shared_to_long(X, Y)
+    long = LogisticPerTask(Xl if fmt == "dense" else sparse.csc_matrix(Xl), yl, codes, T,
+                           np.tile(sw, T), [1.0, 2.0, 0.5])
+    for k in (1, 2, 3):
+        Wl, bl, gl, _ = solve_logistic(long, pen, max_iter=k, tol=1e-13)
+        Ws, bs, gs, _ = solve_logistic(shared, pen, max_iter=k, tol=1e-13)
+        Wt, bt, gt, _ = prox_newton(shared, pen, max_iter=k, tol=1e-13)
+        for W, b in ((Ws, bs), (Wt, bt)):
+            np.testing.assert_allclose(W, Wl, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(b, bl, rtol=0, atol=1e-12)
+        np.testing.assert_allclose([gs, gt], gl, rtol=1e-8, atol=1e-14)
+    W, b, gap, _ = solve_logistic(shared, pen, max_iter=200, tol=1e-10, n_threads=2)
+    assert gap <= 1e-10 * shared.gap_scale()
+    np.testing.assert_allclose(gap, long.gap(W, b, pen), rtol=1e-6, atol=1e-13)
+    if sparse.issparse(Xs):
+        np.testing.assert_array_equal(Xs.data, before[0])
+        np.testing.assert_array_equal(Xs.indices, before[1])
+    else:
+        np.testing.assert_array_equal(Xs, before)

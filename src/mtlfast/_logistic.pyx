@@ -26,7 +26,6 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
-from mtlfast._taskdesign cimport TaskDesign, design_from_arrays
 from mtlfast._workset cimport ScoredFeature, build_ws
 
 cdef double ARMIJO = 1e-4
@@ -51,45 +50,84 @@ cdef inline double _xlogx(double v) noexcept nogil:
     return v * log(v) if v > 0.0 else 0.0
 
 
-cdef inline double _wdot(const TaskDesign* D, int j, int t, const floating* dummy,
-                         const double* v) noexcept nogil:
-    """X[rows t, j] . v[rows t]"""
-    cdef const floating* x
-    cdef double s = 0.0
-    cdef int k
+ctypedef struct LogDesign:
+    bint is_sparse
+    bint shared         # one X (n rows) for every task; else X stacks the tasks' rows
+    int N               # rows of all tasks (the length of the row vectors)
+    int p
+    int T
+    Py_ssize_t ld       # dense: X's leading dimension (n when shared, else N)
+    const void* data    # dense: column-major X; CSC: values
+    const int* indices  # CSC row indices (of X), sorted within each column
+    const int* ptr      # CSC: indptr (p + 1) when shared, else tptr (p * (T + 1):
+                        # column j, task t nonzeros = tptr[j*(T+1)+t] : [..+t+1])
+    const int* offsets  # T + 1: task t owns rows offsets[t]:offsets[t+1] of the vectors
+
+
+cdef inline void _piece(const LogDesign* D, int j, int t, Py_ssize_t* x0, int* lo, int* hi,
+                        int* vo) noexcept nogil:
+    """Task t's piece of column j. Dense: x[x0 + k] against v[vo + k] for
+    k in 0 .. hi-1 (lo = 0); CSC: x[k] against v[vo + indices[k]] for
+    k in lo .. hi-1."""
     if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
-        for k in range(D.offsets[t], D.offsets[t + 1]):
+        x0[0] = <Py_ssize_t> j * D.ld + (0 if D.shared else D.offsets[t])
+        lo[0] = 0
+        hi[0] = D.offsets[t + 1] - D.offsets[t]
+        vo[0] = D.offsets[t]
+    elif D.shared:
+        x0[0] = 0
+        lo[0] = D.ptr[j]
+        hi[0] = D.ptr[j + 1]
+        vo[0] = D.offsets[t]
+    else:
+        x0[0] = 0
+        lo[0] = D.ptr[<Py_ssize_t> j * (D.T + 1) + t]
+        hi[0] = D.ptr[<Py_ssize_t> j * (D.T + 1) + t + 1]
+        vo[0] = 0
+
+
+cdef inline double _wdot(const LogDesign* D, int j, int t, const floating* dummy,
+                         const double* v) noexcept nogil:
+    """X_t[:, j] . v[rows t]"""
+    cdef const floating* x = <const floating*> D.data
+    cdef double s = 0.0
+    cdef Py_ssize_t x0
+    cdef int k, lo, hi, o
+    _piece(D, j, t, &x0, &lo, &hi, &o)
+    if not D.is_sparse:
+        x = x + x0
+        v = v + o
+        for k in range(hi):
             s += x[k] * v[k]
         return s
-    x = <const floating*> D.data
-    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-        s += x[k] * v[D.indices[k]]
+    for k in range(lo, hi):
+        s += x[k] * v[o + D.indices[k]]
     return s
 
 
-cdef inline void _model_terms(const TaskDesign* D, int j, int t, const floating* dummy,
+cdef inline void _model_terms(const LogDesign* D, int j, int t, const floating* dummy,
                               const double* rho, const double* h, double* G, double* H,
                               double* S) noexcept nogil:
-    """G = -X[rows t, j] . rho, H = sum h x^2, S = sum h x over task t's rows,
+    """G = -X_t[:, j] . rho, H = sum h x^2, S = sum h x over task t's rows,
     in one read of the piece (each sum in the twin's element order)."""
-    cdef const floating* x
+    cdef const floating* x = <const floating*> D.data
     cdef double g = 0.0, hh = 0.0, s = 0.0, xk, hk
-    cdef int k, i
+    cdef Py_ssize_t x0
+    cdef int k, i, lo, hi, o
+    _piece(D, j, t, &x0, &lo, &hi, &o)
     if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
-        for k in range(D.offsets[t], D.offsets[t + 1]):
+        x = x + x0
+        rho = rho + o
+        h = h + o
+        for k in range(hi):
             xk = x[k]
             hk = h[k]
             g += xk * rho[k]
             hh += hk * xk * xk
             s += xk * hk
     else:
-        x = <const floating*> D.data
-        for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                       D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-            i = D.indices[k]
+        for k in range(lo, hi):
+            i = o + D.indices[k]
             xk = x[k]
             hk = h[i]
             g += xk * rho[i]
@@ -100,30 +138,34 @@ cdef inline void _model_terms(const TaskDesign* D, int j, int t, const floating*
     S[0] = s
 
 
-cdef inline void _wupdate(const TaskDesign* D, int j, int t, const floating* dummy,
+cdef inline void _wupdate(const LogDesign* D, int j, int t, const floating* dummy,
                           double delta, const double* h, double* u, double* hu) noexcept nogil:
-    """u[rows t] += delta X[rows t, j]; hu = h * u on those rows"""
-    cdef const floating* x
-    cdef int k, i
+    """u[rows t] += delta X_t[:, j]; hu = h * u on those rows"""
+    cdef const floating* x = <const floating*> D.data
+    cdef Py_ssize_t x0
+    cdef int k, i, lo, hi, o
+    _piece(D, j, t, &x0, &lo, &hi, &o)
     if not D.is_sparse:
-        x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
-        for k in range(D.offsets[t], D.offsets[t + 1]):
+        x = x + x0
+        h = h + o
+        u = u + o
+        hu = hu + o
+        for k in range(hi):
             u[k] += delta * x[k]
             hu[k] = h[k] * u[k]
         return
-    x = <const floating*> D.data
-    for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                   D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-        i = D.indices[k]
+    for k in range(lo, hi):
+        i = o + D.indices[k]
         u[i] += delta * x[k]
         hu[i] = h[i] * u[i]
 
 
-cdef void _apply(const TaskDesign* D, const floating* W, const double* b, double* z,
+cdef void _apply(const LogDesign* D, const floating* W, const double* b, double* z,
                  bint fit_intercept, int t0, int nt) noexcept nogil:
     """z = A(W) + b on the rows of tasks t0 .. t0+nt-1"""
-    cdef int j, t, k, i
-    cdef const floating* x
+    cdef const floating* x = <const floating*> D.data
+    cdef Py_ssize_t x0
+    cdef int j, t, k, i, lo, hi, o
     cdef double w
     for t in range(t0, t0 + nt):
         for i in range(D.offsets[t], D.offsets[t + 1]):
@@ -133,15 +175,13 @@ cdef void _apply(const TaskDesign* D, const floating* W, const double* b, double
             w = W[<Py_ssize_t> t * D.p + j]
             if w == 0.0:
                 continue
+            _piece(D, j, t, &x0, &lo, &hi, &o)
             if not D.is_sparse:
-                x = (<const floating*> D.data) + <Py_ssize_t> j * D.N
-                for k in range(D.offsets[t], D.offsets[t + 1]):
-                    z[k] += w * x[k]
+                for k in range(hi):
+                    z[o + k] += w * x[x0 + k]
             else:
-                x = <const floating*> D.data
-                for k in range(D.tptr[<Py_ssize_t> j * (D.T + 1) + t],
-                               D.tptr[<Py_ssize_t> j * (D.T + 1) + t + 1]):
-                    z[D.indices[k]] += w * x[k]
+                for k in range(lo, hi):
+                    z[o + D.indices[k]] += w * x[k]
 
 
 cdef double _loss(const double* z, const double* y, const double* c, int lo,
@@ -279,7 +319,7 @@ ctypedef struct Work:
     ScoredFeature* sc
 
 
-cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
+cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
                  const double* y, const double* c, const int* feats, int n_feats,
                  Work* w, double* dn_out) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 at (W, b) given
@@ -325,7 +365,7 @@ cdef double _gap(const TaskDesign* D, const Penalty* pen, const floating* W, int
     return primal - dual
 
 
-cdef double _refit_intercepts(const TaskDesign* D, const Penalty* pen, const floating* coef,
+cdef double _refit_intercepts(const LogDesign* D, const Penalty* pen, const floating* coef,
                               double* intercept, bint fit_intercept, int t0, int nt,
                               const double* y, const double* c, const int* feats,
                               int n_feats, Work* w, bint with_gap, double* dn) noexcept nogil:
@@ -344,7 +384,7 @@ cdef double _refit_intercepts(const TaskDesign* D, const Penalty* pen, const flo
     return _gap(D, pen, coef, t0, nt, y, c, feats, n_feats, w, dn)
 
 
-cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* coef,
+cdef void _inner_pass(const LogDesign* D, const Penalty* pen, const floating* coef,
                       int t0, int nt, const int* feats, int n_feats, bint fit_intercept,
                       Work* w, double* d_max_out, double* w_max_out) noexcept nogil:
     """One cyclic pass of the inner solver over feats (all features when
@@ -389,7 +429,7 @@ cdef void _inner_pass(const TaskDesign* D, const Penalty* pen, const floating* c
     w_max_out[0] = w_max
 
 
-cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
+cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                        double* intercept, bint fit_intercept, int t0, int nt,
                        const double* y, const double* c, const int* feats, int n_feats,
                        double tol_in, int max_inner, Work* w) noexcept nogil:
@@ -489,7 +529,7 @@ cdef void _newton_step(const TaskDesign* D, const Penalty* pen, floating* coef,
                                                       + alpha * Dm[<Py_ssize_t> t * p + j])
 
 
-cdef int _block_solve(const TaskDesign* D, const Penalty* pen, floating* coef,
+cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       double* intercept, bint fit_intercept, int t0, int nt,
                       const double* y, const double* c, int max_iter, double tol,
                       int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
@@ -579,8 +619,8 @@ cdef int _block_solve(const TaskDesign* D, const Penalty* pen, floating* coef,
 def solve_logistic(const floating[::1, :] X,
                    const floating[::1] X_data,
                    const int[::1] X_indices,
-                   const int[::1] tptr,
-                   bint is_sparse, int n_rows, int n_features,
+                   const int[::1] ptr,
+                   bint is_sparse, bint shared, int n_rows, int n_features,
                    const double[::1] y,
                    const double[::1] c,
                    const int[::1] offsets,
@@ -592,32 +632,58 @@ def solve_logistic(const floating[::1, :] X,
                    bint use_ws=True, int p0=10, int n_threads=1):
     """Proximal Newton in place on coef (T, p) and intercept (T,).
 
-    Design arguments as mtlfast._tasks.solve_tasks (no centering); y (N,)
-    0/1 labels and c (N,) row weights, both float64 in the design's row
-    order. tol: relative to each block's loss at z = 0 (sum c log 2); tol < 0
-    runs exactly max_iter Newton steps on all features without gaps (the
-    twin-comparison mode). use_ws, p0: working sets as
-    mtlfast.logistic.prox_newton (lam1 > 0 and tol >= 0 only). Separable
-    penalties (PEN_L1) are solved task by task, n_threads at a time.
-    Returns (n_iter per block, gap per block), n_iter counting Newton steps.
+    X : dense Fortran-ordered X, or an empty array when is_sparse (CSC arrays
+        X_data, X_indices (sorted per column) and ptr). shared: one X (n, p)
+        for every task (every task has n rows; ptr: indptr); else X (N, p)
+        stacks the tasks' rows (ptr: tptr, p * (T+1), as
+        QuadraticPerTask.kernel_args). n_rows: N, rows of all tasks.
+    y (N,) 0/1 labels and c (N,) row weights, both float64 in the tasks'
+    order; offsets (T+1,) the tasks' rows. tol: relative to each block's
+    loss at z = 0 (sum c log 2); tol < 0 runs exactly max_iter Newton steps on
+    all features without gaps (the twin-comparison mode). use_ws, p0:
+    working sets as mtlfast.logistic.prox_newton (lam1 > 0 and tol >= 0
+    only). Separable penalties (PEN_L1) are solved task by task, n_threads
+    at a time. Returns (n_iter per block, gap per block), n_iter counting
+    Newton steps.
     """
-    cdef TaskDesign D
+    cdef LogDesign D
     cdef Penalty pen
     cdef Work w
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
-    cdef int b, n_blocks
+    cdef int b, t, n_blocks, n_x
     cdef bint separable = kind == PEN_L1
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
-    if y.shape[0] != N or c.shape[0] != N:
-        raise ValueError("y and c must have one entry per row")
-    cdef double[::1] cs = np.zeros(T, dtype=np.float64)
-    cdef double[:, ::1] no_mean = np.zeros((0, 0))
-    cdef floating[::1] no_u = np.zeros(0, dtype=np.float32 if floating is float else np.float64)
-    cdef double[::1] no_uu = np.zeros(0)
-    design_from_arrays(&D, is_sparse, N, p, X, X_data, X_indices, tptr, offsets, no_mean,
-                       no_u, no_uu, cs)
+    if y.shape[0] != N or c.shape[0] != N or offsets[0] != 0 or offsets[T] != N:
+        raise ValueError("y and c must have one entry per row, offsets span them")
+    n_x = offsets[1] - offsets[0] if shared else N
+    if shared:
+        for t in range(T):
+            if offsets[t + 1] - offsets[t] != n_x:
+                raise ValueError("with a shared X every task has its rows")
+    if is_sparse:
+        if ptr.shape[0] != (p + 1 if shared else p * (T + 1)):
+            raise ValueError("the CSC pointers do not match the design")
+    elif X.shape[0] != n_x or X.shape[1] != p:
+        raise ValueError("X does not match the design")
+    D.is_sparse = is_sparse
+    D.shared = shared
+    D.N = N
+    D.p = p
+    D.T = T
+    D.ld = n_x
+    D.offsets = &offsets[0]
+    D.data = NULL
+    D.indices = NULL
+    D.ptr = NULL
+    if is_sparse:
+        D.ptr = &ptr[0]
+        if X_data.shape[0] > 0:
+            D.data = <const void*> &X_data[0]
+            D.indices = &X_indices[0]
+    elif X.shape[0] > 0 and X.shape[1] > 0:
+        D.data = <const void*> &X[0, 0]
     pen.kind = kind
     pen.lam1 = lam1
     pen.lam2 = lam2
