@@ -12,7 +12,7 @@ Model: per-task L1 (each label its own sparse logistic regression, intercepts
 unpenalized), objective sum_t [1/n sum_i log(1 + exp(-y_it z_it)) + alpha
 ||w_t||_1] at alpha = alpha_max / 10, the same for every package:
   mtlfast       MultiTaskLogisticRegression(penalty="l1"): all labels in one
-                call, one thread
+                call (X not repeated), one thread, then two (labels in parallel)
   scikit-learn  LogisticRegression(l1_ratio=1, saga, C = 1 / (n alpha)), label by
                 label (dense only: on tfidf one saga sweep step had not finished
                 after 14 minutes)
@@ -79,10 +79,13 @@ def alpha_max(X, Y):
 def solvers(alpha, n, problem):
     from sklearn.linear_model import LogisticRegression
 
-    def run_mtlfast(X, Y, tol):
+    def run_mtlfast(X, Y, tol, n_threads=1):
         m = mtlfast.MultiTaskLogisticRegression(alpha, penalty="l1", tol=tol, max_iter=1000,
-                                                n_threads=1).fit(X, Y)
+                                                n_threads=n_threads).fit(X, Y)
         return m.coef_, m.intercept_
+
+    def run_mtlfast_2(X, Y, tol):
+        return run_mtlfast(X, Y, tol, n_threads=2)
 
     def run_sklearn(X, Y, tol):
         coefs, ints = [], []
@@ -94,7 +97,8 @@ def solvers(alpha, n, problem):
             ints.append(m.intercept_[0])
         return np.array(coefs), np.array(ints)
 
-    out = [("mtlfast (all labels, 1 thread)", run_mtlfast)]
+    out = [("mtlfast (all labels, 1 thread)", run_mtlfast),
+           ("mtlfast (all labels, 2 threads: labels in parallel)", run_mtlfast_2)]
     if problem != "tfidf":
         # on tfidf, saga's first sweep step (20 labels at tol 0.1) had not
         # finished after 14 minutes in a run of this script

@@ -1,8 +1,9 @@
 """Multi-task logistic regression: the datafit, its duality gap, and the NumPy
-reference solver (the twin the compiled kernel will follow; issue 5).
+reference solver (the twin of the compiled kernel mtlfast._logistic; issue 5).
 
 Objective (DESIGN.md section 3), labels y in {0, 1}, per-task data in the long
-layout (a shared design with Y (n, T) is the layout with X repeated per task):
+layout (a shared design with Y (n, T) is that layout with X the same for every
+task: LogisticPerTask.from_shared, which never repeats X):
 
     sum_t omega_t / n_t * sum_{i in t} s_i * (log(1 + exp(z_i)) - y_i z_i) + h(W)
     z_i = x_i . w_t(i) + b_t(i)
@@ -26,26 +27,35 @@ and for lam1 = 0 (ridge) the exact Fenchel dual at theta = -rho,
 D = -sum_i c_i phi(p_i) - ||A^T rho||^2 / (2 lam2). The intercepts' dual
 constraints sum_{i in t} theta_i = 0 hold when b is optimal given W, so the
 gap is evaluated after re-optimizing b (optimal_intercept, Newton per task).
+Separable penalties (L1, L2, elastic net) decouple the tasks: each task gets
+its own scaling s_t, and the gap is the sum of the tasks' gaps.
 
-Reference solver (prox_newton): proximal Newton. Each outer iteration
-re-optimizes the intercepts, checks the gap, forms the quadratic model of the
-loss at (W, b) (weights h_i = c_i p_i (1 - p_i), gradient G = -A^T rho), runs
-cyclic block coordinate descent on it: each block is a feature's row together
-with the intercepts, minimized exactly (the intercepts eliminated: curvatures
-H_jt - S_jt^2 / Hb_t and gradients g_jt - S_jt gb_t / Hb_t, S_jt = sum_{i in t}
-h_i x_ij, Hb_t = sum_{i in t} h_i, then Penalty.prox_diag and the intercepts'
-optimal move; this is weighted centering done implicitly: without it,
-alternating intercepts and rows crawls on uncentered data)
-for up to max_inner passes, glmnet's active-set way (a full pass, then
-passes over the nonzero rows until one moves no entry by more than tol_in x
-the largest entry, then a full pass again, done when a full pass settles, tol_in = min(inner_tol, 0.1 gap / gap_scale): the
-inner accuracy follows the outer one, which ill-conditioned designs need), and takes the step (W, b) + alpha (D, Db) with alpha
-halved from 1 until the Armijo condition of Tseng & Yun holds:
+Reference solver (prox_newton): proximal Newton with working sets; the tasks
+of a separable penalty are solved one by one (the kernel runs them in
+parallel), each with its own tolerance. A Newton step (_newton_step, on the
+features of the working set) re-optimizes the intercepts, forms the
+quadratic model of the loss at (W, b) (weights h_i = c_i p_i (1 - p_i),
+gradient G = -A^T rho), runs cyclic block coordinate descent on it: each
+block is a feature's row together with the intercepts, minimized exactly
+(the intercepts eliminated: curvatures H_jt - S_jt^2 / Hb_t and gradients
+g_jt - S_jt gb_t / Hb_t, S_jt = sum_{i in t} h_i x_ij, Hb_t = sum_{i in t} h_i,
+then Penalty.prox_diag and the intercepts' optimal move; this is weighted
+centering done implicitly: without it, alternating intercepts and rows
+crawls on uncentered data) for up to max_inner passes, glmnet's active-set
+way (a full pass, then passes over the nonzero rows until one moves no entry
+by more than tol_in x the largest entry, then a full pass again, done when a
+full pass settles; tol_in = min(inner_tol, 0.1 gap / gap_scale): the inner
+accuracy follows the outer one, which ill-conditioned designs need), and
+takes the step (W, b) + alpha (D, Db) with alpha halved from 1 until the
+Armijo condition of Tseng & Yun holds:
 F(W + alpha D) - F(W) <= 1e-4 alpha (G . D + h(W + D) - h(W)), with both
 changes summed term by term (loss_change, _pen_change): near the optimum
 they are far below the rounding of F itself. When 1e-4 |model| is below
 16 eps |F(W)| the test is undecidable (the step is far inside the region
 where the quadratic model is exact to rounding) and the full step is taken.
+Working sets (celer / skglm): after each full gap, the nonzero rows and the
+features whose dual constraint is closest to active (working_set) take
+Newton steps until the subproblem's gap is <= 0.3 x the full one.
 """
 import numpy as np
 from scipy import sparse
