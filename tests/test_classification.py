@@ -38,6 +38,28 @@ def test_one_task_l2_matches_sklearn(fit_intercept):
     np.testing.assert_allclose(est.decision_function(X), ref.decision_function(X), atol=1e-5)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_per_task_l1_matches_sklearn_saga(fit_intercept):
+    """Per-task data with different sizes, penalty l1: each task's fit is
+    scikit-learn's L1 logistic regression with C = 1 / (n_t alpha)."""
+    rng = np.random.default_rng(21)
+    sizes = (90, 150, 60)
+    X = rng.standard_normal((sum(sizes), 8))
+    tasks = np.repeat(["u", "v", "w"], sizes)
+    w = rng.standard_normal(8) * (rng.random(8) < 0.6)
+    y = (rng.random(len(X)) < 1 / (1 + np.exp(-(X @ w - 0.4)))).astype(int)
+    alpha = 0.02
+    est = MTLR(alpha, penalty="l1", tol=1e-12, fit_intercept=fit_intercept).fit(
+        X, y, tasks=tasks)
+    for t, name in enumerate(["u", "v", "w"]):
+        m = tasks == name
+        ref = LogisticRegression(l1_ratio=1.0, solver="saga", C=1 / (m.sum() * alpha),
+                                 tol=1e-12, max_iter=100000,
+                                 fit_intercept=fit_intercept).fit(X[m], y[m])
+        np.testing.assert_allclose(est.coef_[t], ref.coef_[0], atol=2e-5)
+        np.testing.assert_allclose(est.intercept_[t], ref.intercept_[0], atol=2e-5)
+
+
 def test_separable_l1_equals_independent_fits():
     X, Y = _shared(seed=2)
     joint = MTLR(0.03, penalty="l1", tol=1e-12).fit(X, Y)

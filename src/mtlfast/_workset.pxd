@@ -12,16 +12,6 @@ ctypedef struct ScoredFeature:
     int j
 
 
-cdef inline int cmp_scored(const void* a, const void* b) noexcept nogil:
-    cdef double x = (<const ScoredFeature*> a).score, y = (<const ScoredFeature*> b).score
-    cdef int i = (<const ScoredFeature*> a).j, k = (<const ScoredFeature*> b).j
-    if x < y:
-        return -1
-    if x > y:
-        return 1
-    return (i > k) - (i < k)
-
-
 cdef inline int cmp_int(const void* a, const void* b) noexcept nogil:
     cdef int x = (<const int*> a)[0], y = (<const int*> b)[0]
     return (x > y) - (x < y)
@@ -62,13 +52,50 @@ cdef inline int build_ws(const Penalty* pen, const double* norms2, const floatin
     return select_ws(sc, m, ws_size, ws)
 
 
+cdef inline bint _before(const ScoredFeature* a, const ScoredFeature* b) noexcept nogil:
+    """a's score is smaller, or equal with a smaller index (a strict order)"""
+    return a.score < b.score or (a.score == b.score and a.j < b.j)
+
+
+cdef inline void select_smallest(ScoredFeature* sc, int m, int k) noexcept nogil:
+    """Reorder sc[0 .. m-1] so that its k smallest (by score, then index)
+    come first, in any order (quickselect, Hoare partition: expected O(m),
+    where sorting all m was the working sets' main cost on wide problems)."""
+    cdef int lo = 0, hi = m - 1, i, r
+    cdef ScoredFeature pivot, tmp
+    if k <= 0 or k >= m:
+        return
+    while lo < hi:
+        pivot = sc[lo + (hi - lo) // 2]
+        i = lo
+        r = hi
+        while i <= r:
+            while _before(&sc[i], &pivot):
+                i += 1
+            while _before(&pivot, &sc[r]):
+                r -= 1
+            if i <= r:
+                tmp = sc[i]
+                sc[i] = sc[r]
+                sc[r] = tmp
+                i += 1
+                r -= 1
+        # sc[lo .. r] <= pivot <= sc[i .. hi]; between them, the pivot alone
+        if k - 1 <= r:
+            hi = r
+        elif k - 1 >= i:
+            lo = i
+        else:
+            return
+
+
 cdef inline int select_ws(ScoredFeature* sc, int m, int ws_size, int* ws) noexcept nogil:
-    """The (up to) ws_size best-scored (smallest) of the m scored features,
-    returned in ws sorted by index; returns their count."""
+    """The (up to) ws_size best-scored (smallest score, then index) of the m
+    scored features, returned in ws sorted by index; returns their count."""
     cdef int k
-    qsort(sc, m, sizeof(ScoredFeature), cmp_scored)
     if ws_size > m:
         ws_size = m
+    select_smallest(sc, m, ws_size)
     for k in range(ws_size):
         ws[k] = sc[k].j
     qsort(ws, ws_size, sizeof(int), cmp_int)
