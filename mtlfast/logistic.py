@@ -420,7 +420,8 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
     constraint is closest to active (working_set: at least p0, at least
     twice the nonzero rows, never shrinking) take Newton steps until the
     subproblem's gap (the gap with the dual constraints of the working set
-    only) is <= 0.3 x the full one; then the full gap again. Rows of
+    only) is <= 0.3 x the full one (0.3 x the tolerance when the set is the
+    previous one: it holds the support); then the full gap again. Rows of
     all-zero columns are set to 0 first (their optimum for lam1 > 0).
     Without working sets every Newton step is followed by the full gap.
 
@@ -453,6 +454,7 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
         norms2 = 0.25 * df.curvatures(df.c).max(axis=1, initial=0.0)
         W[norms2 == 0] = 0.0
     ws_size = 0
+    prev = None
     gap = np.inf
     n_iter = 0
     while n_iter < max_iter:
@@ -466,7 +468,10 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
                 nnz = int(np.sum(np.any(W != 0, axis=1)))
                 ws_size = min(p, max(ws_size, p0, 2 * nnz))
                 feats = working_set(pen, norms2, W, XtA, dn, ws_size)
-                target = 0.3 * gap
+                # the same set as last time: it holds the support, so its
+                # subproblem is solved to the final tolerance at once
+                target = 0.3 * (tol_abs if np.array_equal(feats, prev) else gap)
+                prev = feats
         gap_in = gap
         while n_iter < max_iter:
             # inner accuracy follows the outer one (ill-conditioned designs need it)

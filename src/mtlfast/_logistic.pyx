@@ -23,6 +23,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+from scipy.linalg.cython_blas cimport ddot
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
@@ -93,13 +94,23 @@ cdef inline double _wdot(const LogDesign* D, int j, int t, const floating* dummy
     cdef double s = 0.0
     cdef Py_ssize_t x0
     cdef int k, lo, hi, o
+    cdef double s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef int one = 1
     _piece(D, j, t, &x0, &lo, &hi, &o)
     if not D.is_sparse:
         x = x + x0
         v = v + o
-        for k in range(hi):
+        if floating is double:
+            return ddot(&hi, <double*> x, &one, <double*> v, &one)
+        # four partial sums: the loop is bound by the adds' latency otherwise
+        for k in range(0, hi - 3, 4):
             s += x[k] * v[k]
-        return s
+            s1 += x[k + 1] * v[k + 1]
+            s2 += x[k + 2] * v[k + 2]
+            s3 += x[k + 3] * v[k + 3]
+        for k in range(hi - hi % 4, hi):
+            s += x[k] * v[k]
+        return (s + s1) + (s2 + s3)
     for k in range(lo, hi):
         s += x[k] * v[o + D.indices[k]]
     return s
@@ -109,22 +120,38 @@ cdef inline void _model_terms(const LogDesign* D, int j, int t, const floating* 
                               const double* rho, const double* h, double* G, double* H,
                               double* S) noexcept nogil:
     """G = -X_t[:, j] . rho, H = sum h x^2, S = sum h x over task t's rows,
-    in one read of the piece (each sum in the twin's element order)."""
+    in one read of the piece."""
     cdef const floating* x = <const floating*> D.data
     cdef double g = 0.0, hh = 0.0, s = 0.0, xk, hk
     cdef Py_ssize_t x0
     cdef int k, i, lo, hi, o
+    cdef double g1 = 0.0, hh1 = 0.0, s1 = 0.0, xk1, hk1
     _piece(D, j, t, &x0, &lo, &hi, &o)
     if not D.is_sparse:
         x = x + x0
         rho = rho + o
         h = h + o
-        for k in range(hi):
+        # two sets of partial sums: the loop is bound by the adds' latency otherwise
+        for k in range(0, hi - 1, 2):
             xk = x[k]
             hk = h[k]
+            xk1 = x[k + 1]
+            hk1 = h[k + 1]
             g += xk * rho[k]
             hh += hk * xk * xk
             s += xk * hk
+            g1 += xk1 * rho[k + 1]
+            hh1 += hk1 * xk1 * xk1
+            s1 += xk1 * hk1
+        if hi % 2:
+            xk = x[hi - 1]
+            hk = h[hi - 1]
+            g += xk * rho[hi - 1]
+            hh += hk * xk * xk
+            s += xk * hk
+        g += g1
+        hh += hh1
+        s += s1
     else:
         for k in range(lo, hi):
             i = o + D.indices[k]
@@ -315,32 +342,42 @@ ctypedef struct Work:
     # a block's scratch: one entry per feature
     int* act           # the nonzero rows of the features of a step
     int* ws
+    int* prev          # the previous working set
     double* norms2
     ScoredFeature* sc
 
 
 cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
                  const double* y, const double* c, const int* feats, int n_feats,
-                 Work* w, double* dn_out) noexcept nogil:
+                 Work* w, double* dn_out, double* norms2) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 at (W, b) given
     w.z = A(W) + b (mtlfast.logistic), with the dual constraints of feats
     only (all features when NULL: rows outside feats must be 0); leaves
     w.rho = c (y - p), w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for j in feats
-    and dn_out = max N^D(XtA_j) (0 for lam1 = 0)."""
+    and dn_out = max N^D(XtA_j) (0 for lam1 = 0). norms2 not NULL (feats
+    NULL): also norms2[j] = max_t sum_{i in t} c_i x_ij^2 / 4, the working
+    sets' curvature bounds, in the same read of the columns."""
     cdef int p = D.p, T = D.T
     cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int i, j, k, t
     cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0
-    cdef double phis = 0.0, AtR2 = 0.0, xr
+    cdef double phis = 0.0, AtR2 = 0.0, xr, g, cx2, cx
     if feats == NULL:
         n_feats = p
     for i in range(lo, hi):
         w.rho[i] = c[i] * (y[i] - _expit(w.z[i]))
     for k in range(n_feats):
         j = k if feats == NULL else feats[k]
+        if norms2 != NULL:
+            norms2[j] = 0.0
         for t in range(t0, t0 + nt):
-            w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
-                                             - pen.lam2 * W[<Py_ssize_t> t * p + j])
+            if norms2 != NULL:
+                _model_terms(D, j, t, W, w.rho, c, &g, &cx2, &cx)
+                w.XtA[<Py_ssize_t> j * T + t] = -g - pen.lam2 * W[<Py_ssize_t> t * p + j]
+                norms2[j] = fmax(norms2[j], 0.25 * cx2)
+            else:
+                w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
+                                                 - pen.lam2 * W[<Py_ssize_t> t * p + j])
     primal = _loss(w.z, y, c, lo, hi) + _pen_total(pen, W, p, t0, nt, w.row, &q)
     if pen.lam1 > 0.0:
         for k in range(n_feats):
@@ -368,10 +405,11 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
 cdef double _refit_intercepts(const LogDesign* D, const Penalty* pen, const floating* coef,
                               double* intercept, bint fit_intercept, int t0, int nt,
                               const double* y, const double* c, const int* feats,
-                              int n_feats, Work* w, bint with_gap, double* dn) noexcept nogil:
+                              int n_feats, Work* w, bint with_gap, double* dn,
+                              double* norms2) noexcept nogil:
     """The block's intercepts fitted given W (w.a = A(W); w.z = w.a + b),
     then its duality gap with the dual constraints of feats (all when NULL)
-    when with_gap (else INFINITY)."""
+    when with_gap (else INFINITY); norms2: as _gap."""
     cdef int t, i
     _apply(D, coef, intercept, w.a, False, t0, nt)
     if fit_intercept:
@@ -381,7 +419,7 @@ cdef double _refit_intercepts(const LogDesign* D, const Penalty* pen, const floa
             w.z[i] = w.a[i] + (intercept[t] if fit_intercept else 0.0)
     if not with_gap:
         return INFINITY
-    return _gap(D, pen, coef, t0, nt, y, c, feats, n_feats, w, dn)
+    return _gap(D, pen, coef, t0, nt, y, c, feats, n_feats, w, dn, norms2)
 
 
 cdef void _inner_pass(const LogDesign* D, const Penalty* pen, const floating* coef,
@@ -540,9 +578,10 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     steps on all features without gaps. Returns the number of Newton steps,
     or -1 when scratch memory cannot be allocated; gap_out: the block's gap."""
     cdef int p = D.p, T = D.T
-    cdef int j, t, i, n_iter = 0, n_feats, nnz, ws_size = 0
+    cdef int j, k, t, i, n_iter = 0, n_feats, nnz, ws_size = 0, n_prev = -1
     cdef int* feats
-    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0, hh, g0, s0
+    cdef bint first, zeroed, stable
+    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0
     cdef double scale = 0.0, tol_abs
     cdef Work w = shared[0]
     # the block's own scratch (blocks run in parallel)
@@ -552,10 +591,11 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     w.Hr = shared.Hr + t0
     w.act = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
     w.ws = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
+    w.prev = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
     w.norms2 = <double*> malloc(<size_t> max(p, 1) * sizeof(double))
     w.sc = <ScoredFeature*> malloc(<size_t> max(p, 1) * sizeof(ScoredFeature))
-    if w.act == NULL or w.ws == NULL or w.norms2 == NULL or w.sc == NULL:
-        free(w.act); free(w.ws); free(w.norms2); free(w.sc)
+    if w.act == NULL or w.ws == NULL or w.prev == NULL or w.norms2 == NULL or w.sc == NULL:
+        free(w.act); free(w.ws); free(w.prev); free(w.norms2); free(w.sc)
         return -1
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         scale += c[i]
@@ -563,20 +603,25 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     scale *= 0.6931471805599453
     tol_abs = tol * scale
     use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
-    if use_ws:
-        # the loss's curvature bound per feature: max_t sum_{i in t} c_i x_ij^2 / 4;
-        # the rows of all-zero columns are 0 at the optimum
-        for j in range(p):
-            w.norms2[j] = 0.0
-            for t in range(t0, t0 + nt):
-                _model_terms(D, j, t, coef, c, c, &g0, &hh, &s0)
-                w.norms2[j] = fmax(w.norms2[j], 0.25 * hh)
-            if w.norms2[j] == 0.0:
-                for t in range(t0, t0 + nt):
-                    coef[<Py_ssize_t> t * p + j] = 0.0
+    first = use_ws
     while n_iter < max_iter:
+        # the first gap's read of the columns also gives the working sets'
+        # curvature bounds (norms2)
         gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL,
-                                p, &w, tol >= 0.0, &dn)
+                                p, &w, tol >= 0.0, &dn, w.norms2 if first else NULL)
+        if first:
+            first = False
+            # the rows of all-zero columns are 0 at the optimum
+            zeroed = False
+            for j in range(p):
+                if w.norms2[j] == 0.0:
+                    for t in range(t0, t0 + nt):
+                        if coef[<Py_ssize_t> t * p + j] != 0.0:
+                            coef[<Py_ssize_t> t * p + j] = 0.0
+                            zeroed = True
+            if zeroed:
+                gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c,
+                                        NULL, p, &w, True, &dn, NULL)
         feats = NULL
         n_feats = p
         target = 0.0
@@ -595,6 +640,19 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                                    w.XtA + t0, T, dn, 1, ws_size, w.sc, w.buf, w.ws)
                 feats = w.ws
                 target = 0.3 * gap
+                # the same set as last time: it holds the support, so its
+                # subproblem is solved to the final tolerance at once (saves
+                # the full gaps between Newton steps)
+                stable = n_feats == n_prev
+                for k in range(n_feats if stable else 0):
+                    if w.ws[k] != w.prev[k]:
+                        stable = False
+                        break
+                if stable:
+                    target = 0.3 * tol_abs
+                n_prev = n_feats
+                for k in range(n_feats):
+                    w.prev[k] = w.ws[k]
         gap_in = gap
         while n_iter < max_iter:
             # inner accuracy follows the outer one (ill-conditioned designs need it)
@@ -605,14 +663,14 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
             if not use_ws:
                 break
             gap_in = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c,
-                                       feats, n_feats, &w, True, &dn)
+                                       feats, n_feats, &w, True, &dn, NULL)
             if gap_in <= target:
                 break
     else:
         gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL, p,
-                                &w, tol >= 0.0, &dn)
+                                &w, tol >= 0.0, &dn, NULL)
     gap_out[0] = gap
-    free(w.act); free(w.ws); free(w.norms2); free(w.sc)
+    free(w.act); free(w.ws); free(w.prev); free(w.norms2); free(w.sc)
     return n_iter
 
 
