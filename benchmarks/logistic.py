@@ -1,4 +1,4 @@
-"""Multi-task logistic regression: mtlfast against scikit-learn and skglm.
+"""Multi-task logistic regression: mtlfast against scikit-learn, skglm and adelie.
 
     python benchmarks/logistic.py            # full problems
     python benchmarks/logistic.py --quick    # small problems, a smoke test
@@ -17,11 +17,14 @@ unpenalized), objective sum_t [1/n sum_i log(1 + exp(-y_it z_it)) + alpha
                 label (dense only: on tfidf one saga sweep step had not finished
                 after 14 minutes)
   skglm         SparseLogisticRegression(alpha), label by label
+  adelie        grpnet with glm.binomial at the one lambda = alpha (no path),
+                label by label, when installed: it pins numpy < 2, which the
+                test extra's cvxpy excludes, so it is not in the bench extra;
+                `pip install adelie --no-deps` runs with numpy 2
 Metric: time to 1e-6 relative suboptimality of the summed objective, against
 the best objective any solver reached in this run (a tolerance sweep per
-solver, as benchmarks/run.py). celer's estimators fail on scikit-learn >= 1.6
-and adelie is not installed here: both are left out. BLAS is limited to one
-thread. Results: benchmarks/results/logistic.json and logistic.md. Never run
+solver, as benchmarks/run.py). celer's estimators fail on scikit-learn >= 1.6: left out. BLAS is limited to
+one thread. Results: benchmarks/results/logistic.json and logistic.md. Never run
 two benchmarks at once.
 """
 import argparse
@@ -115,6 +118,27 @@ def solvers(alpha, n, problem):
                 ints.append(float(np.ravel(m.intercept_)[0]))
             return np.array(coefs), np.array(ints)
         out.append(("skglm (label by label)", run_skglm))
+    except ImportError:
+        pass
+    try:
+        import adelie as ad
+
+        def run_adelie(X, Y, tol):
+            # adelie's binomial lasso at the one lambda = alpha (its loss is
+            # the mean log-loss, its penalty lambda ||w||_1): label by label
+            if sparse.issparse(X):
+                Xa = ad.matrix.sparse(sparse.csc_matrix(X), method="naive", n_threads=1)
+            else:
+                Xa = ad.matrix.dense(np.asfortranarray(X), method="naive", n_threads=1)
+            coefs, ints = [], []
+            for t in range(Y.shape[1]):
+                st = ad.grpnet(Xa, ad.glm.binomial(y=Y[:, t].astype(float)),
+                               lmda_path=np.array([alpha]), early_exit=False, tol=tol,
+                               irls_tol=tol, intercept=True, progress_bar=False, n_threads=1)
+                coefs.append(st.betas[-1].toarray().ravel())
+                ints.append(float(st.intercepts[-1]))
+            return np.array(coefs), np.array(ints)
+        out.append(("adelie (label by label)", run_adelie))
     except ImportError:
         pass
     return out
