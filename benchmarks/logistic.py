@@ -79,6 +79,26 @@ def alpha_max(X, Y):
     return float(np.abs(np.asarray(X.T @ (Y - p0))).max() / X.shape[0])
 
 
+_CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+
+
+def _unpin():
+    """Give the process back all its cores: importing adelie sets
+    OMP_PROC_BIND=TRUE and its OpenMP runtime pins the process to one core,
+    which silently serialized every later multi-threaded run."""
+    if _CPUS is not None:
+        os.sched_setaffinity(0, _CPUS)
+
+
+def _import_adelie():
+    env = dict(os.environ)
+    import adelie
+    for k in set(os.environ) - set(env):       # the OMP / KMP settings it exports
+        del os.environ[k]
+    _unpin()
+    return adelie
+
+
 def solvers(alpha, n, problem):
     from sklearn.linear_model import LogisticRegression
 
@@ -121,7 +141,7 @@ def solvers(alpha, n, problem):
     except ImportError:
         pass
     try:
-        import adelie as ad
+        ad = _import_adelie()
 
         def run_adelie(X, Y, tol):
             # adelie's binomial lasso at the one lambda = alpha (its loss is
@@ -137,6 +157,7 @@ def solvers(alpha, n, problem):
                                irls_tol=tol, intercept=True, progress_bar=False, n_threads=1)
                 coefs.append(st.betas[-1].toarray().ravel())
                 ints.append(float(st.intercepts[-1]))
+            _unpin()
             return np.array(coefs), np.array(ints)
         out.append(("adelie (label by label)", run_adelie))
     except ImportError:
