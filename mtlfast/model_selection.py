@@ -558,7 +558,7 @@ class PathCV(_RefitBest, BaseEstimator):
     Attributes
     ----------
     best_value_ : the chosen value (also alpha_ when param is "alpha")
-    values_ : ndarray, the grid (decreasing)
+    values_ : ndarray, the grid (decreasing; also alphas_ when param is "alpha")
     loss_path_ : ndarray (n_values, n_folds): the MSE, or minus the score
     best_estimator_ : the estimator refit on all data with best_value_
     coef_, intercept_ : the best estimator's
@@ -614,7 +614,8 @@ class PathCV(_RefitBest, BaseEstimator):
         i = int(np.argmin(self.loss_path_.mean(axis=1)))
         self.best_value_ = float(grid[i])
         if self.param == "alpha":
-            self.alpha_ = self.best_value_
+            # the names of scikit-learn's CV estimators (loss_path_ is their mse_path_)
+            self.alpha_, self.alphas_ = self.best_value_, grid
         best = clone(self.estimator).set_params(**{self.param: self.best_value_})
         self.best_estimator_ = _fit_best(best, X, Y, sw, tasks, task_weight)
         self.coef_ = self.best_estimator_.coef_

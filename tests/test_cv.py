@@ -172,6 +172,8 @@ def test_path_cv_automatic_alpha_grid_is_alpha_max_down():
     cv = PathCV(mtlfast.MultiTaskLasso(), values=5, eps=1e-2, cv=3).fit(X, Y)
     ref = sk.MultiTaskLassoCV(alphas=5, eps=1e-2, cv=3).fit(X, Y)
     np.testing.assert_allclose(cv.values_, ref.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(cv.alphas_, ref.alphas_, rtol=1e-12)   # scikit-learn's names
+    np.testing.assert_allclose(cv.alpha_, ref.alpha_, rtol=1e-12)
     assert np.all(mtlfast.MultiTaskLasso(alpha=cv.values_[0]).fit(X, Y).coef_ == 0)
 
 

@@ -239,6 +239,9 @@ def test_shared_design_kernel_equals_the_long_layout(pen, fmt):
         np.testing.assert_allclose([gs, gt], gl, rtol=1e-8, atol=1e-14)
     W, b, gap, _ = solve_logistic(shared, pen, max_iter=200, tol=1e-10, n_threads=2)
     assert gap <= 1e-10 * shared.gap_scale()
+    W1, b1, gap1, _ = solve_logistic(shared, pen, max_iter=200, tol=1e-10, n_threads=1)
+    np.testing.assert_array_equal(W, W1)       # the tasks' solves are apart: same bits
+    np.testing.assert_array_equal(b, b1)
     np.testing.assert_allclose(gap, long.gap(W, b, pen), rtol=1e-6, atol=1e-13)
     if sparse.issparse(Xs):
         np.testing.assert_array_equal(Xs.data, before[0])
