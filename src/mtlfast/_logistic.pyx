@@ -345,6 +345,25 @@ ctypedef struct Work:
     int* prev          # the previous working set
     double* norms2
     ScoredFeature* sc
+    int n_threads      # threads for the per-feature passes (gaps, model) of a block
+
+
+cdef void _xta_column(const LogDesign* D, const Penalty* pen, const floating* W, int t0,
+                      int nt, const double* c, int j, Work* w, double* norms2) noexcept nogil:
+    """w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for the block's tasks (and
+    norms2[j], see _gap): one feature's part of the gap, apart from the others."""
+    cdef int t, p = D.p, T = D.T
+    cdef double g, cx2, cx
+    if norms2 != NULL:
+        norms2[j] = 0.0
+    for t in range(t0, t0 + nt):
+        if norms2 != NULL:
+            _model_terms(D, j, t, W, w.rho, c, &g, &cx2, &cx)
+            w.XtA[<Py_ssize_t> j * T + t] = -g - pen.lam2 * W[<Py_ssize_t> t * p + j]
+            norms2[j] = fmax(norms2[j], 0.25 * cx2)
+        else:
+            w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
+                                             - pen.lam2 * W[<Py_ssize_t> t * p + j])
 
 
 cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
@@ -361,23 +380,17 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
     cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int i, j, k, t
     cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0
-    cdef double phis = 0.0, AtR2 = 0.0, xr, g, cx2, cx
+    cdef double phis = 0.0, AtR2 = 0.0, xr
     if feats == NULL:
         n_feats = p
     for i in range(lo, hi):
         w.rho[i] = c[i] * (y[i] - _expit(w.z[i]))
-    for k in range(n_feats):
-        j = k if feats == NULL else feats[k]
-        if norms2 != NULL:
-            norms2[j] = 0.0
-        for t in range(t0, t0 + nt):
-            if norms2 != NULL:
-                _model_terms(D, j, t, W, w.rho, c, &g, &cx2, &cx)
-                w.XtA[<Py_ssize_t> j * T + t] = -g - pen.lam2 * W[<Py_ssize_t> t * p + j]
-                norms2[j] = fmax(norms2[j], 0.25 * cx2)
-            else:
-                w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
-                                                 - pen.lam2 * W[<Py_ssize_t> t * p + j])
+    if w.n_threads > 1:
+        for k in prange(n_feats, schedule='static', num_threads=w.n_threads, nogil=True):
+            _xta_column(D, pen, W, t0, nt, c, k if feats == NULL else feats[k], w, norms2)
+    else:
+        for k in range(n_feats):
+            _xta_column(D, pen, W, t0, nt, c, k if feats == NULL else feats[k], w, norms2)
     primal = _loss(w.z, y, c, lo, hi) + _pen_total(pen, W, p, t0, nt, w.row, &q)
     if pen.lam1 > 0.0:
         for k in range(n_feats):
@@ -467,6 +480,17 @@ cdef void _inner_pass(const LogDesign* D, const Penalty* pen, const floating* co
     w_max_out[0] = w_max
 
 
+cdef void _model_column(const LogDesign* D, const floating* coef, int t0, int nt, int j,
+                        Work* w) noexcept nogil:
+    """One read of feature j's pieces: the model's G_jt = -A_jt^T rho (kept
+    in XtA), H_jt and S_jt for the block's tasks; the step D_tj = 0."""
+    cdef int t, p = D.p, T = D.T
+    for t in range(t0, t0 + nt):
+        _model_terms(D, j, t, coef, w.rho, w.h, &w.XtA[<Py_ssize_t> j * T + t],
+                     &w.H[<Py_ssize_t> j * T + t], &w.S[<Py_ssize_t> j * T + t])
+        w.Dm[<Py_ssize_t> t * p + j] = 0.0
+
+
 cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                        double* intercept, bint fit_intercept, int t0, int nt,
                        const double* y, const double* c, const int* feats, int n_feats,
@@ -489,13 +513,12 @@ cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
         w.h[i] = c[i] * pr * (1.0 - pr)
         w.u[i] = 0.0
         w.hu[i] = 0.0
-    for k in range(n_feats):
-        j = k if feats == NULL else feats[k]
-        for t in range(t0, t0 + nt):
-            # one read of the piece: G_jt = -A_jt^T rho (kept in XtA), H_jt, S_jt
-            _model_terms(D, j, t, coef, w.rho, w.h, &w.XtA[<Py_ssize_t> j * T + t],
-                         &w.H[<Py_ssize_t> j * T + t], &w.S[<Py_ssize_t> j * T + t])
-            Dm[<Py_ssize_t> t * p + j] = 0.0
+    if w.n_threads > 1:
+        for k in prange(n_feats, schedule='static', num_threads=w.n_threads, nogil=True):
+            _model_column(D, coef, t0, nt, k if feats == NULL else feats[k], w)
+    else:
+        for k in range(n_feats):
+            _model_column(D, coef, t0, nt, k if feats == NULL else feats[k], w)
     for t in range(t0, t0 + nt):
         w.Gb[t] = 0.0
         w.Hb[t] = 0.0
@@ -759,6 +782,9 @@ def solve_logistic(const floating[::1, :] X,
                                       &per_task[3, 0], &per_task[4, 0])
     w.Hb, w.Db, w.m, w.gbv = &per_task[5, 0], &per_task[6, 0], &per_task[7, 0], &per_task[8, 0]
     n_blocks = T if separable else 1
+    # separable with several tasks: the tasks run in parallel, each on one
+    # thread; else the one block's per-feature passes (gaps, model) use them
+    w.n_threads = 1 if separable and T > 1 else max(n_threads, 1)
     n_iter = np.zeros(n_blocks, dtype=np.intc)
     gaps = np.zeros(n_blocks)
     cdef int[::1] n_iter_v = n_iter
