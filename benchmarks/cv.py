@@ -12,8 +12,8 @@ Problems (generated from a seed):
              each task, same grid size (scikit-learn cannot take it)
   logistic   PathCV(MultiTaskLogisticRegression(penalty="l21")), log-loss,
              n=2000, p=1000, 10 labels, 5 folds, 30 alphas
-             (the group penalty runs its tasks on one thread: n_jobs is the
-             parallelism there)
+             (the group penalty's coordinate passes are serial: n_jobs is the
+             parallelism that pays there)
 
 Rows: mtlfast n_jobs=1 with 1 OpenMP thread (one core), n_jobs=1 with 2
 threads (the kernels' OpenMP), n_jobs=2 (two folds at a time, one thread

@@ -61,7 +61,9 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
     warm_start : bool, default=False
     n_threads : int or None, default=None
         OpenMP threads: the separable penalties (l1, l2, elasticnet) solve
-        their tasks in parallel; the group penalties run on one thread.
+        their tasks in parallel; the group penalties share the passes over
+        the features (gaps, the Newton model) among them, while the
+        coordinate passes stay serial.
         None: OMP_NUM_THREADS or all cores; -1: all cores.
 
     Attributes
