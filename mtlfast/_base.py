@@ -67,6 +67,17 @@ def _is_task_list(X):
             and all(hasattr(x, "shape") and len(x.shape) == 2 for x in X))
 
 
+def _stack_task_list(X, y, tasks):
+    """(X, y, tasks) with the list layout (one design and one y per task)
+    stacked into the long one with its task labels; other layouts as given."""
+    if not _is_task_list(X):
+        return X, y, tasks
+    if tasks is not None:
+        raise ValueError("tasks must not be given with the list layout: the list position "
+                         "is the task.")
+    return stack_task_list(list(X), list(y) if isinstance(y, (list, tuple)) else y)
+
+
 class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Base class: squared loss on one design X shared by all tasks.
 
@@ -280,13 +291,8 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         all tasks' columns)."""
         per_task = True
         self._fit_1d = False
-        if _is_task_list(X):
-            if tasks is not None:
-                raise ValueError("tasks must not be given with the list layout: the "
-                                 "list position is the task.")
-            X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple))
-                                          else y)
-        elif tasks is None:
+        X, y, tasks = _stack_task_list(X, y, tasks)
+        if tasks is None:
             # a shared design: the long layout, X repeated per task
             per_task = False
             X, Y, sw = self._validate_fit_data(X, y, sample_weight)

@@ -34,9 +34,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import _COMMON_CONSTRAINTS, _is_task_list, _naming_errors, check_sample_weight
+from ._base import _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight
 from .logistic import LogisticPerTask, solve_logistic
-from .tasks import check_tasks, codes_for, stack_task_list
+from .tasks import check_tasks, codes_for
 
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
 
@@ -134,12 +134,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
                              "y is None.")
-        if _is_task_list(X):
-            if tasks is not None:
-                raise ValueError("tasks must not be given with the list layout: the list "
-                                 "position is the task.")
-            X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple))
-                                          else y)
+        X, y, tasks = _stack_task_list(X, y, tasks)
         with _naming_errors("X"):
             X = validate_data(self, X, accept_sparse=["csc", "csr"],
                               dtype=[np.float64, np.float32], accept_large_sparse=False)

@@ -39,10 +39,10 @@ from sklearn.utils.metadata_routing import (
     MetadataRouter, MethodMapping, _routing_enabled, process_routing)
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import _COMMON_CONSTRAINTS, _is_task_list, check_sample_weight
+from ._base import _COMMON_CONSTRAINTS, _stack_task_list, check_sample_weight
 from ._config import resolve_n_threads
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
-from .tasks import check_tasks, stack_task_list
+from .tasks import check_tasks
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "task_folds"]
 
@@ -198,11 +198,7 @@ def _prepare(est, X, y, sample_weight, tasks):
     if y is None:
         raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
                          "is None.")
-    if _is_task_list(X):
-        if tasks is not None:
-            raise ValueError("tasks must not be given with the list layout: the list "
-                             "position is the task.")
-        X, y, tasks = stack_task_list(list(X), list(y) if isinstance(y, (list, tuple)) else y)
+    X, y, tasks = _stack_task_list(X, y, tasks)
     X = validate_data(est, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                       accept_large_sparse=False)
     if sparse.issparse(X):

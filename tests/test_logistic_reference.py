@@ -192,6 +192,10 @@ def test_kernel_matches_the_twin_with_working_sets(pen, fmt):
         np.testing.assert_allclose(bk, br, rtol=0, atol=1e-12)
         np.testing.assert_allclose(gk, gr, rtol=1e-8, atol=1e-14)
     assert np.all(Wk[7] == 0)
+    # the first step ran on a working set: it differs from a step on all features
+    W1, _, _, _ = solve_logistic(df, pen, W0, max_iter=1, tol=1e-13)
+    W1all, _, _, _ = solve_logistic(df, pen, W0, max_iter=1, tol=1e-13, use_ws=False)
+    assert np.abs(W1 - W1all).max() > 1e-3
     W, b, gap, n_iter = solve_logistic(df, pen, max_iter=500, tol=1e-10)
     assert n_iter < 500 and gap <= 1e-10 * df.gap_scale()
     np.testing.assert_allclose(gap, df.gap(W, b, pen), rtol=1e-6, atol=1e-13)

@@ -596,8 +596,8 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
                       double* gap_out) noexcept nogil:
     """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
-    columns of coef, its intercepts; mtlfast.logistic._prox_newton_block):
-    the solve of the module docstring. tol < 0 runs exactly max_iter Newton
+    columns of coef, its intercepts; mtlfast.logistic.prox_newton on
+    LogisticPerTask.task_block for one task): the solve of the module docstring. tol < 0 runs exactly max_iter Newton
     steps on all features without gaps. Returns the number of Newton steps,
     or -1 when scratch memory cannot be allocated; gap_out: the block's gap."""
     cdef int p = D.p, T = D.T
