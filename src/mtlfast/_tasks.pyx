@@ -34,6 +34,7 @@ from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_no
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, build_ws
+from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
 
 cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,
@@ -161,8 +162,9 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
                  const double* Lmax, floating* W, floating* r, int t0, int nt,
                  const int* feats, int m, double* a, double* w_old, double* w_max,
                  double* d_w_max) noexcept nogil:
-    """One cyclic pass over the m features of feats: each row minimized
-    exactly (row_prox_diag with the tasks' own curvatures L[j * T + t])."""
+    """One cyclic pass over the m features of feats (all p when NULL): each
+    row minimized exactly (row_prox_diag with the tasks' own curvatures
+    L[j * T + t])."""
     cdef int p = D.p, T = D.T
     cdef int j, k, tt
     cdef double delta
@@ -171,7 +173,7 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
     w_max[0] = 0.0
     d_w_max[0] = 0.0
     for k in range(m):
-        j = feats[k]
+        j = k if feats == NULL else feats[k]
         if Lmax[j] == 0.0:
             continue        # a zero column: its row was set to 0 at the start
         Lj = &L[<Py_ssize_t> j * T + t0]
@@ -189,6 +191,83 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
             w_max[0] = fmax(w_max[0], fabs(w_new))
 
 
+# ---- the driver's hooks (mtlfast._driver): the block's state, and one thin
+# function per hook that picks the dtype's specialization
+
+ctypedef struct Block:
+    const TaskDesign* D
+    const Penalty* pen
+    const double* L           # curvatures ||X[rows t, j]||^2, j * T + t
+    const double* Lmax        # max over the block's tasks
+    void* W                   # coef (T, p), floating
+    void* r                   # residual (N,), floating
+    const void* y
+    bint f32
+    int t0, nt
+    double* XtA               # p * nt: A_j^T r - lam2 W_j of the last gap
+    double dn                 # the last gap's largest dual norm
+    double* a
+    double* w_old
+    double* buf
+    ScoredFeature* sc
+
+
+cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
+                           int n_threads) noexcept nogil:
+    return tasks_gap(b.D, b.pen, W, <floating*> b.r, <const floating*> b.y, b.t0, b.nt,
+                     feats, m, b.XtA, b.buf, &b.dn, n_threads)
+
+
+cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _gap_of(b, <float*> b.W, feats, m, n_threads)
+    return _gap_of(b, <double*> b.W, feats, m, n_threads)
+
+
+cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+                      double* d_w_max) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        _epoch(b.D, b.pen, b.L, b.Lmax, <float*> b.W, <float*> b.r, b.t0, b.nt, feats, m,
+               b.a, b.w_old, w_max, d_w_max)
+    else:
+        _epoch(b.D, b.pen, b.L, b.Lmax, <double*> b.W, <double*> b.r, b.t0, b.nt, feats, m,
+               b.a, b.w_old, w_max, d_w_max)
+
+
+cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    cdef Py_ssize_t off = <Py_ssize_t> b.t0 * b.D.p
+    if b.f32:
+        nnz[0] = count_nonzero_rows(<float*> b.W + off, b.D.p, b.D.p, b.nt)
+    else:
+        nnz[0] = count_nonzero_rows(<double*> b.W + off, b.D.p, b.D.p, b.nt)
+    return n_act
+
+
+cdef inline int _select_of(Block* b, floating* W, const int* act, int n_act, int size,
+                           int* ws) noexcept nogil:
+    return build_ws(b.pen, b.Lmax, W + <Py_ssize_t> b.t0 * b.D.p, b.D.p, act, n_act, b.nt,
+                    b.XtA, b.nt, b.dn, 1, size, b.sc, b.buf, ws)
+
+
+cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _select_of(b, <float*> b.W, act, n_act, size, ws)
+    return _select_of(b, <double*> b.W, act, n_act, size, ws)
+
+
+cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return screen_rows(b.D, b.pen, <float*> b.W, <float*> b.r, b.Lmax, b.t0, b.nt, b.XtA,
+                           b.dn, b.buf, gap, act, n_act)
+    return screen_rows(b.D, b.pen, <double*> b.W, <double*> b.r, b.Lmax, b.t0, b.nt, b.XtA,
+                       b.dn, b.buf, gap, act, n_act)
+
+
 cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
                            floating* W, floating* r, const floating* y, int t0, int nt,
                            int max_iter, double tol, int gap_freq, int n_threads,
@@ -196,38 +275,37 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over the features of the epoch, all or the working set), or -1
     when scratch memory cannot be allocated. Fills L[j * T + t] =
-    ||X[rows t, j]||^2 for the block's tasks in the first gap's pass.
+    ||X[rows t, j]||^2 for the block's tasks in the first gap's pass, sets
+    the rows of all-zero columns to 0, then runs mtlfast._driver.drive:
 
-    use_ws (lam1 > 0, tol >= 0): working sets as in mtlfast._bcd's strategy
-    1: after each full gap, the nonzero rows plus the features whose dual
-    constraint is closest to active (at least p0, at least twice the nonzero
-    rows, never shrinking) are solved by the same epochs until the
-    subproblem's gap is <= 0.3 x the full one; then the full gap again.
+    use_ws (lam1 > 0, tol >= 0): working sets (after each full gap, the
+    nonzero rows plus the features whose dual constraint is closest to
+    active, solved until the subproblem's gap is <= 0.3 x the full one).
     Otherwise plain epochs over all features with the stopping rule of the
     module docstring.
     screen (lam1 > 0, tol >= 0): gap-safe screening after every full gap;
     the gap stays the full problem's."""
     cdef int p = D.p, T = D.T
-    cdef int it, j, tt, i, n_iter = 0, n_act = p, n_ws, nnz, ws_size = 0
-    cdef double w_max = 0.0, d_w_max = 0.0, gap, gap_in, tol_in, dn = 0.0, tol_abs = 0.0
-    cdef double* a = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* w_old = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* buf = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* XtA = <double*> malloc(<size_t> p * nt * sizeof(double))
+    cdef int j, tt, i, n_iter
+    cdef double gap, tol_abs = 0.0
+    cdef Block b
+    cdef SolveHooks h
+    cdef DriverOptions o
+    b.a = <double*> malloc(<size_t> nt * sizeof(double))
+    b.w_old = <double*> malloc(<size_t> nt * sizeof(double))
+    b.buf = <double*> malloc(<size_t> nt * sizeof(double))
+    b.XtA = <double*> malloc(<size_t> p * nt * sizeof(double))
     cdef double* Lmax = <double*> malloc(<size_t> p * sizeof(double))
-    cdef int* act = <int*> malloc(<size_t> p * sizeof(int))
-    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int))
-    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
-    if (a == NULL or w_old == NULL or buf == NULL or XtA == NULL or Lmax == NULL
-            or act == NULL or ws == NULL or sc == NULL):
-        free(a); free(w_old); free(buf); free(XtA); free(Lmax); free(act); free(ws); free(sc)
+    b.sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
+    if (b.a == NULL or b.w_old == NULL or b.buf == NULL or b.XtA == NULL or Lmax == NULL
+            or b.sc == NULL):
+        free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
         return -1
     screen = screen and pen.lam1 > 0.0 and tol >= 0.0
     use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
     # the first gap's pass over the columns also computes the curvatures
-    _xta_pass(D, pen, W, r, t0, nt, NULL, p, XtA, L, n_threads)
+    _xta_pass(D, pen, W, r, t0, nt, NULL, p, b.XtA, L, n_threads)
     for j in range(p):
-        act[j] = j
         Lmax[j] = 0.0
         for tt in range(nt):
             Lmax[j] = fmax(Lmax[j], L[<Py_ssize_t> j * T + t0 + tt])
@@ -236,51 +314,29 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
             # setting it leaves the residual unchanged; A_j^T r = 0)
             for tt in range(nt):
                 W[<Py_ssize_t> (t0 + tt) * p + j] = 0.0
-                XtA[<Py_ssize_t> j * nt + tt] = 0.0
+                b.XtA[<Py_ssize_t> j * nt + tt] = 0.0
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
-    gap = _gap_from_xta(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn)
-    if screen and gap > tol_abs:
-        n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap, act, n_act)
-    if not use_ws:
-        if gap > tol_abs:
-            for it in range(max_iter):
-                _epoch(D, pen, L, Lmax, W, r, t0, nt, act, n_act, a, w_old, &w_max, &d_w_max)
-                n_iter = it + 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                    gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
-                    if gap <= tol_abs:
-                        break
-                    if screen:
-                        n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap,
-                                            act, n_act)
-    else:
-        while gap > tol_abs and n_iter < max_iter:
-            nnz = 0
-            for j in range(p):
-                for tt in range(nt):
-                    if W[<Py_ssize_t> (t0 + tt) * p + j] != 0.0:
-                        nnz += 1
-                        break
-            ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = build_ws(pen, Lmax, W + <Py_ssize_t> t0 * p, p, act, n_act, nt, XtA, nt, dn, 1,
-                            ws_size, sc, buf, ws)
-            tol_in = 0.3 * fmax(gap, tol_abs)
-            while n_iter < max_iter:
-                _epoch(D, pen, L, Lmax, W, r, t0, nt, ws, n_ws, a, w_old, &w_max, &d_w_max)
-                n_iter += 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                    gap_in = tasks_gap(D, pen, W, r, y, t0, nt, ws, n_ws, XtA, buf, &dn, 1)
-                    if gap_in <= tol_in:
-                        break
-            gap = tasks_gap(D, pen, W, r, y, t0, nt, NULL, p, XtA, buf, &dn, n_threads)
-            if screen and gap > tol_abs:
-                n_act = screen_rows(D, pen, W, r, Lmax, t0, nt, XtA, dn, buf, gap, act, n_act)
-    gap_out[0] = gap
-    free(a); free(w_old); free(buf); free(XtA); free(Lmax); free(act); free(ws); free(sc)
+    gap = _gap_from_xta(D, pen, W, r, y, t0, nt, NULL, p, b.XtA, b.buf, &b.dn)
+
+    b.D, b.pen, b.L, b.Lmax = D, pen, L, Lmax
+    b.W, b.r, b.y, b.f32 = W, r, y, floating is float
+    b.t0, b.nt = t0, nt
+    h.ctx = &b
+    h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
+    h.screen = NULL
+    if screen:
+        h.screen = _screen_hook
+    h.on_new_set = NULL
+    h.after_epoch = NULL
+    o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
+    o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, gap_freq, gap_freq
+    o.n_threads, o.inner_gap_threads = n_threads, 1
+    o.outer_gap_on_active = False
+    o.final_tol_if_same_ws = False
+    n_iter = drive(&h, &o, gap, gap_out)
+    free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
     return n_iter
 
 

@@ -1,0 +1,215 @@
+# The solver driver: the one copy of the outer loops (plain epochs with
+# scikit-learn's stopping rule, and working sets) that every kernel runs.
+#
+# A kernel fills a SolveHooks table with its own functions and a pointer to
+# its state (design, coefficients, residual, scratch); the driver calls the
+# hooks once per epoch, gap or working set, never per coordinate, so the hot
+# loops stay monomorphic inside each kernel (adelie's solve_core(..., screen_f,
+# fit_f) is the model). Where the kernels' loops used to differ, the
+# difference is a named field of DriverOptions.
+#
+# Hooks (ctx: the kernel's state; feats: features as a sorted list, NULL =
+# all p):
+#   gap(ctx, feats, m, n_threads)    the duality gap of the problem restricted to
+#                                    feats (W vanishes outside them), in the
+#                                    kernel's own scaling; leaves in ctx what
+#                                    score/select/screen need (dual constraints,
+#                                    largest dual norm)
+#   epoch(ctx, feats, m, &w_max, &d_w_max)
+#                                    one pass over feats; w_max / d_w_max: the
+#                                    largest coefficient and change (for
+#                                    scikit-learn's rule)
+#   score(ctx, n_act, &nnz)          after a full gap: count the nonzero rows
+#                                    (nnz) and return the cap of the next set
+#   select(ctx, act, n_act, size, ws) the next working set among act (NULL =
+#                                    all p), up to size features, sorted;
+#                                    returns its size
+#   screen(ctx, act, n_act, gap)     (optional) gap-safe screening of the
+#                                    sorted list act after a full gap;
+#                                    compacts act, returns the new count
+#   on_new_set(ctx, feats, m)        (optional) the epochs' feature set changed
+#                                    (new working set, or screening in plain
+#                                    epochs): reset caches and extrapolation
+#   after_epoch(ctx, feats, m)       (optional) after each epoch (Anderson step)
+from cython cimport floating
+from libc.stdlib cimport malloc, free
+
+
+ctypedef double (*gap_fn)(void* ctx, const int* feats, int m, int n_threads) noexcept nogil
+ctypedef void (*epoch_fn)(void* ctx, const int* feats, int m, double* w_max,
+                          double* d_w_max) noexcept nogil
+ctypedef int (*score_fn)(void* ctx, int n_act, int* nnz) noexcept nogil
+ctypedef int (*select_fn)(void* ctx, const int* act, int n_act, int size,
+                          int* ws) noexcept nogil
+ctypedef int (*screen_fn)(void* ctx, int* act, int n_act, double gap) noexcept nogil
+ctypedef void (*set_fn)(void* ctx, const int* feats, int m) noexcept nogil
+
+
+ctypedef struct SolveHooks:
+    void* ctx
+    gap_fn gap
+    epoch_fn epoch
+    score_fn score            # NULL when working sets are never used
+    select_fn select
+    screen_fn screen          # NULL: no screening
+    set_fn on_new_set         # NULL: nothing to reset
+    set_fn after_epoch        # NULL: nothing after an epoch
+
+
+ctypedef struct DriverOptions:
+    int p                     # features
+    int max_iter              # epochs (passes over the epoch's feature set)
+    double tol                # scikit-learn's rule: a gap after an epoch whose
+                              # largest change is <= tol * the largest coefficient
+    double tol_abs            # stop when the gap is <= tol_abs
+    bint use_ws               # working sets, else plain epochs over the active features
+    int p0                    # smallest working set
+    int gap_freq              # working sets: also an inner gap every gap_freq
+                              # epochs (0: only by scikit-learn's rule)
+    int cd_gap_every          # plain epochs: also a gap every cd_gap_every epochs
+                              # (0: only by scikit-learn's rule)
+    int n_threads             # threads of the full gaps
+    int inner_gap_threads     # threads of the working sets' own gaps
+    bint outer_gap_on_active  # working sets: the full gap over the unscreened
+                              # features only (the restricted problem has the same
+                              # optimum); else over all p
+    bint final_tol_if_same_ws # working sets: a set equal to the previous one holds
+                              # the support: solve it to 0.3 x tol_abs at once
+
+
+cdef inline int count_nonzero_rows(const floating* W, Py_ssize_t ldw, int p,
+                                   int T) noexcept nogil:
+    """Rows j of W (W[t * ldw + j], T tasks) with a nonzero entry."""
+    cdef int j, t, nnz = 0
+    for j in range(p):
+        for t in range(T):
+            if W[t * ldw + j] != 0.0:
+                nnz += 1
+                break
+    return nnz
+
+
+cdef inline bint _rule(const DriverOptions* o, int n_iter, int every, double w_max,
+                       double d_w_max) noexcept nogil:
+    """Compute a gap now: scikit-learn's rule, the last epoch, or every `every`."""
+    return (w_max == 0.0 or d_w_max <= o.tol * w_max or n_iter == o.max_iter
+            or (every > 0 and n_iter % every == 0))
+
+
+cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* act_buf,
+                              double* gap) noexcept nogil:
+    """Epochs over the active features, a full gap when the rule says so,
+    screening after each gap."""
+    cdef int it, n_iter = 0, n_act = o.p, n_new
+    cdef int* act = NULL           # NULL while no feature is screened out
+    cdef double w_max = 0.0, d_w_max = 0.0
+    if h.screen != NULL and gap[0] > o.tol_abs:
+        n_act = h.screen(h.ctx, act_buf, n_act, gap[0])
+        if n_act < o.p:
+            act = act_buf
+    if gap[0] <= o.tol_abs:
+        return 0
+    if h.on_new_set != NULL:
+        h.on_new_set(h.ctx, act_buf, n_act)
+    for it in range(o.max_iter):
+        h.epoch(h.ctx, act, n_act, &w_max, &d_w_max)
+        if h.after_epoch != NULL:
+            h.after_epoch(h.ctx, act_buf, n_act)
+        n_iter = it + 1
+        if _rule(o, n_iter, o.cd_gap_every, w_max, d_w_max):
+            gap[0] = h.gap(h.ctx, NULL, o.p, o.n_threads)
+            if gap[0] <= o.tol_abs:
+                break
+            if h.screen != NULL:
+                n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
+                if n_new < n_act:
+                    n_act = n_new
+                    act = act_buf
+                    if h.on_new_set != NULL:
+                        h.on_new_set(h.ctx, act_buf, n_act)
+    return n_iter
+
+
+cdef inline bint _same_set(const int* ws, int n_ws, int* prev, int* n_prev) noexcept nogil:
+    """ws equals the previous set; ws becomes the previous set."""
+    cdef int k
+    cdef bint same = n_ws == n_prev[0]
+    for k in range(n_ws if same else 0):
+        if ws[k] != prev[k]:
+            same = False
+            break
+    n_prev[0] = n_ws
+    for k in range(n_ws):
+        prev[k] = ws[k]
+    return same
+
+
+cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* act_buf,
+                              int* ws, int* prev, double* gap) noexcept nogil:
+    """After each full gap, the nonzero rows plus the features closest to
+    their dual constraint (at least p0, at least twice the nonzero rows,
+    never shrinking) are solved by epochs until the set's own gap is below
+    0.3 x the full one (celer's rule); then the full gap again."""
+    cdef int n_iter = 0, n_act = o.p, n_new, n_ws, ws_size = 0, nnz, cap, n_prev = -1
+    cdef int* act = NULL
+    cdef double w_max = 0.0, d_w_max = 0.0, gap_in, tol_in
+    if h.screen != NULL and gap[0] > o.tol_abs:
+        n_act = h.screen(h.ctx, act_buf, n_act, gap[0])
+        if n_act < o.p:
+            act = act_buf
+    while gap[0] > o.tol_abs and n_iter < o.max_iter:
+        cap = h.score(h.ctx, n_act, &nnz)
+        ws_size = min(cap, max(ws_size, max(o.p0, 2 * nnz)))
+        n_ws = h.select(h.ctx, act, n_act, ws_size, ws)
+        if h.on_new_set != NULL:
+            h.on_new_set(h.ctx, ws, n_ws)
+        tol_in = 0.3 * (gap[0] if gap[0] > o.tol_abs else o.tol_abs)
+        if o.final_tol_if_same_ws and _same_set(ws, n_ws, prev, &n_prev):
+            tol_in = 0.3 * o.tol_abs
+        while n_iter < o.max_iter:
+            h.epoch(h.ctx, ws, n_ws, &w_max, &d_w_max)
+            if h.after_epoch != NULL:
+                h.after_epoch(h.ctx, ws, n_ws)
+            n_iter += 1
+            if _rule(o, n_iter, o.gap_freq, w_max, d_w_max):
+                gap_in = h.gap(h.ctx, ws, n_ws, o.inner_gap_threads)
+                if gap_in <= tol_in:
+                    break
+        if o.outer_gap_on_active:
+            gap[0] = h.gap(h.ctx, act, n_act, o.n_threads)
+        else:
+            gap[0] = h.gap(h.ctx, NULL, o.p, o.n_threads)
+        if h.screen != NULL and gap[0] > o.tol_abs:
+            n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
+            if n_new < n_act:
+                n_act = n_new
+                act = act_buf
+    return n_iter
+
+
+cdef inline int drive(const SolveHooks* h, const DriverOptions* o, double gap0,
+                      double* gap_out) noexcept nogil:
+    """Minimize from the current point, whose full gap is gap0 (the kernel
+    computes it: its first pass over the columns often does more, such as
+    the curvatures). Returns the number of epochs, or -1 when scratch memory
+    cannot be allocated; gap_out: the last full gap (of the unscreened
+    problem with outer_gap_on_active)."""
+    cdef int j, n_iter
+    cdef int p = o.p
+    cdef int* act_buf = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
+    cdef int* ws = <int*> malloc(<size_t> max(p, 1) * sizeof(int)) if o.use_ws else NULL
+    cdef int* prev = (<int*> malloc(<size_t> max(p, 1) * sizeof(int))
+                      if o.use_ws and o.final_tol_if_same_ws else NULL)
+    if act_buf == NULL or (o.use_ws and ws == NULL) or (
+            o.use_ws and o.final_tol_if_same_ws and prev == NULL):
+        free(act_buf); free(ws); free(prev)
+        return -1
+    for j in range(p):
+        act_buf[j] = j
+    gap_out[0] = gap0
+    if o.use_ws:
+        n_iter = _working_sets(h, o, act_buf, ws, prev, gap_out)
+    else:
+        n_iter = _plain_epochs(h, o, act_buf, gap_out)
+    free(act_buf); free(ws); free(prev)
+    return n_iter
