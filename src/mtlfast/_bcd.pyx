@@ -38,6 +38,7 @@ from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_n
                               col_dot_rows, col_update_rows)
 from mtlfast._blas cimport _gemm, _syrk_lt
 from mtlfast._workset cimport ScoredFeature, build_ws
+from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -691,6 +692,116 @@ cdef void _free_blocks(BlockScratch* S) noexcept nogil:
     free(S.XB); free(S.G); free(S.Dlt); free(S.K); free(S.K_ok); free(S.idx)
 
 
+# ---- the driver's hooks (mtlfast._driver): the block's state, and one thin
+# function per hook that picks the dtype's specialization
+
+ctypedef struct Block:
+    const Design* D
+    const Penalty* pen
+    const double* norms2
+    void* W                   # coef, W[t * ldw + j] (floating)
+    Py_ssize_t ldw
+    void* Rs                  # residual, task t's entry i at Rs[t * rt + i * si]
+    Py_ssize_t rt
+    int si
+    double* c                 # residual shifts of implicit centering
+    const void* Y
+    int T
+    bint f32
+    bint random
+    uint32_t state
+    int n_threads
+    BlockScratch* S
+    Anderson* AA
+    double* XtA               # p * T: X_j^T R - n lam2 W_j of the last gap
+    double dn                 # the last gap's largest dual norm
+    double* a
+    double* w_old
+    double* buf
+    ScoredFeature* sc
+
+
+cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
+                           int n_threads) noexcept nogil:
+    return block_gap(b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c,
+                     <const floating*> b.Y, b.T, feats, m, b.XtA, b.buf, &b.dn, n_threads)
+
+
+cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _gap_of(b, <float*> b.W, feats, m, n_threads)
+    return _gap_of(b, <double*> b.W, feats, m, n_threads)
+
+
+cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, double* w_max,
+                           double* d_w_max) noexcept nogil:
+    _run_epoch(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
+               feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, b.n_threads)
+
+
+cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+                      double* d_w_max) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        _epoch_of(b, <float*> b.W, feats, m, w_max, d_w_max)
+    else:
+        _epoch_of(b, <double*> b.W, feats, m, w_max, d_w_max)
+
+
+cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        nnz[0] = count_nonzero_rows(<float*> b.W, b.ldw, b.D.n_features, b.T)
+    else:
+        nnz[0] = count_nonzero_rows(<double*> b.W, b.ldw, b.D.n_features, b.T)
+    return n_act
+
+
+cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return build_ws(b.pen, b.norms2, <float*> b.W, b.ldw, act, n_act, b.T, b.XtA, b.T,
+                        b.dn, b.D.n_samples, size, b.sc, b.buf, ws)
+    return build_ws(b.pen, b.norms2, <double*> b.W, b.ldw, act, n_act, b.T, b.XtA, b.T,
+                    b.dn, b.D.n_samples, size, b.sc, b.buf, ws)
+
+
+cdef inline int _screen_of(Block* b, floating* W, int* act, int n_act,
+                           double gap) noexcept nogil:
+    return _screen(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
+                   b.XtA, b.dn, gap, act, n_act, b.buf)
+
+
+cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _screen_of(b, <float*> b.W, act, n_act, gap)
+    return _screen_of(b, <double*> b.W, act, n_act, gap)
+
+
+cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
+    """The epochs' features changed: the cached Gram blocks and the stored
+    Anderson iterates index the old list."""
+    cdef Block* b = <Block*> ctx
+    _invalidate_blocks(b.S)
+    b.AA.count = 0
+    _anderson_reserve(b.AA, m, b.T)
+
+
+cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
+    _anderson_step(b.AA, b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
+                   feats, m)
+
+
+cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        _anderson_of(b, <float*> b.W, feats, m)
+    else:
+        _anderson_of(b, <double*> b.W, feats, m)
+
+
 cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      floating* W, Py_ssize_t ldw,             # in/out
                      floating* Rs, Py_ssize_t rt, int si,     # in/out: residual layout
@@ -728,116 +839,65 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     problem, which has the same optimal value and so certifies the full one.
     """
     cdef int n = D.n_samples, p = D.n_features
-    cdef int it, t, j, n_iter = 0, n_ws = 0, ws_size, nnz
-    cdef double w_max = 0.0, d_w_max = 0.0, gap, gap_in, tol_abs = 0.0, tol_in, dn = 0.0
-    cdef uint32_t state = seed if seed != 0 else 0x9E3779B9u
+    cdef int t, n_iter
+    cdef double gap, tol_abs = 0.0
     cdef bint use_ws = strategy == STRATEGY_WS and pen.lam1 > 0.0
-    cdef double* XtA = <double*> malloc(<size_t> p * T * sizeof(double))
-    cdef double* a = <double*> malloc(<size_t> T * sizeof(double))
-    cdef double* w_old = <double*> malloc(<size_t> T * sizeof(double))
-    cdef double* buf = <double*> malloc(<size_t> T * sizeof(double))
-    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int)) if use_ws else NULL
-    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
-    cdef int* act = NULL         # features not screened out (NULL: all p)
-    cdef int* act_buf = <int*> malloc(<size_t> p * sizeof(int))   # (always the list)
-    cdef int n_act = p, n_new
-    screen = screen and pen.lam1 > 0.0
-    if act_buf != NULL:
-        for j in range(p):
-            act_buf[j] = j
+    cdef Block b
+    cdef SolveHooks h
+    cdef DriverOptions o
     cdef BlockScratch S
     cdef Anderson AA
+    b.XtA = <double*> malloc(<size_t> p * T * sizeof(double))
+    b.a = <double*> malloc(<size_t> T * sizeof(double))
+    b.w_old = <double*> malloc(<size_t> T * sizeof(double))
+    b.buf = <double*> malloc(<size_t> T * sizeof(double))
+    b.sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature)) if use_ws else NULL
+    screen = screen and pen.lam1 > 0.0
     if D.is_sparse or random or T < 2 or si != 1:
         block_size = 0
     if _alloc_anderson(&AA, 0 if random else anderson_k, p, n, T, sizeof(floating)) != 0:
         _free_anderson(&AA)
         AA.K = 0
         AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
-    if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or XtA == NULL or a == NULL
-            or w_old == NULL or buf == NULL or act_buf == NULL
-            or (use_ws and (ws == NULL or sc == NULL))):
-        free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc); free(act_buf)
+    if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or b.XtA == NULL
+            or b.a == NULL or b.w_old == NULL or b.buf == NULL or (use_ws and b.sc == NULL)):
+        free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
         _free_blocks(&S)
+        _free_anderson(&AA)
         return -1
 
     for t in range(T):
         tol_abs += _sq_norm(Y + <Py_ssize_t> t * n, n)
     tol_abs *= tol
 
-    gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf, &dn, n_threads)
-    if screen and gap > tol_abs:
-        n_act = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn, gap,
-                        act_buf, n_act, buf)
-        act = act_buf if n_act < p else NULL
-    if not use_ws:
-        if gap > tol_abs:
-            _anderson_reserve(&AA, n_act, T)
-            for it in range(max_iter):
-                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, act, n_act, random,
-                           &state, &S, a, w_old, &w_max, &d_w_max, n_threads)
-                _anderson_step(&AA, D, pen, W, ldw, Rs, rt, si, c, T, act_buf, n_act)
-                n_iter = it + 1
-                # scikit-learn's rule and screening, exactly: its coefficients
-                # at a given tol
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or (screen and screen_freq > 0 and n_iter % screen_freq == 0)):
-                    gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, NULL, 0, XtA, buf,
-                                    &dn, n_threads)
-                    if gap <= tol_abs:
-                        break
-                    if screen:
-                        n_new = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn,
-                                        gap, act_buf, n_act, buf)
-                        if n_new < n_act:
-                            n_act = n_new
-                            act = act_buf
-                            _invalidate_blocks(&S)
-                            AA.count = 0     # stored iterates index the old list
-    else:
-        ws_size = 0
-        while gap > tol_abs and n_iter < max_iter:
-            nnz = 0
-            for j in range(p):
-                for t in range(T):
-                    if W[t * ldw + j] != 0.0:
-                        nnz += 1
-                        break
-            ws_size = min(n_act, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = build_ws(pen, norms2, W, ldw, act, n_act, T, XtA, T, dn, n, ws_size, sc,
-                             buf, ws)
-            _invalidate_blocks(&S)
-            AA.count = 0
-            _anderson_reserve(&AA, n_ws, T)
-            tol_in = 0.3 * gap
-            if tol_in < 0.3 * tol_abs:
-                tol_in = 0.3 * tol_abs
-            while n_iter < max_iter:
-                _run_epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, &state,
-                           &S, a, w_old, &w_max, &d_w_max, n_threads)
-                _anderson_step(&AA, D, pen, W, ldw, Rs, rt, si, c, T, ws, n_ws)
-                n_iter += 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or n_iter % gap_freq == 0):
-                    gap_in = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, ws, n_ws, XtA, buf,
-                                       &dn, n_threads)
-                    if gap_in <= tol_in:
-                        break
-            gap = block_gap(D, pen, W, ldw, Rs, rt, si, c, Y, T, act, n_act, XtA, buf, &dn,
-                            n_threads)
-            if n_ws == n_act and gap <= tol_abs:
-                break
-            if screen and gap > tol_abs:
-                n_new = _screen(D, pen, norms2, W, ldw, Rs, rt, si, c, T, XtA, dn, gap,
-                                act_buf, n_act, buf)
-                if n_new < n_act:
-                    n_act = n_new
-                    act = act_buf
+    b.D, b.pen, b.norms2 = D, pen, norms2
+    b.W, b.ldw, b.Rs, b.rt, b.si, b.c = W, ldw, Rs, rt, si, c
+    b.Y, b.T, b.f32 = Y, T, floating is float
+    b.random, b.state, b.n_threads = random, seed if seed != 0 else 0x9E3779B9u, n_threads
+    b.S, b.AA = &S, &AA
+    gap = _gap_hook(&b, NULL, p, n_threads)
+    h.ctx = &b
+    h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
+    h.screen = NULL
+    if screen:
+        h.screen = _screen_hook
+    h.on_new_set, h.after_epoch = _new_set_hook, _after_epoch_hook
+    o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
+    o.use_ws, o.p0, o.gap_freq = use_ws, p0, gap_freq
+    # plain epochs: scikit-learn's gap schedule, plus screen_freq when screening
+    o.cd_gap_every = screen_freq if screen else 0
+    o.n_threads, o.inner_gap_threads = n_threads, n_threads
+    o.outer_gap_on_active = True
+    o.final_tol_if_same_ws = False
+    n_iter = drive(&h, &o, gap, &gap)
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
-    free(XtA); free(a); free(w_old); free(buf); free(ws); free(sc); free(act_buf)
+    free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
     _free_blocks(&S)
     _free_anderson(&AA)
+    if n_iter < 0:
+        return -1
     return n_iter
 
 
