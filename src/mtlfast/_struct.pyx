@@ -35,6 +35,7 @@ from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, select_ws
+from mtlfast._driver cimport SolveHooks, DriverOptions, drive
 
 
 cdef enum ModelKind:
@@ -530,6 +531,78 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
     return m
 
 
+# ---- the driver's hooks (mtlfast._driver): the block's state, and one thin
+# function per hook that picks the dtype's specialization
+
+ctypedef struct Block:
+    const TaskDesign* D
+    const Model* M
+    const double* L           # curvatures ||x_jt||^2, j * T + t
+    void* PA                  # the parts (floating)
+    void* PB
+    void* r
+    const void* y
+    bint f32
+    int t0, nt
+    bint par                  # dots and residual updates over the tasks in parallel
+    int n_threads
+    double* V                 # p * nt: x_jt . r_t of the last gap
+    int n_sc                  # features scored for the next working set
+    double* g
+    double* delta
+    double* buf
+    double* buf2
+    ScoredFeature* sc
+
+
+cdef inline double _gap_of(Block* b, floating* PA, const int* feats, int m,
+                           int n_threads) noexcept nogil:
+    return model_gap(b.D, b.M, PA, <floating*> b.PB, <floating*> b.r, <const floating*> b.y,
+                     b.t0, b.nt, feats, m, b.V, b.buf, b.buf2, n_threads)
+
+
+cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _gap_of(b, <float*> b.PA, feats, m, n_threads)
+    return _gap_of(b, <double*> b.PA, feats, m, n_threads)
+
+
+cdef inline void _epoch_of(Block* b, floating* PA, const int* feats, int m, double* w_max,
+                           double* d_w_max) noexcept nogil:
+    _epoch(b.D, b.M, b.L, PA, <floating*> b.PB, <floating*> b.r, b.t0, b.nt, feats, m, b.g,
+           b.delta, b.buf, b.par, b.n_threads, w_max, d_w_max)
+
+
+cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+                      double* d_w_max) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        _epoch_of(b, <float*> b.PA, feats, m, w_max, d_w_max)
+    else:
+        _epoch_of(b, <double*> b.PA, feats, m, w_max, d_w_max)
+
+
+cdef inline int _score_of(Block* b, floating* PA, int* nnz) noexcept nogil:
+    return _score_features(b.M, PA, <floating*> b.PB, b.D.p, b.D.T, b.t0, b.nt, b.V, b.L,
+                           b.sc, b.buf, b.buf2, nnz)
+
+
+cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
+    """The features that can enter a set: the cap of the next one."""
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        b.n_sc = _score_of(b, <float*> b.PA, nnz)
+    else:
+        b.n_sc = _score_of(b, <double*> b.PA, nnz)
+    return b.n_sc
+
+
+cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    return select_ws(b.sc, b.n_sc, size, ws)
+
+
 cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* PA,
                      floating* PB, floating* r, const floating* y, int t0, int nt,
                      int max_iter, double tol, int gap_freq, int n_threads, bint use_ws,
@@ -537,7 +610,8 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over all features or over the working set), or -1 when scratch
     memory cannot be allocated. Fills L[j * T + t] = ||X[rows t, j]||^2 for
-    the block's tasks in the first gap's pass.
+    the block's tasks in the first gap's pass, then runs
+    mtlfast._driver.drive.
 
     use_ws (tol >= 0, not MOD_TRANSFER nor MOD_GRAPH with a coupled row
     penalty, every part with an L1-type norm: then a feature is out of the
@@ -545,19 +619,20 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     working sets as in mtlfast._tasks, scored by _score_features, each
     subproblem solved until its gap is <= 0.3 x the full one."""
     cdef int p = D.p
-    cdef int it, i, n_iter = 0, n_ws = 0, n_sc, nnz, ws_size = 0
-    cdef double w_max, d_w_max, gap, gap_in, tol_in, tol_abs = 0.0
-    cdef bint par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
-    cdef double* g = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* delta = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* buf = <double*> malloc(<size_t> 7 * nt * sizeof(double))  # _graph_row
-    cdef double* buf2 = <double*> malloc(<size_t> nt * sizeof(double))
-    cdef double* V = <double*> malloc(<size_t> p * nt * sizeof(double))
-    cdef int* ws = <int*> malloc(<size_t> p * sizeof(int))
-    cdef ScoredFeature* sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
-    if (g == NULL or delta == NULL or buf == NULL or buf2 == NULL or V == NULL or ws == NULL
-            or sc == NULL):
-        free(g); free(delta); free(buf); free(buf2); free(V); free(ws); free(sc)
+    cdef int i, n_iter
+    cdef double gap, tol_abs = 0.0
+    cdef Block b
+    cdef SolveHooks h
+    cdef DriverOptions o
+    b.g = <double*> malloc(<size_t> nt * sizeof(double))
+    b.delta = <double*> malloc(<size_t> nt * sizeof(double))
+    b.buf = <double*> malloc(<size_t> 7 * nt * sizeof(double))  # _graph_row
+    b.buf2 = <double*> malloc(<size_t> nt * sizeof(double))
+    b.V = <double*> malloc(<size_t> p * nt * sizeof(double))
+    b.sc = <ScoredFeature*> malloc(<size_t> p * sizeof(ScoredFeature))
+    if (b.g == NULL or b.delta == NULL or b.buf == NULL or b.buf2 == NULL or b.V == NULL
+            or b.sc == NULL):
+        free(b.g); free(b.delta); free(b.buf); free(b.buf2); free(b.V); free(b.sc)
         return -1
     # not for the task graph with a coupled row penalty: its nonzero rows'
     # inner solves (_graph_row) dominate an epoch and working sets only
@@ -569,37 +644,21 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol
     # the first gap's pass over the columns also computes the curvatures
-    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads, L)
-    if not use_ws:
-        if gap > tol_abs:
-            for it in range(max_iter):
-                _epoch(D, M, L, PA, PB, r, t0, nt, NULL, p, g, delta, buf, par, n_threads,
-                       &w_max, &d_w_max)
-                n_iter = it + 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2,
-                                    n_threads)
-                    if gap <= tol_abs:
-                        break
-    else:
-        while gap > tol_abs and n_iter < max_iter:
-            n_sc = _score_features(M, PA, PB, p, D.T, t0, nt, V, L, sc, buf, buf2, &nnz)
-            ws_size = min(n_sc, max(ws_size, max(p0, 2 * nnz)))
-            n_ws = select_ws(sc, n_sc, ws_size, ws)
-            tol_in = 0.3 * fmax(gap, tol_abs)
-            while n_iter < max_iter:
-                _epoch(D, M, L, PA, PB, r, t0, nt, ws, n_ws, g, delta, buf, par, n_threads,
-                       &w_max, &d_w_max)
-                n_iter += 1
-                if (w_max == 0.0 or d_w_max <= tol * w_max or n_iter == max_iter
-                        or (gap_freq > 0 and n_iter % gap_freq == 0)):
-                    gap_in = model_gap(D, M, PA, PB, r, y, t0, nt, ws, n_ws, V, buf, buf2, 1)
-                    if gap_in <= tol_in:
-                        break
-            gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, V, buf, buf2, n_threads)
-    gap_out[0] = gap
-    free(g); free(delta); free(buf); free(buf2); free(V); free(ws); free(sc)
+    gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, b.V, b.buf, b.buf2, n_threads, L)
+
+    b.D, b.M, b.L, b.PA, b.PB, b.r, b.y = D, M, L, PA, PB, r, y
+    b.f32, b.t0, b.nt, b.n_threads = floating is float, t0, nt, n_threads
+    b.par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
+    h.ctx = &b
+    h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
+    h.screen, h.on_new_set, h.after_epoch = NULL, NULL, NULL
+    o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
+    o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, gap_freq, gap_freq
+    o.n_threads, o.inner_gap_threads = n_threads, 1
+    o.outer_gap_on_active = False
+    o.final_tol_if_same_ws = False
+    n_iter = drive(&h, &o, gap, gap_out)
+    free(b.g); free(b.delta); free(b.buf); free(b.buf2); free(b.V); free(b.sc)
     return n_iter
 
 
