@@ -28,6 +28,7 @@ from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfin
 
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._workset cimport ScoredFeature, build_ws
+from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
 cdef double ARMIJO = 1e-4
 cdef int MAX_HALVINGS = 50
@@ -341,8 +342,6 @@ ctypedef struct Work:
     double* Hr
     # a block's scratch: one entry per feature
     int* act           # the nonzero rows of the features of a step
-    int* ws
-    int* prev          # the previous working set
     double* norms2
     ScoredFeature* sc
     int n_threads      # threads for the per-feature passes (gaps, model) of a block
@@ -590,6 +589,80 @@ cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                                                       + alpha * Dm[<Py_ssize_t> t * p + j])
 
 
+# ---- the driver's hooks (mtlfast._driver): the block's state, and one thin
+# function per hook that picks the dtype's specialization. An "epoch" here is
+# one proximal Newton step; a gap follows every step (gap_freq = 1).
+
+ctypedef struct Block:
+    const LogDesign* D
+    const Penalty* pen
+    void* coef                # (T, p), floating
+    double* intercept
+    bint fit_intercept
+    bint f32
+    int t0, nt
+    const double* y
+    const double* c
+    double tol                # < 0: no gaps (the twin-comparison mode)
+    double scale              # the block's loss at z = 0
+    double inner_tol
+    int max_inner
+    Work* w
+    double dn                 # the last gap's largest dual norm
+    double last_gap           # the inner solves' accuracy follows it
+
+
+cdef inline double _gap_of(Block* b, floating* coef, const int* feats, int m) noexcept nogil:
+    b.last_gap = _refit_intercepts(b.D, b.pen, coef, b.intercept, b.fit_intercept, b.t0, b.nt,
+                                   b.y, b.c, feats, m, b.w, b.tol >= 0.0, &b.dn, NULL)
+    return b.last_gap
+
+
+cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
+    """(the block's passes use w.n_threads, fixed for the solve)"""
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        return _gap_of(b, <float*> b.coef, feats, m)
+    return _gap_of(b, <double*> b.coef, feats, m)
+
+
+cdef void _step_hook(void* ctx, const int* feats, int m, double* w_max,
+                     double* d_w_max) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    # inner accuracy follows the outer one (ill-conditioned designs need it)
+    cdef double tol_in = b.inner_tol if b.tol < 0.0 else fmin(b.inner_tol,
+                                                              0.1 * b.last_gap / b.scale)
+    if b.f32:
+        _newton_step(b.D, b.pen, <float*> b.coef, b.intercept, b.fit_intercept, b.t0, b.nt,
+                     b.y, b.c, feats, m, tol_in, b.max_inner, b.w)
+    else:
+        _newton_step(b.D, b.pen, <double*> b.coef, b.intercept, b.fit_intercept, b.t0, b.nt,
+                     b.y, b.c, feats, m, tol_in, b.max_inner, b.w)
+    # (a gap follows every step: scikit-learn's rule is not used)
+    w_max[0] = 0.0
+    d_w_max[0] = 0.0
+
+
+cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    cdef Py_ssize_t off = <Py_ssize_t> b.t0 * b.D.p
+    if b.f32:
+        nnz[0] = count_nonzero_rows(<float*> b.coef + off, b.D.p, b.D.p, b.nt)
+    else:
+        nnz[0] = count_nonzero_rows(<double*> b.coef + off, b.D.p, b.D.p, b.nt)
+    return n_act
+
+
+cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    cdef Py_ssize_t off = <Py_ssize_t> b.t0 * b.D.p
+    if b.f32:
+        return build_ws(b.pen, b.w.norms2, <float*> b.coef + off, b.D.p, act, n_act, b.nt,
+                        b.w.XtA + b.t0, b.D.T, b.dn, 1, size, b.w.sc, b.w.buf, ws)
+    return build_ws(b.pen, b.w.norms2, <double*> b.coef + off, b.D.p, act, n_act, b.nt,
+                    b.w.XtA + b.t0, b.D.T, b.dn, 1, size, b.w.sc, b.w.buf, ws)
+
+
 cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       double* intercept, bint fit_intercept, int t0, int nt,
                       const double* y, const double* c, int max_iter, double tol,
@@ -597,103 +670,69 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       double* gap_out) noexcept nogil:
     """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
     columns of coef, its intercepts; mtlfast.logistic.prox_newton on
-    LogisticPerTask.task_block for one task): the solve of the module docstring. tol < 0 runs exactly max_iter Newton
-    steps on all features without gaps. Returns the number of Newton steps,
-    or -1 when scratch memory cannot be allocated; gap_out: the block's gap."""
-    cdef int p = D.p, T = D.T
-    cdef int j, k, t, i, n_iter = 0, n_feats, nnz, ws_size = 0, n_prev = -1
-    cdef int* feats
-    cdef bint first, zeroed, stable
-    cdef double gap = INFINITY, gap_in, target, tol_in, dn = 0.0
-    cdef double scale = 0.0, tol_abs
+    LogisticPerTask.task_block for one task): the solve of the module
+    docstring, through mtlfast._driver.drive with a Newton step as the epoch
+    and a gap after every step. Working sets: a set equal to the previous
+    one holds the support and is solved to the final tolerance at once.
+    tol < 0 runs exactly max_iter Newton steps on all features without
+    gaps. Returns the number of Newton steps, or -1 when scratch memory
+    cannot be allocated; gap_out: the block's gap."""
+    cdef int p = D.p
+    cdef int i, j, t, n_iter
+    cdef bint zeroed
+    cdef double gap
     cdef Work w = shared[0]
+    cdef Block b
+    cdef SolveHooks h
+    cdef DriverOptions o
     # the block's own scratch (blocks run in parallel)
     w.row = shared.row + t0
     w.buf = shared.buf + t0
     w.ar = shared.ar + t0
     w.Hr = shared.Hr + t0
     w.act = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
-    w.ws = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
-    w.prev = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
     w.norms2 = <double*> malloc(<size_t> max(p, 1) * sizeof(double))
     w.sc = <ScoredFeature*> malloc(<size_t> max(p, 1) * sizeof(ScoredFeature))
-    if w.act == NULL or w.ws == NULL or w.prev == NULL or w.norms2 == NULL or w.sc == NULL:
-        free(w.act); free(w.ws); free(w.prev); free(w.norms2); free(w.sc)
+    if w.act == NULL or w.norms2 == NULL or w.sc == NULL:
+        free(w.act); free(w.norms2); free(w.sc)
         return -1
+    b.D, b.pen, b.coef, b.intercept, b.fit_intercept = D, pen, coef, intercept, fit_intercept
+    b.f32, b.t0, b.nt, b.y, b.c, b.w = floating is float, t0, nt, y, c, &w
+    b.tol, b.inner_tol, b.max_inner = tol, inner_tol, max_inner
+    b.scale = 0.0
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
-        scale += c[i]
+        b.scale += c[i]
     # the tolerance and the inner tolerance are relative to the loss at z = 0
-    scale *= 0.6931471805599453
-    tol_abs = tol * scale
+    b.scale *= 0.6931471805599453
     use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
-    first = use_ws
-    while n_iter < max_iter:
+    if use_ws and max_iter > 0:
         # the first gap's read of the columns also gives the working sets'
         # curvature bounds (norms2)
         gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL,
-                                p, &w, tol >= 0.0, &dn, w.norms2 if first else NULL)
-        if first:
-            first = False
-            # the rows of all-zero columns are 0 at the optimum
-            zeroed = False
-            for j in range(p):
-                if w.norms2[j] == 0.0:
-                    for t in range(t0, t0 + nt):
-                        if coef[<Py_ssize_t> t * p + j] != 0.0:
-                            coef[<Py_ssize_t> t * p + j] = 0.0
-                            zeroed = True
-            if zeroed:
-                gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c,
-                                        NULL, p, &w, True, &dn, NULL)
-        feats = NULL
-        n_feats = p
-        target = 0.0
-        if tol >= 0.0:
-            if gap <= tol_abs:
-                break
-            if use_ws:
-                nnz = 0
-                for j in range(p):
-                    for t in range(t0, t0 + nt):
-                        if coef[<Py_ssize_t> t * p + j] != 0.0:
-                            nnz += 1
-                            break
-                ws_size = min(p, max(ws_size, max(p0, 2 * nnz)))
-                n_feats = build_ws(pen, w.norms2, coef + <Py_ssize_t> t0 * p, p, NULL, p, nt,
-                                   w.XtA + t0, T, dn, 1, ws_size, w.sc, w.buf, w.ws)
-                feats = w.ws
-                target = 0.3 * gap
-                # the same set as last time: it holds the support, so its
-                # subproblem is solved to the final tolerance at once (saves
-                # the full gaps between Newton steps)
-                stable = n_feats == n_prev
-                for k in range(n_feats if stable else 0):
-                    if w.ws[k] != w.prev[k]:
-                        stable = False
-                        break
-                if stable:
-                    target = 0.3 * tol_abs
-                n_prev = n_feats
-                for k in range(n_feats):
-                    w.prev[k] = w.ws[k]
-        gap_in = gap
-        while n_iter < max_iter:
-            # inner accuracy follows the outer one (ill-conditioned designs need it)
-            tol_in = inner_tol if tol < 0.0 else fmin(inner_tol, 0.1 * gap_in / scale)
-            _newton_step(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, feats, n_feats,
-                         tol_in, max_inner, &w)
-            n_iter += 1
-            if not use_ws:
-                break
-            gap_in = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c,
-                                       feats, n_feats, &w, True, &dn, NULL)
-            if gap_in <= target:
-                break
+                                p, &w, True, &b.dn, w.norms2)
+        # the rows of all-zero columns are 0 at the optimum
+        zeroed = False
+        for j in range(p):
+            if w.norms2[j] == 0.0:
+                for t in range(t0, t0 + nt):
+                    if coef[<Py_ssize_t> t * p + j] != 0.0:
+                        coef[<Py_ssize_t> t * p + j] = 0.0
+                        zeroed = True
+        if zeroed:
+            gap = _gap_hook(&b, NULL, p, w.n_threads)
+        b.last_gap = gap
     else:
-        gap = _refit_intercepts(D, pen, coef, intercept, fit_intercept, t0, nt, y, c, NULL, p,
-                                &w, tol >= 0.0, &dn, NULL)
-    gap_out[0] = gap
-    free(w.act); free(w.ws); free(w.prev); free(w.norms2); free(w.sc)
+        gap = _gap_hook(&b, NULL, p, w.n_threads)
+    h.ctx = &b
+    h.gap, h.epoch, h.score, h.select = _gap_hook, _step_hook, _score_hook, _select_hook
+    h.screen, h.on_new_set, h.after_epoch = NULL, NULL, NULL
+    o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol * b.scale
+    o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, 1, 1
+    o.n_threads, o.inner_gap_threads = w.n_threads, w.n_threads
+    o.outer_gap_on_active = False
+    o.final_tol_if_same_ws = True
+    n_iter = drive(&h, &o, gap, gap_out)
+    free(w.act); free(w.norms2); free(w.sc)
     return n_iter
 
 
