@@ -22,8 +22,9 @@ TransferLasso               alpha (beta ||W||_1 + (1 - beta) ||W - W_src||_1)
 Every fit stops on the duality gap (mtlfast.structured documents each dual):
 gap <= tol * sum_t ||y_eff,t||^2 in the objective above (per task for
 TransferLasso, which is separable), i.e. scikit-learn's rule in its n-scaled
-form for a shared design. dual_gap_ stores the final gap (same scaling as the
-objective above).
+form for a shared design. dual_gap_ is a duality gap of the objective above,
+in its scaling, so it bounds objective(coef_) - optimum: for TransferLasso
+the sum of the tasks' gaps (each task's in task_dual_gaps_).
 """
 import numbers
 
@@ -138,9 +139,13 @@ _DOC_ATTRS = """
     intercept_ : ndarray of shape (n_tasks,)
     n_iter_ : int
     dual_gap_ : float
-        Duality gap at the solution (objective scaling of the module docstring).
+        Duality gap at the solution (objective scaling of the module
+        docstring): a bound on objective(coef_) - optimum. For a separable
+        model (TransferLasso) the sum of the tasks' gaps.
+    task_dual_gaps_ : ndarray of shape (n_tasks,)
+        Separable models only: each task's own gap (they sum to dual_gap_).
     eps_ : float
-        The tolerance the gap was compared with.
+        The tolerance the gap was compared with (summed like dual_gap_).
     tasks_ : ndarray of shape (n_tasks,)
         Task labels, with per-task data (long or list layout).
 """

@@ -146,3 +146,39 @@ def test_inputs_not_modified():
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
     np.testing.assert_array_equal(tasks, t0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mtlfast.Lasso(alpha=0.05, tol=1e-3),
+    lambda: mtlfast.ElasticNet(alpha=0.05, l1_ratio=0.5, tol=1e-3),
+    lambda: mtlfast.TransferLasso(alpha=0.05, beta=0.5, coef_source=np.full(12, 0.1), tol=1e-3),
+], ids=["Lasso", "ElasticNet", "TransferLasso"])
+def test_separable_per_task_gap_is_the_sum_and_bounds_suboptimality(make):
+    """The stated objective is a sum over the tasks: dual_gap_ is the sum of
+    the tasks' gaps (task_dual_gaps_) and bounds objective(coef_) - optimum,
+    which the largest task gap alone need not."""
+    rng = np.random.default_rng(4)
+    n_t, p = (40, 25, 60), 12
+    Xs = [rng.standard_normal((k, p)) for k in n_t]
+    ys = [X @ rng.standard_normal(p) + rng.standard_normal(k) for X, k in zip(Xs, n_t)]
+    loose = make().fit(Xs, ys)
+    tight = make().set_params(tol=1e-13, max_iter=100000).fit(Xs, ys)
+    assert loose.task_dual_gaps_.shape == (3,)
+    assert loose.dual_gap_ == pytest.approx(loose.task_dual_gaps_.sum(), rel=1e-12)
+    assert loose.dual_gap_ <= loose.eps_
+
+    def objective(est):
+        total = 0.0
+        for t, (X, y) in enumerate(zip(Xs, ys)):
+            r = y - X @ est.coef_[t] - est.intercept_[t]
+            total += 0.5 * r @ r / len(y)
+        pen = est._make_penalty() if hasattr(est, "_make_penalty") else None
+        W = est.coef_.T
+        if isinstance(est, mtlfast.TransferLasso):
+            S = np.full_like(W, 0.1)
+            return total + 0.05 * (0.5 * np.abs(W).sum() + 0.5 * np.abs(W - S).sum())
+        return total + pen.value(W)
+
+    sub = objective(loose) - objective(tight)
+    assert sub >= -1e-12
+    assert sub <= loose.dual_gap_ * (1 + 1e-9) + 1e-12
