@@ -18,7 +18,7 @@ by the same rule and every `gap_freq` epochs. tol < 0 never stops (used to
 run an exact number of epochs). See block_solve for the strategies.
 
 Layout of this file: gaps (_xta_*, block_gap), epochs (_epoch, the blocked
-dense _epoch_blocked), Anderson extrapolation, working-set construction,
+dense epoch_blocked), Anderson extrapolation, working-set construction,
 block_solve (one block of tasks), solve (the Python entry point).
 """
 import numpy as np
@@ -36,7 +36,12 @@ cdef enum:
 from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_norm2,
                               col_dot_rows, col_update_rows)
-from mtlfast._blas cimport _gemm, _syrk_lt
+from mtlfast._blas cimport _gemm
+from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
+from mtlfast._blocked cimport (BlockScratch, epoch_blocked, blocks_alloc,
+                               blocks_invalidate, blocks_free)
+from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
+                                anderson_step, anderson_free)
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
@@ -141,12 +146,8 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     """Duality gap of the block in the n-scaled objective, over the features
     in `ws` (all features when ws is NULL; W must vanish outside ws).
 
-    lam1 > 0: scikit-learn's construction, dual point theta = cst * R with
-    cst = min(1, n lam1 / N^D(X^T R - n lam2 W)) (the elastic net written as a
-    lasso on the augmented design [X; sqrt(n lam2) I]):
-        gap = (1+cst^2)/2 ||R||^2 + n lam1 N(W) - cst <R, Y> + n lam2 (1+cst^2)/2 ||W||^2
-    lam1 = 0 (ridge): the exact Fenchel dual at theta = R:
-        gap = ||R||^2 + n lam2/2 ||W||^2 - <R, Y> + ||X^T R||^2 / (2 n lam2)
+    The formula (mtlfast._gap.quadratic_gap) with strengths n lam1, n lam2;
+    the dual point is the residual rescaled by dual_scale(n lam1, dn).
     Restricted to ws, this is the gap of the subproblem on those features.
     """
     cdef int n = D.n_samples
@@ -154,7 +155,7 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     cdef int k, j, t, i
     cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0
-    cdef double dn = 0.0, cst, gap, xtr, XtR_norm2 = 0.0
+    cdef double dn = 0.0, xtr, XtR_norm2 = 0.0
     cdef const floating* r
     cdef const floating* y
 
@@ -183,30 +184,17 @@ cdef double block_gap(const Design* D, const Penalty* pen,
             W_norm2 += buf[t] * buf[t]
         NW += row_norm(pen, buf, T)
 
-    if lam1n > 0.0:
-        for k in range(m):
-            j = k if ws == NULL else ws[k]
-            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
-        cst = 1.0 if dn <= lam1n else lam1n / dn
-        gap = (0.5 * (1.0 + cst * cst) * R_norm2 + lam1n * NW - cst * RY
-               + 0.5 * lam2n * (1.0 + cst * cst) * W_norm2)
-    elif lam2n > 0.0:
+    for k in range(m):
+        j = k if ws == NULL else ws[k]
+        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+    if lam1n <= 0.0 and lam2n > 0.0:
         for k in range(m):
             j = k if ws == NULL else ws[k]
             for t in range(T):
                 xtr = XtA[<Py_ssize_t> j * T + t] + lam2n * W[t * ldw + j]
                 XtR_norm2 += xtr * xtr
-        gap = R_norm2 + 0.5 * lam2n * W_norm2 - RY + 0.5 * XtR_norm2 / lam2n
-    else:
-        # no penalty (least squares): the formula above with lam1 = 0, as
-        # scikit-learn does: cst = 0 unless X^T R = 0, i.e. gap = ||R||^2 / 2;
-        # it vanishes only for an exact fit (R = 0).
-        for k in range(m):
-            j = k if ws == NULL else ws[k]
-            dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
-        gap = 0.5 * R_norm2 if dn > 0.0 else R_norm2 - RY
     dn_out[0] = dn
-    return gap
+    return quadratic_gap(lam1n, lam2n, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
 
 
 cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
@@ -268,336 +256,6 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
             w_max[0] = fmax(w_max[0], fabs(w_new))
 
 
-ctypedef struct BlockScratch:
-    # scratch of the blocked dense epoch, allocated once per solve
-    int bs          # block size
-    void* XB        # n x bs gathered columns (floating), used when ws is not contiguous
-    void* G         # T x bs: column k = X_B[:, k]^T R, corrected inside the block
-    void* Dlt       # T x bs: coefficient changes of the block
-    void* K         # cached Gram matrices X_B^T X_B (bs x bs, lower) of every block
-    char* K_ok      # per block: cache valid (reset whenever the working set changes)
-    int n_blocks    # capacity of the cache, in blocks
-    int* idx        # bs feature indices
-
-
-cdef enum:
-    G_CHUNK = 8        # features per parallel chunk of G = R^T X_B
-    R_CHUNKS = 8       # row chunks of the residual update R -= X_B Delta^T
-
-
-cdef void _block_G(const floating* R, const floating* XB, floating* G, int n, int T,
-                   int b, int ch) noexcept nogil:
-    """G[:, ch*G_CHUNK : ...] = R^T X_B[:, same columns] (one fixed chunk)."""
-    cdef int k0 = ch * G_CHUNK
-    cdef int bc = min(G_CHUNK, b - k0)
-    _gemm(c'T', c'N', T, bc, n, 1.0, R, n, XB + <Py_ssize_t> k0 * n, n, 0.0,
-          G + <Py_ssize_t> k0 * T, T)
-
-
-cdef void _block_G_tasks(const floating* R, const floating* XB, floating* G, int n, int T,
-                         int b, int tc, int ch) noexcept nogil:
-    """G[ch*tc : ..., :] = R[:, same tasks]^T X_B (one fixed chunk of tasks)."""
-    cdef int t0 = ch * tc
-    cdef int nt = min(tc, T - t0)
-    if nt <= 0:
-        return
-    _gemm(c'T', c'N', nt, b, n, 1.0, R + <Py_ssize_t> t0 * n, n, XB, n, 0.0, G + t0, T)
-
-
-cdef void _block_update(floating* R, const floating* XB, const floating* Dlt, int n, int T,
-                        int b, int rows, int ch) noexcept nogil:
-    """R[i0:i1, :] -= X_B[i0:i1, :] @ Delta^T (one fixed chunk of rows)."""
-    cdef int i0 = ch * rows
-    cdef int nr = min(rows, n - i0)
-    if nr <= 0:
-        return
-    _gemm(c'N', c'T', nr, T, b, -1.0, XB + i0, n, Dlt, T, 1.0, R + i0, n)
-
-
-cdef void _epoch_blocked(const Design* D, const Penalty* pen, const double* norms2,
-                         floating* W, Py_ssize_t ldw, floating* R, int T,
-                         const int* ws, int n_ws, BlockScratch* S,
-                         double* a, double* w_old,
-                         double* w_max, double* d_w_max, int n_threads) noexcept nogil:
-    """One cyclic epoch over ws (all features when NULL) on dense X, in blocks
-    of S.bs features: the same iterates as _epoch, with level-3 BLAS.
-
-    Per block B:  G = R^T X_B (gemm); then for k in B, in order, the row
-    update uses g_k = G_k - sum_{l<k} K_lk Delta_l (the Gram correction
-    K = X_B^T X_B accounts for the earlier updates of the block); finally
-    R -= X_B Delta^T (gemm).
-    """
-    cdef int n = D.n_samples
-    cdef int m = D.n_features if ws == NULL else n_ws
-    cdef int bs = S.bs
-    cdef int start, b, k, l, t, j, ch, n_gch
-    cdef int rows = (n + R_CHUNKS - 1) // R_CHUNKS
-    cdef int t_chunk = (T + R_CHUNKS - 1) // R_CHUNKS
-    cdef bint small_R = <size_t> n * T * sizeof(floating) <= 512 * 1024
-    # a parallel region per block pays only for enough work per block (the
-    # chunk partition stays the same, so results do not change)
-    if <double> n * T * bs < 2e5:
-        n_threads = 1
-    cdef bint contiguous, changed
-    cdef double L, delta
-    cdef floating w_new, dk
-    cdef const floating* X = <const floating*> D.data
-    cdef const floating* XB
-    cdef floating* XBbuf = <floating*> S.XB
-    cdef floating* G = <floating*> S.G
-    cdef floating* Dlt = <floating*> S.Dlt
-    cdef floating* K
-    cdef int* idx = S.idx
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
-    start = 0
-    while start < m:
-        b = min(bs, m - start)
-        for k in range(b):
-            idx[k] = start + k if ws == NULL else ws[start + k]
-        contiguous = idx[b - 1] - idx[0] == b - 1
-        if contiguous:
-            XB = X + <Py_ssize_t> idx[0] * n
-        else:
-            for k in range(b):
-                memcpy(XBbuf + <Py_ssize_t> k * n, X + <Py_ssize_t> idx[k] * n,
-                       n * sizeof(floating))
-            XB = XBbuf
-        # G (T x b) = R^T X_B in fixed chunks, shared by the threads: chunks of
-        # features when R stays in cache (each chunk re-reads R), else chunks of
-        # tasks (each reads its own part of R). The choice depends on n and T
-        # only and the partition never on the thread count, so neither do results.
-        n_gch = (b + G_CHUNK - 1) // G_CHUNK if small_R else 1
-        if not small_R:
-            if n_threads > 1:
-                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
-                                 nogil=True):
-                    _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
-            else:
-                for ch in range(R_CHUNKS):
-                    _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
-        elif n_threads > 1:
-            for ch in prange(n_gch, schedule='static', num_threads=n_threads, nogil=True):
-                _block_G(R, XB, G, n, T, b, ch)
-        else:
-            for ch in range(n_gch):
-                _block_G(R, XB, G, n, T, b, ch)
-        # lower triangle of K (b x b) = X_B^T X_B, computed once per working set
-        K = (<floating*> S.K) + <Py_ssize_t> (start // bs) * bs * bs
-        if not S.K_ok[start // bs]:
-            _syrk_lt(b, n, XB, n, K, b)
-            S.K_ok[start // bs] = 1
-        changed = False
-        for k in range(b):
-            j = idx[k]
-            L = norms2[j]
-            if L == 0.0:
-                for t in range(T):
-                    W[t * ldw + j] = 0.0
-                    Dlt[<Py_ssize_t> k * T + t] = 0.0
-                continue
-            for t in range(T):
-                w_old[t] = W[t * ldw + j]
-                a[t] = L * w_old[t] + G[<Py_ssize_t> k * T + t]
-            row_prox(pen, a, T, L, n)
-            for t in range(T):
-                w_new = <floating> a[t]
-                dk = w_new - <floating> w_old[t]
-                Dlt[<Py_ssize_t> k * T + t] = dk
-                if dk != 0.0:
-                    changed = True
-                    W[t * ldw + j] = w_new
-                    d_w_max[0] = fmax(d_w_max[0], fabs(dk))
-                    # later features of the block see this change through K
-                    for l in range(k + 1, b):
-                        G[<Py_ssize_t> l * T + t] -= K[l + <Py_ssize_t> k * b] * dk
-                w_max[0] = fmax(w_max[0], fabs(w_new))
-        if changed:
-            # R (n x T) -= X_B (n x b) @ Delta^T (b x T), in R_CHUNKS fixed row chunks
-            if n_threads > 1:
-                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
-                                 nogil=True):
-                    _block_update(R, XB, Dlt, n, T, b, rows, ch)
-            else:
-                for ch in range(R_CHUNKS):
-                    _block_update(R, XB, Dlt, n, T, b, rows, ch)
-        start += b
-
-
-ctypedef struct Anderson:
-    # Anderson extrapolation of the working-set iterates (celer / skglm style)
-    int K           # extrapolate from K+1 consecutive iterates
-    int count       # iterates stored since the last extrapolation
-    double* Wk      # (K+1) x (n_ws*T) stored working-set rows
-    void* Rk        # (K+1) x (n*T) stored residuals (floating)
-    double* M       # K x K
-    double* z       # K
-    Py_ssize_t cap  # capacity of Wk, in doubles
-
-
-cdef void _anderson_reserve(Anderson* A, int n_ws, int T) noexcept nogil:
-    """Grow the iterate store to (K+1) x n_ws*T; disable extrapolation when the
-    memory cannot be had."""
-    cdef Py_ssize_t need = <Py_ssize_t> (A.K + 1) * n_ws * T
-    cdef double* w
-    if A.K <= 0 or need <= A.cap:
-        return
-    w = <double*> realloc(A.Wk, need * sizeof(double))
-    if w == NULL:
-        A.K = 0
-        return
-    A.Wk = w
-    A.cap = need
-
-
-cdef int _alloc_anderson(Anderson* A, int K, int p, int n, int T, size_t item) noexcept nogil:
-    A.K = K
-    A.count = 0
-    A.cap = 0
-    A.Wk = NULL
-    A.Rk = NULL
-    A.M = NULL
-    A.z = NULL
-    if K <= 0:
-        return 0
-    if (<double> (K + 1)) * n * T * item > 128.0 * 1024 * 1024:
-        A.K = 0            # residual snapshots would be too large: no extrapolation
-        return 0
-    A.cap = 0
-    A.Rk = malloc(<size_t> (K + 1) * n * T * item)
-    A.M = <double*> malloc(<size_t> K * K * sizeof(double))
-    A.z = <double*> malloc(<size_t> K * sizeof(double))
-    if A.Rk == NULL or A.M == NULL or A.z == NULL:
-        return -1
-    return 0
-
-
-cdef void _free_anderson(Anderson* A) noexcept nogil:
-    free(A.Wk); free(A.Rk); free(A.M); free(A.z)
-
-
-cdef bint _solve_ones(double* M, double* z, int K) noexcept nogil:
-    """Solve M z = 1 (K x K, symmetric PSD, row-major) by Gaussian elimination
-    with partial pivoting; False when (numerically) singular."""
-    cdef int i, j, k, piv
-    cdef double f, mx, tmp, scale = 0.0
-    for i in range(K):
-        z[i] = 1.0
-        scale = fmax(scale, fabs(M[i * K + i]))
-    if scale == 0.0:
-        return False
-    for k in range(K):
-        piv = k
-        mx = fabs(M[k * K + k])
-        for i in range(k + 1, K):
-            if fabs(M[i * K + k]) > mx:
-                mx = fabs(M[i * K + k])
-                piv = i
-        if mx <= 1e-14 * scale:
-            return False
-        if piv != k:
-            for j in range(K):
-                tmp = M[k * K + j]; M[k * K + j] = M[piv * K + j]; M[piv * K + j] = tmp
-            tmp = z[k]; z[k] = z[piv]; z[piv] = tmp
-        for i in range(k + 1, K):
-            f = M[i * K + k] / M[k * K + k]
-            for j in range(k, K):
-                M[i * K + j] -= f * M[k * K + j]
-            z[i] -= f * z[k]
-    for i in range(K - 1, -1, -1):
-        for j in range(i + 1, K):
-            z[i] -= M[i * K + j] * z[j]
-        z[i] /= M[i * K + i]
-    return True
-
-
-cdef double _primal_n(const Penalty* pen, const double* w, int m, int T,
-                      double R_norm2, int n) noexcept nogil:
-    """0.5 ||R||^2 + n * sum_rows h(w_row): the n-scaled objective."""
-    cdef int k, t
-    cdef double val = 0.0, sq = 0.0
-    for k in range(m):
-        val += row_norm(pen, w + <Py_ssize_t> k * T, T)
-        for t in range(T):
-            sq += w[<Py_ssize_t> k * T + t] * w[<Py_ssize_t> k * T + t]
-    return 0.5 * R_norm2 + n * (pen.lam1 * val + 0.5 * pen.lam2 * sq)
-
-
-cdef void _anderson_step(Anderson* A, const Design* D, const Penalty* pen,
-                         floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
-                         double* c, int T, const int* ws, int n_ws) noexcept nogil:
-    """Store the current iterate; every K+1 iterates, replace it by the
-    Anderson extrapolation  sum_k c_k x_{k+1}  (c minimizes ||sum c_k U_k||,
-    sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective. The
-    residual is affine in W, so it is extrapolated with the same weights."""
-    cdef int n = D.n_samples, K = A.K
-    cdef int k, l, t, i, m = n_ws * T
-    cdef Py_ssize_t nT = <Py_ssize_t> n * T
-    cdef double* Wc
-    cdef floating* Rk = <floating*> A.Rk
-    cdef floating* Rc
-    cdef double s, zs, r, R_e2 = 0.0, R_c2 = 0.0
-    if K <= 0:
-        return
-    for t in range(T):
-        flush_residual(D, Rs + t * rt, si, &c[t])
-    Wc = A.Wk + <Py_ssize_t> A.count * m
-    for k in range(n_ws):
-        for t in range(T):
-            Wc[<Py_ssize_t> k * T + t] = W[t * ldw + ws[k]]
-    memcpy(Rk + A.count * nT, Rs, nT * sizeof(floating))
-    A.count += 1
-    if A.count < K + 1:
-        return
-    A.count = 0
-    # M = U^T U with U_k = W_{k+1} - W_k
-    for k in range(K):
-        for l in range(k, K):
-            s = 0.0
-            for i in range(m):
-                s += ((A.Wk[<Py_ssize_t> (k + 1) * m + i] - A.Wk[<Py_ssize_t> k * m + i])
-                      * (A.Wk[<Py_ssize_t> (l + 1) * m + i] - A.Wk[<Py_ssize_t> l * m + i]))
-            A.M[k * K + l] = s
-            A.M[l * K + k] = s
-    if not _solve_ones(A.M, A.z, K):
-        return
-    zs = 0.0
-    for k in range(K):
-        zs += A.z[k]
-    if zs == 0.0:
-        return
-    for k in range(K):
-        A.z[k] /= zs
-    # objective of the extrapolated point (its residual is never stored until accepted)
-    for i in range(nT):
-        r = 0.0
-        for k in range(K):
-            r += A.z[k] * Rk[(k + 1) * nT + i]
-        R_e2 += r * r
-        R_c2 += <double> Rs[i] * Rs[i]
-    # extrapolated W into slot 0 (no longer needed)
-    for i in range(m):
-        s = 0.0
-        for k in range(K):
-            s += A.z[k] * A.Wk[<Py_ssize_t> (k + 1) * m + i]
-        A.Wk[i] = s
-    if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
-            >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
-        return
-    if pen.kind == PEN_L1 and pen.positive:
-        for i in range(m):
-            if A.Wk[i] < 0.0:
-                return      # extrapolation left the feasible set
-    for k in range(n_ws):
-        for t in range(T):
-            W[t * ldw + ws[k]] = <floating> A.Wk[<Py_ssize_t> k * T + t]
-    for i in range(nT):
-        r = 0.0
-        for k in range(K):
-            r += A.z[k] * Rk[(k + 1) * nT + i]
-        Rs[i] = <floating> r
-
-
 cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
                  floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
                  double* c, int T, const double* XtA, double dn, double gap,
@@ -622,18 +280,15 @@ cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
     1e-9 (float64) / 1e-4 (float32) of n lam1."""
     cdef int n = D.n_samples
     cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
-    cdef double cst, r
     cdef floating w
     cdef int k, j, t, m = 0
     if lam1n <= 0.0 or gap != gap:
         return n_act
-    cdef double bound = lam1n * (1.0 - (1e-4 if floating is float else 1e-9))
-    cst = 1.0 if dn <= lam1n else lam1n / dn
-    r = sqrt(fmax(2.0 * gap, 0.0))
+    cdef SafeBall ball = safe_ball(lam1n, dn, gap, 1e-4 if floating is float else 1e-9)
     for k in range(n_act):
         j = act[k]
-        if (cst * row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf)
-                + r * sqrt(norms2[j] + lam2n) < bound):
+        if safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf),
+                       norms2[j] + lam2n):
             for t in range(T):
                 w = W[t * ldw + j]
                 if w != 0.0:
@@ -654,42 +309,11 @@ cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* n
                             BlockScratch* S, double* a, double* w_old,
                             double* w_max, double* d_w_max, int n_threads) noexcept nogil:
     if S.bs > 1:
-        _epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max,
+        epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max,
                        n_threads)
     else:
         _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, state, a, w_old,
                w_max, d_w_max)
-
-
-cdef int _alloc_blocks(BlockScratch* S, int bs, int n, int p, int T,
-                       size_t item) noexcept nogil:
-    S.bs = bs
-    S.XB = S.G = S.Dlt = S.K = NULL
-    S.K_ok = NULL
-    S.idx = NULL
-    if bs <= 1:
-        S.bs = 0
-        return 0
-    S.n_blocks = (p + bs - 1) // bs
-    S.XB = malloc(<size_t> n * bs * item)
-    S.G = malloc(<size_t> T * bs * item)
-    S.Dlt = malloc(<size_t> T * bs * item)
-    S.K = malloc(<size_t> S.n_blocks * bs * bs * item)
-    S.K_ok = <char*> calloc(S.n_blocks, 1)
-    S.idx = <int*> malloc(<size_t> bs * sizeof(int))
-    if (S.XB == NULL or S.G == NULL or S.Dlt == NULL or S.K == NULL or S.K_ok == NULL
-            or S.idx == NULL):
-        return -1
-    return 0
-
-
-cdef inline void _invalidate_blocks(BlockScratch* S) noexcept nogil:
-    if S.bs > 1:
-        memset(S.K_ok, 0, S.n_blocks)
-
-
-cdef void _free_blocks(BlockScratch* S) noexcept nogil:
-    free(S.XB); free(S.G); free(S.Dlt); free(S.K); free(S.K_ok); free(S.idx)
 
 
 # ---- the driver's hooks (mtlfast._driver): the block's state, and one thin
@@ -784,13 +408,13 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     """The epochs' features changed: the cached Gram blocks and the stored
     Anderson iterates index the old list."""
     cdef Block* b = <Block*> ctx
-    _invalidate_blocks(b.S)
+    blocks_invalidate(b.S)
     b.AA.count = 0
-    _anderson_reserve(b.AA, m, b.T)
+    anderson_reserve(b.AA, m, b.T)
 
 
 cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
-    _anderson_step(b.AA, b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
+    anderson_step(b.AA, b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
                    feats, m)
 
 
@@ -815,7 +439,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     the working set), or -1 when scratch memory cannot be allocated.
 
     block_size > 1 (dense X, cyclic selection only): epochs run in blocks of
-    features with level-3 BLAS (_epoch_blocked); the iterates are those of the
+    features with level-3 BLAS (epoch_blocked); the iterates are those of the
     plain cyclic epoch up to rounding.
 
     strategy 0 (STRATEGY_CD): cyclic/random epochs over all features,
@@ -855,15 +479,15 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     screen = screen and pen.lam1 > 0.0
     if D.is_sparse or random or T < 2 or si != 1:
         block_size = 0
-    if _alloc_anderson(&AA, 0 if random else anderson_k, p, n, T, sizeof(floating)) != 0:
-        _free_anderson(&AA)
+    if anderson_alloc(&AA, 0 if random else anderson_k, p, n, T, sizeof(floating)) != 0:
+        anderson_free(&AA)
         AA.K = 0
         AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
-    if (_alloc_blocks(&S, block_size, n, p, T, sizeof(floating)) != 0 or b.XtA == NULL
+    if (blocks_alloc(&S, block_size, n, p, T, sizeof(floating)) != 0 or b.XtA == NULL
             or b.a == NULL or b.w_old == NULL or b.buf == NULL or (use_ws and b.sc == NULL)):
         free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
-        _free_blocks(&S)
-        _free_anderson(&AA)
+        blocks_free(&S)
+        anderson_free(&AA)
         return -1
 
     for t in range(T):
@@ -894,8 +518,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
     free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
-    _free_blocks(&S)
-    _free_anderson(&AA)
+    blocks_free(&S)
+    anderson_free(&AA)
     if n_iter < 0:
         return -1
     return n_iter

@@ -34,6 +34,7 @@ from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_no
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, build_ws
+from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
 
@@ -66,7 +67,7 @@ cdef double _gap_from_xta(const TaskDesign* D, const Penalty* pen, const floatin
     cdef int p = D.p
     cdef int j, k, tt, i
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w
-    cdef double dn = 0.0, cst, xtr, XtR_norm2 = 0.0
+    cdef double dn = 0.0, xtr, XtR_norm2 = 0.0
     if ws == NULL:
         m = p
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
@@ -82,18 +83,13 @@ cdef double _gap_from_xta(const TaskDesign* D, const Penalty* pen, const floatin
     for k in range(m):
         dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> k * nt], nt, buf))
     dn_out[0] = dn
-    if pen.lam1 > 0.0:
-        cst = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
-        return (0.5 * (1.0 + cst * cst) * R_norm2 + pen.lam1 * NW - cst * RY
-                + 0.5 * pen.lam2 * (1.0 + cst * cst) * W_norm2)
-    if pen.lam2 > 0.0:
+    if pen.lam1 <= 0.0 and pen.lam2 > 0.0:
         for k in range(m):
             j = k if ws == NULL else ws[k]
             for tt in range(nt):
                 xtr = XtA[<Py_ssize_t> k * nt + tt] + pen.lam2 * W[<Py_ssize_t> (t0 + tt) * p + j]
                 XtR_norm2 += xtr * xtr
-        return R_norm2 + 0.5 * pen.lam2 * W_norm2 - RY + 0.5 * XtR_norm2 / pen.lam2
-    return 0.5 * R_norm2 if dn > 0.0 else R_norm2 - RY
+    return quadratic_gap(pen.lam1, pen.lam2, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
 
 
 cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W,
@@ -139,14 +135,12 @@ cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, float
     leaves act. Returns the new count; act stays sorted."""
     cdef int p = D.p
     cdef int j, k, tt, m = 0
-    cdef double c, radius, w
-    cdef double margin = 1e-4 if floating is float else 1e-9
-    c = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
-    radius = sqrt(2.0 * fmax(gap, 0.0))
+    cdef double w
+    cdef SafeBall ball = safe_ball(pen.lam1, dn, gap, 1e-4 if floating is float else 1e-9)
     for k in range(n_act):
         j = act[k]
-        if (c * row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf)
-                + radius * sqrt(Lmax[j] + pen.lam2) < pen.lam1 * (1.0 - margin)):
+        if safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf),
+                       Lmax[j] + pen.lam2):
             for tt in range(nt):
                 w = W[<Py_ssize_t> (t0 + tt) * p + j]
                 if w != 0.0:
