@@ -15,7 +15,7 @@ penalty   Omega(W), W = coef_.T of shape (n_features, n_tasks)
 "sparse-group"  alpha (tau ||W||_1 + (1 - tau) ||W||_21)
 
 With one task and "l1"/"l2" this is scikit-learn's LogisticRegression with
-C = 1 / (n_samples * alpha). Solver: proximal Newton (mtlfast._logistic),
+C = 1 / (n_samples * alpha). Solver: proximal Newton (mtlfast._pn_logistic),
 stopping when the duality gap is <= tol * sum_t omega_t log 2 (the loss at
 W = 0, b = 0). Multi-class problems: one task per class on the same X with
 0/1 labels (one-vs-rest), e.g. Y = label_binarize(y, classes=...).

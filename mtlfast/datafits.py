@@ -93,7 +93,7 @@ class QuadraticShared:
 
     # -- kernel arguments -------------------------------------------------
     def kernel_args(self):
-        """Positional design arguments of mtlfast._bcd.solve."""
+        """Positional design arguments of mtlfast._cd_shared.solve."""
         return (self.X_dense, self.X_data, self.X_indices, self.X_indptr,
                 self.is_sparse, self.n_samples, self.n_features, self.Y)
 

@@ -1,5 +1,5 @@
 """Multi-task logistic regression: the datafit, its duality gap, and the NumPy
-reference solver (the twin of the compiled kernel mtlfast._logistic; issue 5).
+reference solver (the twin of the compiled kernel mtlfast._pn_logistic; issue 5).
 
 Objective (DESIGN.md section 3), labels y in {0, 1}, per-task data in the long
 layout (a shared design with Y (n, T) is that layout with X the same for every
@@ -61,9 +61,12 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, xlogy
 
-ARMIJO = 1e-4
-MAX_HALVINGS = 50
-UNDECIDABLE = 16 * np.finfo(np.float64).eps
+from ._kinds import CONSTANTS
+
+# the line search's constants, shared with the kernel (src/mtlfast/_kinds.pxd)
+ARMIJO = CONSTANTS["ARMIJO"]
+MAX_HALVINGS = CONSTANTS["MAX_HALVINGS"]
+UNDECIDABLE = CONSTANTS["UNDECIDABLE"]
 
 
 def _phi(v):
@@ -137,7 +140,7 @@ class LogisticPerTask:
 
     def kernel_args(self, dtype=np.float64):
         """(X, X_data, X_indices, ptr, is_sparse, shared, N, p, y, c, offsets)
-        for mtlfast._logistic.solve_logistic: X as dense Fortran-ordered or
+        for mtlfast._pn_logistic.solve_logistic: X as dense Fortran-ordered or
         CSC (sorted indices; the input is never modified). Shared: X itself,
         ptr its indptr; else X in the task order, tptr locating each task's
         nonzeros in each column (as QuadraticPerTask.kernel_args)."""
@@ -415,7 +418,7 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
                 inner_tol=1e-3, use_ws=True, p0=10):
     """Reference proximal Newton solve (module docstring).
 
-    Working sets (use_ws, lam1 > 0, tol >= 0; mtlfast._tasks' strategy):
+    Working sets (use_ws, lam1 > 0, tol >= 0; mtlfast._cd_pertask' strategy):
     after each full gap, the nonzero rows plus the features whose dual
     constraint is closest to active (working_set: at least p0, at least
     twice the nonzero rows, never shrinking) take Newton steps until the
@@ -493,16 +496,16 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
 
 def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
                    inner_tol=1e-3, use_ws=True, p0=10, dtype=np.float64, n_threads=1):
-    """The compiled twin of prox_newton (mtlfast._logistic): same arguments
+    """The compiled twin of prox_newton (mtlfast._pn_logistic): same arguments
     and steps; separable penalties' tasks run n_threads at a time. Returns
     (W (p, T), b (T,), gap, n_iter)."""
-    from . import _logistic
+    from . import _pn_logistic
     coef = np.zeros((df.n_tasks, df.n_features), dtype=dtype) if W0 is None else \
         np.array(np.asarray(W0).T, dtype=dtype, order="C", copy=True)
     b = np.zeros(df.n_tasks) if b0 is None else np.array(b0, dtype=float, copy=True)
     kind, lam1, lam2, tau, positive = pen.kernel_params()
     X, Xd, Xi, ptr, is_sparse, shared, N, p, y, c, offsets = df.kernel_args(dtype)
-    n_iter, gaps = _logistic.solve_logistic(X, Xd, Xi, ptr, is_sparse, shared, N, p, y, c,
+    n_iter, gaps = _pn_logistic.solve_logistic(X, Xd, Xi, ptr, is_sparse, shared, N, p, y, c,
                                             offsets, coef, b, df.fit_intercept, kind, lam1,
                                             lam2, tau, positive, int(max_iter), float(tol),
                                             int(max_inner), float(inner_tol), bool(use_ws),

@@ -43,7 +43,7 @@ _STRUCT_CONSTRAINTS = {k: v for k, v in _COMMON_CONSTRAINTS.items()
 
 class _StructuredRegressor(SharedDesignRegressor):
     """Base: every fit runs on the long layout (a shared design is repeated
-    per task) with the structured kernel (mtlfast._struct)."""
+    per task) with the structured kernel (mtlfast._cd_structured)."""
 
     _parameter_constraints = dict(_STRUCT_CONSTRAINTS)
     _mono_task_name = "Lasso or TransferLasso"

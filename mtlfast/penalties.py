@@ -9,17 +9,17 @@ with N one of ||.||_1 (L1 family), ||.||_2 (L2,1 family) or
 tau ||.||_1 + (1 - tau) ||.||_2 (sparse-group). Each object gives its value,
 row-wise prox, dual norm, KKT violation (distance of -grad to the
 subdifferential) and alpha_max, and maps to a kernel enum + parameters.
-This is the only place where the Python <-> kernel enum mapping lives.
+The kernel enum (NormKind) is defined once, in src/mtlfast/_kinds.pxd.
 """
 from dataclasses import dataclass
 import numbers
 
 import numpy as np
 
-# Kernel enum values; must match `PenaltyKind` in src/mtlfast/_prox.pxd.
-PEN_L1 = 0
-PEN_L21 = 1
-PEN_SGL = 2
+from ._kinds import NormKind
+
+# the kernels' enum (defined once, in src/mtlfast/_kinds.pxd)
+NORM_L1, NORM_L21, NORM_SGL = NormKind.NORM_L1, NormKind.NORM_L21, NormKind.NORM_SGL
 
 
 def _check_alpha(alpha, name="alpha"):
@@ -87,22 +87,22 @@ class _RowPenalty:
 
     # -- kernel mapping -------------------------------------------------
     def kernel_params(self):
-        """(kind, lam1, lam2, tau, positive) for mtlfast._bcd.solve."""
+        """(kind, lam1, lam2, tau, positive) for mtlfast._cd_shared.solve."""
         return (self.kind, self.lam1, self.lam2, self.tau, bool(self.positive))
 
     @property
     def separable(self):
         """True when the penalty decouples over tasks (tasks solve apart)."""
-        return self.kind == PEN_L1
+        return self.kind == NORM_L1
 
     # -- math ------------------------------------------------------------
     def row_norms(self, W):
         W = np.atleast_2d(W)
         l1 = np.abs(W).sum(axis=1)
         l2 = np.linalg.norm(W, axis=1)
-        if self.kind == PEN_L1:
+        if self.kind == NORM_L1:
             return l1
-        if self.kind == PEN_L21:
+        if self.kind == NORM_L21:
             return l2
         return self.tau * l1 + (1 - self.tau) * l2
 
@@ -119,12 +119,12 @@ class _RowPenalty:
         A = np.atleast_2d(np.asarray(A, dtype=float))
         step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
         thr = step * self.lam1
-        if self.kind == PEN_L1:
+        if self.kind == NORM_L1:
             if self.positive:
                 out = np.maximum(A - thr, 0.0)
             else:
                 out = soft_threshold(A, thr)
-        elif self.kind == PEN_L21:
+        elif self.kind == NORM_L21:
             out = block_soft_threshold(A, thr)
         else:
             out = block_soft_threshold(soft_threshold(A, self.tau * thr), (1 - self.tau) * thr)
@@ -145,11 +145,11 @@ class _RowPenalty:
         a = np.asarray(a, dtype=float)
         d = np.asarray(L, dtype=float) + self.lam2
         b = self.lam1
-        if self.kind == PEN_L1:
+        if self.kind == NORM_L1:
             s = np.maximum(a - b, 0.0) if self.positive else soft_threshold(a, b)
             return np.divide(s, d, out=np.zeros_like(s), where=s != 0)
-        s = a if self.kind == PEN_L21 else soft_threshold(a, self.tau * b)
-        if self.kind == PEN_SGL:
+        s = a if self.kind == NORM_L21 else soft_threshold(a, self.tau * b)
+        if self.kind == NORM_SGL:
             b = (1 - self.tau) * b
         nrm = np.linalg.norm(s)
         if nrm <= b or nrm == 0:
@@ -172,11 +172,11 @@ class _RowPenalty:
     def dual_norm_rows(self, V):
         """N^D(V_j) for every row of V (p, T)."""
         V = np.atleast_2d(V)
-        if self.kind == PEN_L1:
+        if self.kind == NORM_L1:
             if self.positive:
                 return np.maximum(V.max(axis=1), 0.0)
             return np.abs(V).max(axis=1)
-        if self.kind == PEN_L21:
+        if self.kind == NORM_L21:
             return np.linalg.norm(V, axis=1)
         return np.array([_sgl_dual_norm_row(v, self.tau) for v in V])
 
@@ -199,14 +199,14 @@ class _RowPenalty:
         out = np.empty(W.shape[0])
         for j, (w, g) in enumerate(zip(W, v)):
             nz = w != 0
-            if self.kind == PEN_L1:
+            if self.kind == NORM_L1:
                 if self.positive:
                     res = np.where(nz, g - lam1, np.maximum(g - lam1, 0.0))
                 else:
                     res = np.where(nz, g - lam1 * np.sign(w), np.maximum(np.abs(g) - lam1, 0.0))
                 out[j] = np.linalg.norm(res)
                 continue
-            tau = self.tau if self.kind == PEN_SGL else 0.0
+            tau = self.tau if self.kind == NORM_SGL else 0.0
             if not nz.any():
                 out[j] = max(np.linalg.norm(soft_threshold(g, lam1 * tau)) - lam1 * (1 - tau), 0.0)
                 continue
@@ -237,7 +237,7 @@ class L1(_Pure, _RowPenalty):
 
     alpha: float
     positive: bool = False
-    kind = PEN_L1
+    kind = NORM_L1
     tau = 0.0
 
 
@@ -248,7 +248,7 @@ class ElasticNet(_Mixed, _RowPenalty):
     alpha: float
     l1_ratio: float = 0.5
     positive: bool = False
-    kind = PEN_L1
+    kind = NORM_L1
     tau = 0.0
 
 
@@ -257,7 +257,7 @@ class L2(_RowPenalty):
     """Ridge: 0.5 * alpha * ||W||_F^2."""
 
     alpha: float
-    kind = PEN_L1
+    kind = NORM_L1
     tau = 0.0
     l1_share = 0.0
     lam1 = property(lambda self: 0.0)
@@ -269,7 +269,7 @@ class L21(_Pure, _RowPenalty):
     """alpha * sum_j ||W[j, :]||_2 (multi-task lasso: joint feature selection)."""
 
     alpha: float
-    kind = PEN_L21
+    kind = NORM_L21
     tau = 0.0
 
 
@@ -280,7 +280,7 @@ class L21L2(_Mixed, _RowPenalty):
 
     alpha: float
     l1_ratio: float = 0.5
-    kind = PEN_L21
+    kind = NORM_L21
     tau = 0.0
 
 
@@ -291,4 +291,4 @@ class SparseGroupL1L21(_Pure, _RowPenalty):
 
     alpha: float
     tau: float = 0.5
-    kind = PEN_SGL
+    kind = NORM_SGL

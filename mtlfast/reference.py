@@ -1,6 +1,6 @@
 """Pure-NumPy reference twin of the Cython block coordinate descent.
 
-Slow, obvious, trusted: the same objective as mtlfast._bcd,
+Slow, obvious, trusted: the same objective as mtlfast._cd_shared,
 
     1/(2n) ||Y - X W||_F^2 + Omega(W),        W of shape (n_features, n_tasks)
 
@@ -187,7 +187,7 @@ def bcd_tasks(df, penalty, W0=None, max_epochs=100, tol=None):
 
 def gap_safe_screen_tasks(df, W, penalty):
     """Rows of W (p, T) that gap-safe screening proves zero at the optimum of
-    the per-task problem (the rule of mtlfast._tasks.screen_rows, all tasks as
+    the per-task problem (the rule of mtlfast._cd_pertask.screen_rows, all tasks as
     one block): with XtA = A^T r - lam2 W, c = min(1, lam1 / max_j N^D(XtA_j))
     and the dual optimum within sqrt(2 gap) of c r, row j is zero when
         c N^D(XtA_j) + sqrt(2 gap) max_t sqrt(||x_jt||^2 + lam2) < lam1

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _bcd, reference
+from . import _cd_shared, reference
 from ._config import resolve_n_threads, single_threaded_blas
 from .datafits import QuadraticShared
 from .structured import bcd_structured as reference_structured
 from .penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
 
-_STRATEGIES = {"cd": 0, "ws": 1}
+from ._kinds import Strategy
+
+_STRATEGIES = {"cd": Strategy.STRATEGY_CD, "ws": Strategy.STRATEGY_WS}
 SMALL_PROBLEM = 250_000   # n * p * T below which "auto" runs plain epochs
 
 SUPPORTED = {
@@ -131,7 +133,7 @@ def solve(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
     n_threads = resolve_n_threads(n_threads)
     with single_threaded_blas():
-        n_iter, gaps, R = _bcd.solve(
+        n_iter, gaps, R = _cd_shared.solve(
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             datafit.X_mean, datafit.u, int(max_iter), float(tol), int(gap_freq),
             selection == "random", int(seed) & 0xFFFFFFFF, n_threads,
@@ -149,7 +151,7 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
 
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for
         separable penalties), the per-task analogue of scikit-learn's rule.
-    backend : "cython" (mtlfast._tasks) or "reference" (NumPy twin).
+    backend : "cython" (mtlfast._cd_pertask) or "reference" (NumPy twin).
     screening : gap-safe screening after every gap (lam1 > 0, tol >= 0): rows
         proven zero at the optimum leave the epochs (twin:
         mtlfast.reference.gap_safe_screen_tasks). The returned gap is the full
@@ -173,11 +175,11 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
     if strategy not in _STRATEGIES:
         raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
-    from . import _tasks
+    from . import _cd_pertask
     coef = _initial_coef(datafit, coef_init)
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
     with single_threaded_blas():
-        n_iter, gaps, r = _tasks.solve_tasks(
+        n_iter, gaps, r = _cd_pertask.solve_tasks(
             *datafit.kernel_args(), coef, kind, lam1, lam2, tau, positive,
             int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads),
             bool(screening), strategy == "ws", _p0(datafit, p0))
@@ -213,13 +215,13 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
     if strategy not in _STRATEGIES:
         raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
-    from . import _struct
+    from . import _cd_structured
     dt = datafit.dtype
     PA = np.array(np.asarray(parts_init[0]).T, dtype=dt, order="C")
     PB = (np.array(np.asarray(parts_init[1]).T, dtype=dt, order="C") if len(parts_init) > 1
           else np.zeros((0, p), dtype=dt))
     with single_threaded_blas():
-        n_iter, gaps, _ = _struct.solve_structured(
+        n_iter, gaps, _ = _cd_structured.solve_structured(
             *datafit.kernel_args(), PA, PB, model.kernel_params(), int(max_iter), float(tol),
             int(gap_freq), resolve_n_threads(n_threads), strategy == "ws", _p0(datafit, p0))
     parts = [PA.T] if len(parts_init) == 1 else [PA.T, PB.T]

@@ -27,7 +27,7 @@ proximal gradient step with the row's curvature bound (documented per model).
 Every model has a duality gap (Fenchel dual at the rescaled residual), written
 out in `gaps`. The ridge-type parts (l2 in a row penalty, the graph term) enter
 the dual as extra least-squares rows, as in mtlfast.reference.duality_gap.
-This module is the NumPy twin of src/mtlfast/_struct.pyx: same updates, same
+This module is the NumPy twin of src/mtlfast/_cd_structured.pyx: same updates, same
 order, same gaps.
 """
 import math
@@ -40,13 +40,14 @@ from scipy.sparse import linalg as splinalg
 from . import penalties as P
 from .penalties import soft_threshold
 
-# Kernel enum values; must match `ModelKind` in src/mtlfast/_struct.pyx.
-MOD_TWO_PART = 0
-MOD_GRAPH = 1
+from ._kinds import ModelKind, CONSTANTS
+
+# the kernels' enum and constants (defined once, in src/mtlfast/_kinds.pxd)
+MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER = (ModelKind.MOD_TWO_PART, ModelKind.MOD_GRAPH,
+                                         ModelKind.MOD_TRANSFER)
 # task graph, coupled row penalty: most inner steps per row (TaskGraph._coupled_row)
-GRAPH_MAX_INNER = 200
-GRAPH_INNER_RTOL = 1e-3
-MOD_TRANSFER = 2
+GRAPH_MAX_INNER = CONSTANTS["GRAPH_MAX_INNER"]
+GRAPH_INNER_RTOL = CONSTANTS["GRAPH_INNER_RTOL"]
 
 
 def _pen_params(pen):
@@ -431,7 +432,7 @@ def block_norms2(df, blocks):
 
 def bcd_structured(df, model, parts0=None, max_epochs=100, tol=None):
     """Cyclic block coordinate descent over features for a structured model
-    (the NumPy twin of mtlfast._struct.solve_structured).
+    (the NumPy twin of mtlfast._cd_structured.solve_structured).
 
     Per feature j: g_t = x_jt . r_t and H_t = ||x_jt||^2 over each task's
     rows, then model.row_update, then r_t -= d_t x_jt.

@@ -196,7 +196,7 @@ class QuadraticPerTask:
 
     def kernel_args(self):
         """(X, X_data, X_indices, tptr, is_sparse, N, p, y, offsets, X_mean, u,
-        uu) for the per-task kernels (mtlfast._tasks, mtlfast._struct). For
+        uu) for the per-task kernels (mtlfast._cd_pertask, mtlfast._cd_structured). For
         CSC X, tptr (p * (T+1), int32) locates each task's nonzeros inside
         each column: column j, task t owns tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1];
         X_mean (T, p), u (N,) and uu (T,) (u_t^T u_t) describe the implicit

@@ -4,7 +4,7 @@ from scipy import sparse
 
 try:  # a source checkout on sys.path without its compiled modules shadows the install
     import mtlfast
-    from mtlfast import _bcd  # noqa: F401
+    from mtlfast import _cd_shared  # noqa: F401
 except ImportError as exc:  # pragma: no cover
     pytest.exit(f"mtlfast has no compiled kernels here ({exc}). "
                 "Run the tests as the README says: pip install \".[test]\" && cd tests && "

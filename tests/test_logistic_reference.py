@@ -125,7 +125,7 @@ def test_bad_labels():
         LogisticPerTask(X, y * 2, codes, 3)
 
 
-# -- the compiled kernel (mtlfast._logistic) against the twin -----------------
+# -- the compiled kernel (mtlfast._pn_logistic) against the twin -----------------
 KERNEL_PENALTIES = [P.L1(0.02), P.L21(0.02), P.L21L2(0.02, 0.5),
                     P.SparseGroupL1L21(0.02, 0.3), P.ElasticNet(0.02, 0.6), P.L2(0.02)]
 

@@ -1,4 +1,4 @@
-"""mtlfast._struct (Cython) against its NumPy twin mtlfast.structured: same
+"""mtlfast._cd_structured (Cython) against its NumPy twin mtlfast.structured: same
 iterates after 1 and 2 epochs, same gaps, and certified convergence; for every
 structured model, dense and sparse X, unequal task sizes, a column that
 vanishes in one task, and float32."""

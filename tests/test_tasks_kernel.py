@@ -1,4 +1,4 @@
-"""The per-task Cython kernel (mtlfast._tasks) against its NumPy twin
+"""The per-task Cython kernel (mtlfast._cd_pertask) against its NumPy twin
 (reference.bcd_tasks): after exactly 1 and 2 epochs and at convergence."""
 import numpy as np
 import pytest

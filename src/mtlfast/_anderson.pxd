@@ -7,7 +7,7 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 from libc.math cimport fabs, fmax
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_norm
 from mtlfast._design cimport Design, flush_residual
 
 
@@ -171,7 +171,7 @@ cdef inline void anderson_step(Anderson* A, const Design* D, const Penalty* pen,
     if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
             >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
         return
-    if pen.kind == PEN_L1 and pen.positive:
+    if pen.kind == NORM_L1 and pen.positive:
         for i in range(m):
             if A.Wk[i] < 0.0:
                 return      # extrapolation left the feasible set

@@ -8,28 +8,12 @@
 #     MOD_GRAPH     W = PA, Omega = lam sum_j W[:, j]^T Lap W[:, j] + hA(W),
 #                   Lap = diag(deg) - A (A: CSR of the off-diagonal similarities)
 #     MOD_TRANSFER  W = PA, Omega = sum_{t,j} a |W_tj| + b |W_tj - src_tj|
-# The enum values are mirrored in mtlfast.penalties.structured (MOD_*).
 from cython cimport floating
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
-
-
-cdef enum ModelKind:
-    MOD_TWO_PART = 0
-    MOD_GRAPH = 1
-    MOD_TRANSFER = 2
-
-# task-graph model, coupled row penalty: most inner accelerated proximal
-# gradient steps per row update (_graph_row)
-cdef enum:
-    GRAPH_MAX_INNER = 200
-# ... and the early stop: a step moving the row by at most this x its total move
-cdef extern from *:
-    """
-    #define MTLFAST_GRAPH_INNER_RTOL 1e-3
-    """
-    double GRAPH_INNER_RTOL "MTLFAST_GRAPH_INNER_RTOL"
+from mtlfast._kinds cimport (ModelKind, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER,
+                             GRAPH_MAX_INNER, GRAPH_INNER_RTOL)
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
 
 
 ctypedef struct Model:
@@ -74,7 +58,7 @@ cdef inline void _matrix_row_step(const Penalty* pen, floating* P, int p, int j,
     cdef int tt
     cdef double M = 0.0, old, d
     cdef floating new
-    if pen.kind == PEN_L1:
+    if pen.kind == NORM_L1:
         for tt in range(nt):
             old = P[<Py_ssize_t> (t0 + tt) * p + j]
             new = 0.0
@@ -153,7 +137,7 @@ cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floati
             PA[<Py_ssize_t> t * p + j] = new
             delta[tt] = new - old
     else:   # MOD_GRAPH (one block: t0 = 0, nt = T)
-        if M.pa.kind == PEN_L1:
+        if M.pa.kind == NORM_L1:
             for t in range(nt):
                 c = H[t] + 2.0 * M.lam_g * M.deg[t]
                 old = PA[<Py_ssize_t> t * p + j]

@@ -5,28 +5,25 @@
 # Every penalty here has the form, per row w (length T):
 #     h(w) = lam1 * N(w) + 0.5 * lam2 * ||w||^2
 # with N one of
-#     PEN_L1  : ||w||_1                       (lasso, elastic net, ridge when lam1 = 0;
+#     NORM_L1  : ||w||_1                       (lasso, elastic net, ridge when lam1 = 0;
 #                                              separable, so tasks can be solved apart)
-#     PEN_L21 : ||w||_2                       (multi-task lasso / elastic net)
-#     PEN_SGL : tau ||w||_1 + (1-tau) ||w||_2 (sparse-group lasso)
-# The enum <-> Python class mapping lives in mtlfast/penalties.py only.
+#     NORM_L21 : ||w||_2                       (multi-task lasso / elastic net)
+#     NORM_SGL : tau ||w||_1 + (1-tau) ||w||_2 (sparse-group lasso)
+# NormKind is defined once in _kinds.pxd (Python: mtlfast._kinds).
 from cython cimport floating
 from libc.math cimport fabs, sqrt, fmax
 from libc.stdlib cimport qsort
 
 
-cdef enum PenaltyKind:
-    PEN_L1 = 0
-    PEN_L21 = 1
-    PEN_SGL = 2
+from mtlfast._kinds cimport NormKind, NORM_L1, NORM_L21, NORM_SGL
 
 
 ctypedef struct Penalty:
     int kind
     double lam1       # weight of the norm N
     double lam2       # weight of 0.5 * ||w||^2
-    double tau        # L1 share inside PEN_SGL
-    bint positive     # constrain W >= 0 (PEN_L1 only)
+    double tau        # L1 share inside NORM_SGL
+    bint positive     # constrain W >= 0 (NORM_L1 only)
 
 
 cdef inline double soft_threshold(double x, double thr) noexcept nogil:
@@ -50,7 +47,7 @@ cdef inline void row_prox(const Penalty* pen, double* a, int T,
     cdef double denom = L + scale * pen.lam2
     cdef double nrm = 0.0, shrink
     cdef int t
-    if pen.kind == PEN_L1:
+    if pen.kind == NORM_L1:
         if pen.positive:
             for t in range(T):
                 a[t] = fmax(a[t] - thr, 0.0) / denom
@@ -58,7 +55,7 @@ cdef inline void row_prox(const Penalty* pen, double* a, int T,
             for t in range(T):
                 a[t] = soft_threshold(a[t], thr) / denom
         return
-    if pen.kind == PEN_SGL:
+    if pen.kind == NORM_SGL:
         for t in range(T):
             a[t] = soft_threshold(a[t], pen.tau * thr)
         thr = (1.0 - pen.tau) * thr
@@ -79,8 +76,8 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
     The exact minimization over a row when each task's part of the data term
     is its own quadratic (per-task designs: the tasks own disjoint rows, so
     the row's Hessian is diag(L)); `a` holds L_t w_old_t + g_t. With
-    d_t = L_t + lam2 and s = a (PEN_L21) or soft_threshold(a, tau lam1)
-    (PEN_SGL), b the group weight: w = 0 when ||s|| <= b, else
+    d_t = L_t + lam2 and s = a (NORM_L21) or soft_threshold(a, tau lam1)
+    (NORM_SGL), b the group weight: w = 0 when ||s|| <= b, else
     w_t = s_t nu / (d_t nu + b) where nu = ||w|| > 0 solves
     sum_t s_t^2 / (d_t nu + b)^2 = 1 (a trust-region secular equation; Newton
     on the concave increasing F(nu)^(-1/2) - 1 from the lower bound
@@ -89,13 +86,13 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
     """
     cdef double b = pen.lam1, nrm = 0.0, dmax = 0.0, nu, q, F, F1, step, d
     cdef int t, it
-    if pen.kind == PEN_L1:
+    if pen.kind == NORM_L1:
         for t in range(T):
             d = L[t] + pen.lam2
             a[t] = (fmax(a[t] - b, 0.0) if pen.positive else soft_threshold(a[t], b))
             a[t] = a[t] / d if a[t] != 0.0 else 0.0
         return
-    if pen.kind == PEN_SGL:
+    if pen.kind == NORM_SGL:
         for t in range(T):
             a[t] = soft_threshold(a[t], pen.tau * b)
         b = (1.0 - pen.tau) * b
@@ -135,9 +132,9 @@ cdef inline double row_norm(const Penalty* pen, const double* w, int T) noexcept
         l1 += fabs(w[t])
         l2 += w[t] * w[t]
     l2 = sqrt(l2)
-    if pen.kind == PEN_L1:
+    if pen.kind == NORM_L1:
         return l1
-    if pen.kind == PEN_L21:
+    if pen.kind == NORM_L21:
         return l2
     return pen.tau * l1 + (1.0 - pen.tau) * l2
 
@@ -190,7 +187,7 @@ cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
     """Dual norm N^D(v) of one row; `buf` is scratch of length T."""
     cdef double m = 0.0, s = 0.0
     cdef int t
-    if pen.kind == PEN_L1:
+    if pen.kind == NORM_L1:
         if pen.positive:
             for t in range(T):
                 m = fmax(m, v[t])
@@ -198,7 +195,7 @@ cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
         for t in range(T):
             m = fmax(m, fabs(v[t]))
         return m
-    if pen.kind == PEN_L21:
+    if pen.kind == NORM_L21:
         for t in range(T):
             s += v[t] * v[t]
         return sqrt(s)

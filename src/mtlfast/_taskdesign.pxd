@@ -1,7 +1,7 @@
 # Per-task designs (mtlfast.tasks.QuadraticPerTask): rows of all tasks stacked,
 # task t owning rows offsets[t]:offsets[t+1] of the effective design X (N x p;
 # dense Fortran-ordered, or CSC with sorted row indices) and of y / r.
-# Shared by the per-task kernels (mtlfast._tasks, mtlfast._struct): a
+# Shared by the per-task kernels (mtlfast._cd_pertask, mtlfast._cd_structured): a
 # feature's block spans the tasks, its inner products run over each task's
 # own rows.
 #

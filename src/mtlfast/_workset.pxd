@@ -1,4 +1,4 @@
-# Working sets shared by the solvers (mtlfast._bcd, mtlfast._tasks): score the
+# Working sets shared by the solvers (mtlfast._cd_shared, mtlfast._cd_pertask): score the
 # features by how close their dual constraint is to active and keep the
 # nonzero rows plus the best-scored ones (the celer / skglm construction).
 from cython cimport floating

@@ -10,19 +10,19 @@ with h a row penalty from mtlfast._prox. W is stored as coef (T, p),
 C-ordered. A feature's block spans the tasks; the inner products run over
 each task's own rows. The tasks own disjoint rows, so the data term over a
 row is a diagonal quadratic (curvatures L_jt = ||X[rows t, j]||^2) and every
-row is minimized exactly (_prox.row_prox_diag: coordinate-wise for PEN_L1,
-a 1-D secular equation for the group kinds). Separable penalties (PEN_L1)
+row is minimized exactly (_prox.row_prox_diag: coordinate-wise for NORM_L1,
+a 1-D secular equation for the group kinds). Separable penalties (NORM_L1)
 are solved task by task in parallel. Same iterates as
 mtlfast.reference.bcd_tasks.
 
-Stopping: the duality gap (the construction of _bcd.block_gap with n = 1)
+Stopping: the duality gap (the construction of _cd_shared.block_gap with n = 1)
 <= tol * ||y_block||^2, computed after an epoch whose largest change is
 <= tol * the largest coefficient, every gap_freq epochs and at the last one;
 tol < 0 never stops (and runs plain epochs, the twin's iterates).
 With tol >= 0 and lam1 > 0 the solver uses working sets (the subproblem on
 the nonzero rows and the features whose dual constraint is nearly active,
 grown until the full gap certifies) and gap-safe screening, as
-mtlfast._bcd does for a shared design (tasks_block_solve).
+mtlfast._cd_shared does for a shared design (tasks_block_solve).
 """
 import numpy as np
 from cython cimport floating
@@ -30,7 +30,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, sqrt
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, build_ws
@@ -96,7 +96,7 @@ cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W
                       floating* r, const floating* y, int t0, int nt,
                       const int* ws, int m, double* XtA, double* buf, double* dn_out,
                       int n_threads) noexcept nogil:
-    """Duality gap of the block of tasks t0 .. t0+nt-1 (see _bcd.block_gap;
+    """Duality gap of the block of tasks t0 .. t0+nt-1 (see _cd_shared.block_gap;
     here n = 1), over the m features of ws (all p when ws is NULL; W must
     vanish outside ws, and then it is the gap of the subproblem on ws).
     lam1 > 0: dual point cst * residual, cst = min(1, lam1 / max_j
@@ -131,7 +131,7 @@ cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, float
     N^D(A_j^T theta) <= c N^D(XtA_j) + sqrt(2 gap) max_t sqrt(L_jt + lam2)
     (A_j is block-diagonal over the tasks; N^D <= ||.||_2 for every penalty
     here). A row whose bound is below lam1 (with the relative margin of
-    mtlfast._bcd against rounding) is zero at the optimum: it is set to 0 and
+    mtlfast._cd_shared against rounding) is zero at the optimum: it is set to 0 and
     leaves act. Returns the new count; act stays sorted."""
     cdef int p = D.p
     cdef int j, k, tt, m = 0
@@ -358,7 +358,7 @@ def solve_tasks(const floating[::1, :] X,
     X_mean (T, p), u (N,), uu (T,) : implicit centering of sparse X
         (mtlfast._taskdesign), or empty arrays for none.
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
-    task for separable penalties (PEN_L1), else a single block.
+    task for separable penalties (NORM_L1), else a single block.
     """
     cdef TaskDesign D
     cdef Penalty pen
@@ -366,7 +366,7 @@ def solve_tasks(const floating[::1, :] X,
     cdef int p = n_features, N = n_rows
     cdef int j, t, k, b, n_blocks
     cdef double s, w
-    cdef bint separable = kind == PEN_L1
+    cdef bint separable = kind == NORM_L1
     dtype = np.float32 if floating is float else np.float64
     if coef.shape[0] != T or coef.shape[1] != p:
         raise ValueError("coef must have shape (n_tasks, n_features)")

@@ -6,7 +6,7 @@ Objective (multiplied by n inside the kernels, divided back on return):
 
 with h a row penalty from mtlfast._prox (L1 / elastic net / ridge, L2,1 /
 multi-task elastic net, sparse-group). W is stored as coef (T, p), C-ordered,
-so W[j, t] = coef[t, j]. Separable penalties (PEN_L1) are solved task by task
+so W[j, t] = coef[t, j]. Separable penalties (NORM_L1) are solved task by task
 in parallel; coupled ones (L2,1, sparse-group) update a whole row per step.
 
 Stopping rule: the duality gap over all features <= tol * ||Y_block||_F^2 in
@@ -29,11 +29,9 @@ from libc.string cimport memcpy, memset
 from libc.stdint cimport uint32_t
 from libc.math cimport fabs, fmax, sqrt, INFINITY
 
-cdef enum:
-    STRATEGY_CD = 0
-    STRATEGY_WS = 1
+from mtlfast._kinds cimport STRATEGY_CD, STRATEGY_WS
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_norm2,
                               col_dot_rows, col_update_rows)
 from mtlfast._blas cimport _gemm
@@ -578,7 +576,7 @@ def solve(const floating[::1, :] X,
     cdef int n = n_samples, p = n_features
     cdef int j, t, b, n_blocks
     cdef double w
-    cdef bint separable = (kind == PEN_L1)
+    cdef bint separable = (kind == NORM_L1)
     dtype = np.float32 if floating is float else np.float64
 
     D.is_sparse = is_sparse

@@ -10,7 +10,7 @@ without centering: the intercepts are explicit). Objective, labels y in
 
 W is stored as coef (T, p), C-ordered. Same steps as the NumPy twin
 mtlfast.logistic.prox_newton (see there for the math): a block of tasks
-(each task alone for the separable PEN_L1 kinds, solved in parallel; all
+(each task alone for the separable NORM_L1 kinds, solved in parallel; all
 tasks for the group kinds) is solved by proximal Newton with working sets:
 the intercepts by safeguarded Newton, the duality gap, the quadratic model
 (h_i = c_i p_i (1 - p_i), G = A^T (c (p - y)), H_jt = sum_{i in t} h_i x_ij^2),
@@ -26,16 +26,14 @@ from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport ddot
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign, _piece, _wdot, _model_terms, _wupdate, _apply
 from mtlfast._logloss cimport (_loss, _loss_change, _pen_change, _pen_total,
                                _optimal_intercept, _expit, _xlogx, _logaddexp0)
 from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
 
-cdef double ARMIJO = 1e-4
-cdef int MAX_HALVINGS = 50
-cdef double UNDECIDABLE = 16 * 2.220446049250313e-16
+from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE
 
 
 ctypedef struct Work:
@@ -486,7 +484,7 @@ def solve_logistic(const floating[::1, :] X,
     loss at z = 0 (sum c log 2); tol < 0 runs exactly max_iter Newton steps on
     all features without gaps (the twin-comparison mode). use_ws, p0:
     working sets as mtlfast.logistic.prox_newton (lam1 > 0 and tol >= 0
-    only). Separable penalties (PEN_L1) are solved task by task, n_threads
+    only). Separable penalties (NORM_L1) are solved task by task, n_threads
     at a time. Returns (n_iter per block, gap per block), n_iter counting
     Newton steps.
     """
@@ -496,7 +494,7 @@ def solve_logistic(const floating[::1, :] X,
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
     cdef int b, t, n_blocks, n_x
-    cdef bint separable = kind == PEN_L1
+    cdef bint separable = kind == NORM_L1
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N or offsets[0] != 0 or offsets[T] != N:

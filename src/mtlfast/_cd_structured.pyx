@@ -21,7 +21,7 @@ each task is its own block, solved in parallel. The others form one block;
 their dots and residual updates run in parallel over tasks when the block
 has enough rows.
 
-Stopping as in mtlfast._tasks: gap <= tol * ||y_block||^2, computed after an
+Stopping as in mtlfast._cd_pertask: gap <= tol * ||y_block||^2, computed after an
 epoch whose largest change is <= tol * the largest coefficient, every
 gap_freq epochs and at the last one; tol < 0 never stops.
 """
@@ -31,7 +31,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
-from mtlfast._prox cimport Penalty, PEN_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
 from mtlfast._workset cimport ScoredFeature, select_ws
@@ -355,7 +355,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     use_ws (tol >= 0, not MOD_TRANSFER nor MOD_GRAPH with a coupled row
     penalty, every part with an L1-type norm: then a feature is out of the
     model when all its parts' rows are zero):
-    working sets as in mtlfast._tasks, scored by _score_features, each
+    working sets as in mtlfast._cd_pertask, scored by _score_features, each
     subproblem solved until its gap is <= 0.3 x the full one."""
     cdef int p = D.p
     cdef int i, n_iter
@@ -378,7 +378,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     # repeat them, while a zero row costs its dots and one dual-norm test
     use_ws = use_ws and tol >= 0.0 and M.kind != MOD_TRANSFER and M.pa.lam1 > 0.0 and (
         M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0) and not (
-        M.kind == MOD_GRAPH and M.pa.kind != PEN_L1)
+        M.kind == MOD_GRAPH and M.pa.kind != NORM_L1)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol

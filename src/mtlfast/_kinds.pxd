@@ -1,0 +1,41 @@
+# The enums and constants shared by the kernels and Python, defined once:
+# the kernels cimport them from here, Python imports them from the compiled
+# module mtlfast._kinds (cpdef enums are Python IntFlag classes there).
+
+# The norm N of a row penalty h(w) = lam1 N(w) + lam2/2 ||w||^2 (mtlfast._prox):
+# ridge is NORM_L1 with lam1 = 0. NORM_L1 is the separable one (tasks apart).
+cpdef enum NormKind:
+    NORM_L1 = 0       # ||w||_1
+    NORM_L21 = 1      # ||w||_2
+    NORM_SGL = 2      # tau ||w||_1 + (1 - tau) ||w||_2
+
+# The structured models (mtlfast._models, mtlfast.penalties.structured).
+cpdef enum ModelKind:
+    MOD_TWO_PART = 0  # W = PA + PB (dirty, mean-regularized)
+    MOD_GRAPH = 1     # task-graph Laplacian + row penalty
+    MOD_TRANSFER = 2  # alpha (beta |W| + (1 - beta) |W - W_src|)
+
+# Outer loops of the driver (mtlfast._driver).
+cpdef enum Strategy:
+    STRATEGY_CD = 0   # plain epochs over all (unscreened) features
+    STRATEGY_WS = 1   # working sets
+
+# Constants that a kernel and its NumPy twin must share.
+cdef extern from *:
+    """
+    #define MTLFAST_GRAPH_MAX_INNER 200
+    #define MTLFAST_GRAPH_INNER_RTOL 1e-3
+    #define MTLFAST_ARMIJO 1e-4
+    #define MTLFAST_MAX_HALVINGS 50
+    #define MTLFAST_UNDECIDABLE (16 * 2.220446049250313e-16)
+    """
+    # task-graph model with a coupled row penalty: most inner accelerated
+    # proximal gradient steps per row update, and their early stop (a step
+    # moving the row by at most this x its total move)
+    const int GRAPH_MAX_INNER "MTLFAST_GRAPH_MAX_INNER"
+    const double GRAPH_INNER_RTOL "MTLFAST_GRAPH_INNER_RTOL"
+    # proximal Newton's Armijo backtracking: sufficient decrease, most
+    # halvings, and the relative size below which the test is undecidable
+    const double ARMIJO "MTLFAST_ARMIJO"
+    const int MAX_HALVINGS "MTLFAST_MAX_HALVINGS"
+    const double UNDECIDABLE "MTLFAST_UNDECIDABLE"

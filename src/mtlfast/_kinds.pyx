@@ -1,0 +1,10 @@
+"""The kernels' enums and shared constants, for Python (defined once in
+_kinds.pxd): NormKind, ModelKind, Strategy, and CONSTANTS for the twins."""
+
+CONSTANTS = {
+    "GRAPH_MAX_INNER": GRAPH_MAX_INNER,
+    "GRAPH_INNER_RTOL": GRAPH_INNER_RTOL,
+    "ARMIJO": ARMIJO,
+    "MAX_HALVINGS": MAX_HALVINGS,
+    "UNDECIDABLE": UNDECIDABLE,
+}
