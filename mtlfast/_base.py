@@ -15,9 +15,8 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight, check_array, check_is_fitted, validate_data)
 
-from .datafits import QuadraticShared
-from .solver import solve, solve_tasks
-from .tasks import QuadraticPerTask, check_tasks, codes_for, stack_task_list
+from .datafits import QuadraticShared, QuadraticPerTask, check_tasks, codes_for, stack_task_list
+from .solvers import solve_shared, solve_tasks
 
 _COMMON_CONSTRAINTS = {
     "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -170,7 +169,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _solve_shared(self, datafit, coef_init, y_was_1d, strategy="auto"):
         """Solve on an assembled shared design from coef_init (or zeros) and
-        set the fitted attributes (strategy: mtlfast.solver.solve's)."""
+        set the fitted attributes (strategy: mtlfast.solvers.solve_shared's)."""
         penalty = self._make_penalty()
         if self.alpha == 0:
             warnings.warn("With alpha=0, this algorithm does not converge well. "
@@ -179,7 +178,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         seed = 0
         if self.selection == "random":
             seed = check_random_state(self.random_state).randint(1, np.iinfo(np.int32).max)
-        res = solve(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
+        res = solve_shared(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
                     selection=self.selection, seed=seed, n_threads=self.n_threads,
                     strategy=strategy)
 

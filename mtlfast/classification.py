@@ -35,8 +35,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import penalties
 from ._config import resolve_n_threads
 from ._base import _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight
-from .logistic import LogisticPerTask, solve_logistic
-from .tasks import check_tasks, codes_for
+from .datafits import LogisticPerTask, check_tasks, codes_for
+from .solvers import solve_logistic
 
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
 
@@ -203,25 +203,32 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         W0 = b0 = None
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (
                 df.n_tasks, df.n_features):
-            W0, b0 = self.coef_.T, self.intercept_
-        W, b, gap, n_iter = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter,
-                                           tol=self.tol, dtype=self._dtype,
-                                           n_threads=resolve_n_threads(self.n_threads))
-        self._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
+            W0, b0 = self.coef_, self.intercept_
+        res = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter, tol=self.tol,
+                             dtype=self._dtype, n_threads=resolve_n_threads(self.n_threads))
+        self._set_fit(res, per_task, labels, df.gap_scale())
         return self
 
-    def _set_fit(self, W, b, gap, n_iter, per_task, labels, scale=None):
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+    def _set_fit(self, res, per_task, labels, scale=None):
+        """Fitted attributes from a SolveResult; dual_gap_ certifies the
+        whole objective: the sum of the blocks' gaps (task_dual_gaps_: each
+        task's, when the penalty is separable)."""
+        gap = float(res.gaps.sum())
+        if not (np.isfinite(res.coef).all() and np.isfinite(res.intercept).all()):
             raise ValueError("the solver produced non-finite coefficients; check the data's "
                              "scale.")
         if scale is not None and gap > self.tol * scale:
             warnings.warn(f"Proximal Newton did not converge in max_iter={self.max_iter} "
                           f"iterations: duality gap {gap:.3e} > tolerance "
                           f"{self.tol * scale:.3e}.", ConvergenceWarning, stacklevel=3)
-        self.coef_ = np.ascontiguousarray(W.T, dtype=self._dtype)
-        self.intercept_ = b.astype(self._dtype)
-        self.n_iter_ = int(n_iter)
-        self.dual_gap_ = float(gap)
+        self.coef_ = np.ascontiguousarray(res.coef, dtype=self._dtype)
+        self.intercept_ = res.intercept.astype(self._dtype)
+        self.n_iter_ = int(res.n_iter.max())
+        self.dual_gap_ = gap
+        if len(res.gaps) > 1:
+            self.task_dual_gaps_ = np.asarray(res.gaps, dtype=float)
+        elif hasattr(self, "task_dual_gaps_"):
+            del self.task_dual_gaps_
         self._per_task = per_task
         if per_task:
             self.tasks_ = labels
@@ -235,11 +242,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         L1 share."""
         est = clone(self)
         df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
-        W0 = np.zeros((df.n_features, df.n_tasks))
-        b = df.optimal_intercept(W0, np.zeros(df.n_tasks))
-        p0 = 1.0 / (1.0 + np.exp(-df.z(W0, b)))
-        XtR = df.adjoint(df.c * (df.y - p0))
-        return est.set_params(alpha=1.0)._make_penalty().alpha_max(XtR)
+        return df.alpha_max(est.set_params(alpha=1.0)._make_penalty())
 
     def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                   param="alpha", values=()):
@@ -248,15 +251,15 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         SharedDesignRegressor._fit_path). Yields fitted shallow copies."""
         self._validate_params()
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
-        W, b = None, None
+        res = None
         for value in values:
             est = copy.copy(self)
             setattr(est, param, value)
-            W, b, gap, n_iter = solve_logistic(df, est._make_penalty(), W, b,
-                                               max_iter=est.max_iter, tol=est.tol,
-                                               dtype=self._dtype,
-                                               n_threads=resolve_n_threads(est.n_threads))
-            est._set_fit(W, b, gap, n_iter, per_task, labels, df.gap_scale())
+            res = solve_logistic(df, est._make_penalty(), None if res is None else res.coef,
+                                 None if res is None else res.intercept, max_iter=est.max_iter,
+                                 tol=est.tol, dtype=self._dtype,
+                                 n_threads=resolve_n_threads(est.n_threads))
+            est._set_fit(res, per_task, labels, df.gap_scale())
             yield est
 
     def _cv_loss(self, X, y, sample_weight, tasks, codes):

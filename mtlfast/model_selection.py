@@ -42,7 +42,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import _COMMON_CONSTRAINTS, _stack_task_list, check_sample_weight
 from ._config import resolve_n_threads
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
-from .tasks import check_tasks
+from .datafits import check_tasks
 
 __all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "task_folds"]
 

@@ -33,8 +33,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
 from ._base import SharedDesignRegressor, _COMMON_CONSTRAINTS
-from .solver import solve_structured
-from .structured import TaskGraph, Transfer, TwoPart, check_similarity, check_source
+from .solvers import solve_structured
+from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
+                                   check_source)
 
 _POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
 _STRUCT_CONSTRAINTS = {k: v for k, v in _COMMON_CONSTRAINTS.items()
@@ -86,11 +87,11 @@ class _StructuredRegressor(SharedDesignRegressor):
         shapes = [Pk.shape for Pk in model.init_parts(datafit.n_features, datafit.n_tasks)]
         if init is not None and [Pk.shape for Pk in init] != shapes:
             init = None
-        parts, n_iter, gaps = solve_structured(datafit, model, init, max_iter=self.max_iter,
-                                               tol=self.tol, n_threads=self.n_threads)
-        coef = np.ascontiguousarray(model.effective(parts).T)
-        self._set_per_task_fit(datafit, coef, n_iter, gaps, labels, per_task)
-        self._set_parts(parts)
+        res = solve_structured(datafit, model, init, max_iter=self.max_iter, tol=self.tol,
+                               n_threads=self.n_threads)
+        self._set_per_task_fit(datafit, np.ascontiguousarray(res.coef), res.n_iter, res.gaps,
+                               labels, per_task)
+        self._set_parts(res.parts)
 
     def _path_init(self):
         return self._get_parts()

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_array
 
 from . import penalties
 from .datafits import QuadraticShared
-from .solver import solve
+from .solvers import solve_shared as solve
 
 
 def alpha_grid(X, Y, l1_ratio=1.0, eps=1e-3, n_alphas=100):

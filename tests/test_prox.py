@@ -7,7 +7,8 @@ from hypothesis.extra.numpy import arrays
 
 from mtlfast import _prox
 from mtlfast.penalties import (
-    L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21, _sgl_dual_norm_row)
+    L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21)
+from mtlfast.penalties.row import _sgl_dual_norm_row
 
 PENALTIES = [L1(0.3), L1(0.3, positive=True), ElasticNet(0.5, 0.3), L2(0.7), L21(0.4),
              L21L2(0.6, 0.4), SparseGroupL1L21(0.5, 0.3), SparseGroupL1L21(0.5, 0.0),

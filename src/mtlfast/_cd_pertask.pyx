@@ -30,9 +30,10 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, sqrt
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._kinds cimport STRATEGY_WS
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
@@ -334,50 +335,35 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     return n_iter
 
 
-def solve_tasks(const floating[::1, :] X,
-                const floating[::1] X_data,
-                const int[::1] X_indices,
-                const int[::1] tptr,
-                bint is_sparse, int n_rows, int n_features,
-                const floating[::1] y,
-                const int[::1] offsets,
-                const double[:, ::1] X_mean,
-                const floating[::1] u,
-                const double[::1] uu,
-                floating[:, ::1] coef,
-                int kind, double lam1, double lam2, double tau, bint positive,
-                int max_iter, double tol, int gap_freq, int n_threads, bint screen,
-                bint use_ws=True, int p0=10):
+def solve(design, floating[:, ::1] coef, penalty, options):
     """Run per-task block coordinate descent in place on coef (T, p).
 
-    X : (N, p) Fortran-ordered dense effective design, or an empty array when
-        is_sparse (CSC arrays X_data, X_indices (sorted per column), and tptr
-        (p * (T+1)): the nonzeros of column j in task t are
-        tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1], see QuadraticPerTask.kernel_args).
-    y : (N,) effective targets; offsets : (T+1,) task row offsets.
-    X_mean (T, p), u (N,), uu (T,) : implicit centering of sparse X
-        (mtlfast._taskdesign), or empty arrays for none.
+    design : mtlfast.datafits.TaskDesignArrays (QuadraticPerTask.kernel_design():
+        the effective design, y the effective targets; see
+        mtlfast._taskdesign.design_from), arrays of coef's dtype.
+    penalty : a row penalty (mtlfast.penalties; kernel_params()).
+    options : mtlfast.solvers.KernelOptions: max_iter, tol, gap_freq,
+        n_threads, screen, strategy (STRATEGY_WS: working sets), p0.
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
     task for separable penalties (NORM_L1), else a single block.
     """
     cdef TaskDesign D
-    cdef Penalty pen
-    cdef int T = <int> offsets.shape[0] - 1
-    cdef int p = n_features, N = n_rows
+    cdef Penalty pen = penalty_from(penalty)
+    cdef int p = design.n_features
+    cdef int T = <int> len(design.offsets) - 1
+    cdef const floating[::1] y = design.y
+    cdef int max_iter = options.max_iter, gap_freq = options.gap_freq
+    cdef int n_threads = options.n_threads, p0 = options.p0
+    cdef double tol = options.tol
+    cdef bint screen = options.screen, use_ws = options.strategy == STRATEGY_WS
     cdef int j, t, k, b, n_blocks
     cdef double s, w
-    cdef bint separable = kind == NORM_L1
+    cdef bint separable = is_separable(&pen)
     dtype = np.float32 if floating is float else np.float64
     if coef.shape[0] != T or coef.shape[1] != p:
         raise ValueError("coef must have shape (n_tasks, n_features)")
     cdef double[::1] c = np.zeros(T, dtype=np.float64)
-    design_from_arrays(&D, is_sparse, N, p, X, X_data, X_indices, tptr, offsets, X_mean, u,
-                       uu, c)
-    pen.kind = kind
-    pen.lam1 = lam1
-    pen.lam2 = lam2
-    pen.tau = tau
-    pen.positive = positive
+    design_from(&D, design, coef, c)
 
     r_arr = np.array(y, dtype=dtype, copy=True)
     cdef floating[::1] r = r_arr

@@ -31,7 +31,7 @@ from libc.math cimport fabs, fmax, sqrt, INFINITY
 
 from mtlfast._kinds cimport STRATEGY_CD, STRATEGY_WS
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_norm2,
                               col_dot_rows, col_update_rows)
 from mtlfast._blas cimport _gemm
@@ -531,36 +531,25 @@ cdef inline double _sq_norm(const floating* y, int n) noexcept nogil:
     return s
 
 
-def solve(const floating[::1, :] X,
-          const floating[::1] X_data,
-          const int[::1] X_indices,
-          const int[::1] X_indptr,
-          bint is_sparse,
-          int n_samples, int n_features,
-          const floating[::1, :] Y,
-          floating[:, ::1] coef,
-          int kind, double lam1, double lam2, double tau, bint positive,
-          const double[::1] X_mean,
-          const floating[::1] u,
-          int max_iter, double tol, int gap_freq,
-          bint random, unsigned int seed, int n_threads,
-          int strategy=STRATEGY_WS, int p0=10, int block_size=0, int anderson_k=5,
-          bint screen=True, int screen_freq=0):
+def solve(design, floating[:, ::1] coef, penalty, options):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
-    X : (n, p) Fortran-ordered dense design, or an empty array when `is_sparse`
-        (then X_data/X_indices/X_indptr hold the CSC arrays, int32 indices).
-    Y : (n, T) Fortran-ordered targets, already centered/scaled like X.
-    X_mean : (p,) implicit centering of sparse X, or empty for none.
-    u : (n,) row scaling (sqrt of sample weights) matching X_mean, or empty (= ones).
-    kind, lam1, lam2, tau, positive : the row penalty (see mtlfast._prox).
-    strategy : 0 = epochs over all features, 1 = working sets (see block_solve).
-    p0 : smallest working-set size.
-    block_size : features per level-3 block on dense X (0 or 1: plain epochs).
-    anderson_k : Anderson extrapolation depth in the working-set strategy (0: off).
-    screen : gap-safe screening (see block_solve).
-    screen_freq : with strategy 0, also screen every screen_freq epochs (0: only
-        at scikit-learn's gap schedule).
+    design : mtlfast.datafits.SharedDesignArrays (QuadraticShared.kernel_design()):
+        X (n, p) Fortran-ordered dense design, or an empty array when
+        is_sparse (then X_data/X_indices/X_indptr hold the CSC arrays, int32
+        indices); Y (n, T) Fortran-ordered targets, centered/scaled like X;
+        X_mean (p,) the implicit centering of sparse X (empty: none) and u
+        (n,) the row scaling (sqrt of sample weights) matching it (empty:
+        ones). Arrays of coef's dtype.
+    penalty : a row penalty (mtlfast.penalties; kernel_params()).
+    options : mtlfast.solvers.KernelOptions: max_iter, tol, gap_freq, random,
+        seed, n_threads; strategy (STRATEGY_CD: epochs over all features,
+        STRATEGY_WS: working sets, see block_solve), p0 (smallest working
+        set), block_size (features per level-3 block on dense X; 0 or 1:
+        plain epochs), anderson_k (Anderson depth; 0: off), screen (gap-safe
+        screening, see block_solve), screen_freq (with STRATEGY_CD, also
+        screen every screen_freq epochs; 0: only at scikit-learn's gap
+        schedule).
 
     Returns
     -------
@@ -572,12 +561,30 @@ def solve(const floating[::1, :] X,
     """
     cdef Design D
     cdef Penalty pen
+    cdef const floating[::1, :] X = design.X
+    cdef const floating[::1] X_data = design.X_data
+    cdef const int[::1] X_indices = design.X_indices
+    cdef const int[::1] X_indptr = design.X_indptr
+    cdef const floating[::1, :] Y = design.Y
+    cdef const double[::1] X_mean = design.X_mean
+    cdef const floating[::1] u = design.u
+    cdef bint is_sparse = design.is_sparse
+    cdef int n = design.n_samples, p = design.n_features
     cdef int T = <int> Y.shape[1]
-    cdef int n = n_samples, p = n_features
+    cdef int max_iter = options.max_iter, gap_freq = options.gap_freq
+    cdef int n_threads = options.n_threads, strategy = options.strategy
+    cdef int p0 = options.p0, block_size = options.block_size
+    cdef int anderson_k = options.anderson_k, screen_freq = options.screen_freq
+    cdef double tol = options.tol
+    cdef bint random = options.random, screen = options.screen
+    cdef uint32_t seed = <uint32_t> (int(options.seed) & 0xFFFFFFFF)
     cdef int j, t, b, n_blocks
     cdef double w
-    cdef bint separable = (kind == NORM_L1)
+    pen = penalty_from(penalty)
+    cdef bint separable = is_separable(&pen)
     dtype = np.float32 if floating is float else np.float64
+    if coef.shape[0] != T or coef.shape[1] != p:
+        raise ValueError("coef must have shape (n_tasks, n_features)")
 
     D.is_sparse = is_sparse
     D.n_samples = n
@@ -595,12 +602,6 @@ def solve(const floating[::1, :] X,
     D.uu = n
     if D.u != NULL:
         D.uu = _sq_norm(&u[0], n)
-
-    pen.kind = kind
-    pen.lam1 = lam1
-    pen.lam2 = lam2
-    pen.tau = tau
-    pen.positive = positive
 
     # residual layout: row-major for sparse X with coupled tasks (the tasks of
     # one nonzero then share cache lines), F-ordered otherwise

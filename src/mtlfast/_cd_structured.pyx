@@ -31,9 +31,10 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._kinds cimport STRATEGY_WS
+from mtlfast._prox cimport Penalty, NORM_L1, penalty_from, row_prox, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
-    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from_arrays)
+    TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, select_ws
 from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,
                               _w, _lap_row, _lap_vec)
@@ -401,58 +402,41 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     return n_iter
 
 
-cdef Penalty _penalty(dict d):
-    cdef Penalty pen
-    pen.kind = d["kind"]
-    pen.lam1 = d["lam1"]
-    pen.lam2 = d["lam2"]
-    pen.tau = d["tau"]
-    pen.positive = False
-    return pen
-
-
-def solve_structured(const floating[::1, :] X,
-                     const floating[::1] X_data,
-                     const int[::1] X_indices,
-                     const int[::1] tptr,
-                     bint is_sparse, int n_rows, int n_features,
-                     const floating[::1] y,
-                     const int[::1] offsets,
-                     const double[:, ::1] X_mean,
-                     const floating[::1] u,
-                     const double[::1] uu,
-                     floating[:, ::1] PA,
-                     floating[:, ::1] PB,
-                     dict model,
-                     int max_iter, double tol, int gap_freq, int n_threads,
-                     bint use_ws=True, int p0=10):
+def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
     """Run block coordinate descent in place on the parts PA, PB.
 
-    X, X_data, X_indices, tptr, is_sparse, n_rows, n_features, y, offsets:
-        the per-task design (mtlfast.tasks.QuadraticPerTask.kernel_args), with
-        X_mean, u, uu its implicit centering (empty arrays: none).
+    design : mtlfast.datafits.TaskDesignArrays (QuadraticPerTask.kernel_design(),
+        see mtlfast._taskdesign.design_from), arrays of the parts' dtype.
     PA : (T, p), or (1, p) for a shared part; PB : (T, p) (two-part models;
         else an unused (0, p) array). C-ordered, the datafit's dtype.
-    model : the model's kernel_params() (mtlfast.structured).
+    model : mtlfast.penalties.StructuredParams (the model's kernel_params()):
+        kind (ModelKind) and the fields that kind reads.
+    options : mtlfast.solvers.KernelOptions: max_iter, tol, gap_freq,
+        n_threads, strategy (STRATEGY_WS: working sets), p0.
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
     task for MOD_TRANSFER, else a single block.
     """
     cdef TaskDesign D
     cdef Model M
-    cdef int T = <int> offsets.shape[0] - 1
-    cdef int p = n_features
+    cdef int p = design.n_features
+    cdef int T = <int> len(design.offsets) - 1
+    cdef const floating[::1] y = design.y
+    cdef int max_iter = options.max_iter, gap_freq = options.gap_freq
+    cdef int n_threads = options.n_threads, p0 = options.p0
+    cdef double tol = options.tol
+    cdef bint use_ws = options.strategy == STRATEGY_WS
     cdef int j, t, b, n_blocks
     cdef double w
     dtype = np.float32 if floating is float else np.float64
-    M.kind = model["kind"]
+    M.kind = model.kind
     if M.kind == MOD_TWO_PART:
-        M.pa = _penalty(model["a"])
-        M.pb = _penalty(model["b"])
-        M.shared_a = model["shared_a"]
+        M.pa = penalty_from(model.pen_a)
+        M.pb = penalty_from(model.pen_b)
+        M.shared_a = model.shared_a
         if PB.shape[0] != T or PB.shape[1] != p:
             raise ValueError("PB must have shape (n_tasks, n_features)")
     elif M.kind == MOD_GRAPH:
-        M.pa = _penalty(model["a"])
+        M.pa = penalty_from(model.pen_a)
         M.shared_a = False
     elif M.kind == MOD_TRANSFER:
         M.shared_a = False
@@ -465,25 +449,24 @@ def solve_structured(const floating[::1, :] X,
     cdef const int[::1] g_ptr, g_idx
     cdef const double[::1] g_val, deg
     if M.kind == MOD_TRANSFER:
-        src = model["src"]
+        src = model.src
         if src.shape[0] != T or src.shape[1] != p:
             raise ValueError("src must have shape (n_tasks, n_features)")
         M.src = &src[0, 0]
-        M.ta = model["ta"]
-        M.tb = model["tb"]
+        M.ta = model.ta
+        M.tb = model.tb
     if M.kind == MOD_GRAPH:
-        g_ptr, g_idx, g_val, deg = model["g_ptr"], model["g_idx"], model["g_val"], model["deg"]
+        g_ptr, g_idx, g_val, deg = model.g_ptr, model.g_idx, model.g_val, model.deg
         if g_ptr.shape[0] != T + 1 or deg.shape[0] != T:
             raise ValueError("graph arrays do not match n_tasks")
         M.g_ptr = &g_ptr[0]
         M.g_idx = &g_idx[0] if g_idx.shape[0] > 0 else NULL
         M.g_val = &g_val[0] if g_val.shape[0] > 0 else NULL
         M.deg = &deg[0]
-        M.lam_g = model["lam_g"]
-        M.lmax = model["lmax"]
+        M.lam_g = model.lam_g
+        M.lmax = model.lmax
     cdef double[::1] c = np.zeros(T, dtype=np.float64)
-    design_from_arrays(&D, is_sparse, n_rows, p, X, X_data, X_indices, tptr, offsets, X_mean, u,
-                       uu, c)
+    design_from(&D, design, PA, c)
 
     r_arr = np.array(y, dtype=dtype, copy=True)
     cdef floating[::1] r = r_arr

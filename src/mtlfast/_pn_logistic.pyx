@@ -26,7 +26,8 @@ from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport ddot
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._kinds cimport STRATEGY_WS
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign, _piece, _wdot, _model_terms, _wupdate, _apply
 from mtlfast._logloss cimport (_loss, _loss_change, _pen_change, _pen_total,
@@ -458,43 +459,47 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     return n_iter
 
 
-def solve_logistic(const floating[::1, :] X,
-                   const floating[::1] X_data,
-                   const int[::1] X_indices,
-                   const int[::1] ptr,
-                   bint is_sparse, bint shared, int n_rows, int n_features,
-                   const double[::1] y,
-                   const double[::1] c,
-                   const int[::1] offsets,
-                   floating[:, ::1] coef,
-                   double[::1] intercept,
-                   bint fit_intercept,
-                   int kind, double lam1, double lam2, double tau, bint positive,
-                   int max_iter, double tol, int max_inner, double inner_tol,
-                   bint use_ws=True, int p0=10, int n_threads=1):
+def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options):
     """Proximal Newton in place on coef (T, p) and intercept (T,).
 
-    X : dense Fortran-ordered X, or an empty array when is_sparse (CSC arrays
+    design : mtlfast.datafits.TaskDesignArrays (LogisticPerTask.kernel_design()):
+        X dense Fortran-ordered, or an empty array when is_sparse (CSC arrays
         X_data, X_indices (sorted per column) and ptr). shared: one X (n, p)
         for every task (every task has n rows; ptr: indptr); else X (N, p)
-        stacks the tasks' rows (ptr: tptr, p * (T+1), as
-        QuadraticPerTask.kernel_args). n_rows: N, rows of all tasks.
-    y (N,) 0/1 labels and c (N,) row weights, both float64 in the tasks'
-    order; offsets (T+1,) the tasks' rows. tol: relative to each block's
-    loss at z = 0 (sum c log 2); tol < 0 runs exactly max_iter Newton steps on
-    all features without gaps (the twin-comparison mode). use_ws, p0:
-    working sets as mtlfast.logistic.prox_newton (lam1 > 0 and tol >= 0
-    only). Separable penalties (NORM_L1) are solved task by task, n_threads
-    at a time. Returns (n_iter per block, gap per block), n_iter counting
-    Newton steps.
+        stacks the tasks' rows (ptr: tptr, p * (T+1)). n_rows: N, rows of all
+        tasks; y (N,) 0/1 labels and c (N,) row weights, both float64 in the
+        tasks' order; offsets (T+1,) the tasks' rows; fit_intercept.
+    penalty : a row penalty (mtlfast.penalties; kernel_params()).
+    options : mtlfast.solvers.KernelOptions: max_iter (Newton steps), tol
+        (relative to each block's loss at z = 0, sum c log 2; tol < 0 runs
+        exactly max_iter Newton steps on all features without gaps: the
+        twin-comparison mode), max_inner, inner_tol, strategy (STRATEGY_WS:
+        working sets as mtlfast.reference.pn_logistic.prox_newton, lam1 > 0
+        and tol >= 0 only), p0, n_threads (separable penalties: tasks solved
+        n_threads at a time).
+    Returns (n_iter per block, gap per block), n_iter counting Newton steps.
     """
+    cdef const floating[::1, :] X = design.X
+    cdef const floating[::1] X_data = design.X_data
+    cdef const int[::1] X_indices = design.X_indices
+    cdef const int[::1] ptr = design.ptr
+    cdef const double[::1] y = design.y
+    cdef const double[::1] c = design.c
+    cdef const int[::1] offsets = design.offsets
+    cdef bint is_sparse = design.is_sparse, shared = design.shared
+    cdef bint fit_intercept = design.fit_intercept
+    cdef int n_features = design.n_features, n_rows = design.n_rows
+    cdef int max_iter = options.max_iter, max_inner = options.max_inner
+    cdef int p0 = options.p0, n_threads = options.n_threads
+    cdef double tol = options.tol, inner_tol = options.inner_tol
+    cdef bint use_ws = options.strategy == STRATEGY_WS
     cdef LogDesign D
-    cdef Penalty pen
+    cdef Penalty pen = penalty_from(penalty)
     cdef Work w
     cdef int T = <int> offsets.shape[0] - 1
     cdef int p = n_features, N = n_rows
     cdef int b, t, n_blocks, n_x
-    cdef bint separable = kind == NORM_L1
+    cdef bint separable = is_separable(&pen)
     if coef.shape[0] != T or coef.shape[1] != p or intercept.shape[0] != T:
         raise ValueError("coef must have shape (n_tasks, n_features), intercept (n_tasks,)")
     if y.shape[0] != N or c.shape[0] != N or offsets[0] != 0 or offsets[T] != N:
@@ -526,12 +531,6 @@ def solve_logistic(const floating[::1, :] X,
             D.indices = &X_indices[0]
     elif X.shape[0] > 0 and X.shape[1] > 0:
         D.data = <const void*> &X[0, 0]
-    pen.kind = kind
-    pen.lam1 = lam1
-    pen.lam2 = lam2
-    pen.tau = tau
-    pen.positive = positive
-
     cdef double[:, ::1] rows = np.zeros((6, max(N, 1)))
     cdef double[:, ::1] pieces = np.zeros((5, max(p * T, 1)))
     cdef double[:, ::1] per_task = np.zeros((9, max(T, 1)))

@@ -26,6 +26,31 @@ ctypedef struct Penalty:
     bint positive     # constrain W >= 0 (NORM_L1 only)
 
 
+cdef inline Penalty make_penalty(int kind, double lam1, double lam2, double tau,
+                                 bint positive) noexcept nogil:
+    """The one place that fills a Penalty."""
+    cdef Penalty pen
+    pen.kind = kind
+    pen.lam1 = lam1
+    pen.lam2 = lam2
+    pen.tau = tau
+    pen.positive = positive
+    return pen
+
+
+cdef inline Penalty penalty_from(object penalty):
+    """The Penalty of a Python row penalty (mtlfast.penalties: kernel_params()
+    gives (kind, lam1, lam2, tau, positive))."""
+    kind, lam1, lam2, tau, positive = penalty.kernel_params()
+    return make_penalty(kind, lam1, lam2, tau, positive)
+
+
+cdef inline bint is_separable(const Penalty* pen) noexcept nogil:
+    """The penalty decouples over tasks: each task is its own block (solved
+    apart, in parallel)."""
+    return pen.kind == NORM_L1
+
+
 cdef inline double soft_threshold(double x, double thr) noexcept nogil:
     """sign(x) * max(|x| - thr, 0)"""
     if x > thr:

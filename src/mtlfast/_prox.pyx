@@ -2,17 +2,7 @@
 and for the reference twin to be checked against)."""
 import numpy as np
 from libc.stdlib cimport malloc, free
-from mtlfast._prox cimport Penalty, row_prox, row_prox_diag, row_norm, row_dual_norm
-
-
-cdef Penalty _make(int kind, double lam1, double lam2, double tau, bint positive):
-    cdef Penalty pen
-    pen.kind = kind
-    pen.lam1 = lam1
-    pen.lam2 = lam2
-    pen.tau = tau
-    pen.positive = positive
-    return pen
+from mtlfast._prox cimport Penalty, make_penalty, row_prox, row_prox_diag, row_norm, row_dual_norm
 
 
 def prox_rows(int kind, double lam1, double lam2, double tau, bint positive,
@@ -21,7 +11,7 @@ def prox_rows(int kind, double lam1, double lam2, double tau, bint positive,
 
     A : (p, T) holds L_j * w_old + X_j^T R per row. Returns a new (p, T) array.
     """
-    cdef Penalty pen = _make(kind, lam1, lam2, tau, positive)
+    cdef Penalty pen = make_penalty(kind, lam1, lam2, tau, positive)
     out = np.array(A, dtype=np.float64, order="C", copy=True)
     cdef double[:, ::1] o = out
     cdef Py_ssize_t j
@@ -34,7 +24,7 @@ def prox_diag_rows(int kind, double lam1, double lam2, double tau, bint positive
                    const double[:, ::1] A, const double[:, ::1] L):
     """Row-wise exact minimization with per-task curvatures:
     out[j] = argmin_w sum_t L[j,t]/2 (w_t - A[j,t]/L[j,t])^2 + h(w)."""
-    cdef Penalty pen = _make(kind, lam1, lam2, tau, positive)
+    cdef Penalty pen = make_penalty(kind, lam1, lam2, tau, positive)
     if L.shape[0] != A.shape[0] or L.shape[1] != A.shape[1]:
         raise ValueError("A and L must have the same shape")
     out = np.array(A, dtype=np.float64, order="C", copy=True)
@@ -47,7 +37,7 @@ def prox_diag_rows(int kind, double lam1, double lam2, double tau, bint positive
 
 def norm_rows(int kind, double tau, const double[:, ::1] W):
     """N(W_j) for every row: returns (p,) array."""
-    cdef Penalty pen = _make(kind, 0.0, 0.0, tau, False)
+    cdef Penalty pen = make_penalty(kind, 0.0, 0.0, tau, False)
     out = np.empty(W.shape[0])
     cdef double[::1] o = out
     cdef Py_ssize_t j
@@ -58,7 +48,7 @@ def norm_rows(int kind, double tau, const double[:, ::1] W):
 
 def dual_norm_rows(int kind, double tau, bint positive, const double[:, ::1] V):
     """N^D(V_j) for every row: returns (p,) array."""
-    cdef Penalty pen = _make(kind, 0.0, 0.0, tau, positive)
+    cdef Penalty pen = make_penalty(kind, 0.0, 0.0, tau, positive)
     out = np.empty(V.shape[0])
     cdef double[::1] o = out
     cdef double* buf = <double*> malloc(max(V.shape[1], 1) * sizeof(double))

@@ -140,22 +140,37 @@ cdef inline void set_design(TaskDesign* D, bint is_sparse, int N, int p, int T,
     D.c = c
 
 
-cdef inline int design_from_arrays(TaskDesign* D, bint is_sparse, int N, int p,
-                                   const floating[::1, :] X, const floating[::1] X_data,
-                                   const int[::1] X_indices, const int[::1] tptr,
-                                   const int[::1] offsets, const double[:, ::1] X_mean,
-                                   const floating[::1] u, const double[::1] uu,
-                                   double[::1] c) except -1:
-    """set_design from the kernels' arguments (QuadraticPerTask.kernel_args;
-    X_mean empty: no centering); c: T zeros, the residual shifts."""
+cdef inline int design_from(TaskDesign* D, object design, const floating[:, ::1] coef,
+                            double[::1] c) except -1:
+    """set_design from a mtlfast.datafits.TaskDesignArrays (the kernel
+    entries' design object; coef only selects the dtype): X (N, p) dense
+    F-ordered, or empty when is_sparse (CSC X_data, X_indices sorted per
+    column, ptr = tptr (p * (T+1)): the nonzeros of column j in task t are
+    tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1]); offsets (T+1,) the tasks' rows;
+    X_mean (T, p), u (N,), uu (T,) the implicit centering (X_mean empty:
+    none); c: T zeros, the residual shifts. The arrays must outlive D."""
+    cdef const floating[::1, :] X = design.X
+    cdef const floating[::1] X_data = design.X_data
+    cdef const int[::1] X_indices = design.X_indices
+    cdef const int[::1] tptr = design.ptr
+    cdef const int[::1] offsets = design.offsets
+    cdef const double[:, ::1] X_mean = design.X_mean
+    cdef const floating[::1] u = design.u
+    cdef const double[::1] uu = design.uu
+    cdef bint is_sparse = design.is_sparse
+    cdef int N = design.n_rows, p = design.n_features
     cdef int T = <int> offsets.shape[0] - 1
     cdef bint centered = is_sparse and X_mean.shape[0] > 0
+    if design.shared:
+        raise ValueError("the quadratic per-task kernels need the long layout")
     if centered and (X_mean.shape[0] != T or X_mean.shape[1] != p or u.shape[0] != N
                      or uu.shape[0] != T):
         raise ValueError("centering arrays do not match the design")
     if c.shape[0] != T:
         raise ValueError("c must have n_tasks entries")
     if is_sparse:
+        if tptr.shape[0] != p * (T + 1):
+            raise ValueError("the CSC task pointers do not match the design")
         set_design(D, True, N, p, T, &offsets[0],
                    <const void*> &X_data[0] if X_data.shape[0] > 0 else NULL,
                    &X_indices[0] if X_indices.shape[0] > 0 else NULL, &tptr[0],
@@ -163,6 +178,8 @@ cdef inline int design_from_arrays(TaskDesign* D, bint is_sparse, int N, int p,
                    <const void*> &u[0] if centered else NULL,
                    &uu[0] if centered else NULL, &c[0])
     else:
+        if X.shape[0] != N or X.shape[1] != p:
+            raise ValueError("X does not match the design")
         set_design(D, False, N, p, T, &offsets[0], <const void*> &X[0, 0], NULL, NULL,
                    NULL, NULL, NULL, &c[0])
     return 0

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ._kinds import NormKind
+from .._kinds import NormKind
 
 # the kernels' enum (defined once, in src/mtlfast/_kinds.pxd)
 NORM_L1, NORM_L21, NORM_SGL = NormKind.NORM_L1, NormKind.NORM_L21, NormKind.NORM_SGL
@@ -87,7 +87,8 @@ class _RowPenalty:
 
     # -- kernel mapping -------------------------------------------------
     def kernel_params(self):
-        """(kind, lam1, lam2, tau, positive) for mtlfast._cd_shared.solve."""
+        """(kind, lam1, lam2, tau, positive): the kernels' Penalty struct
+        (filled by _prox.penalty_from)."""
         return (self.kind, self.lam1, self.lam2, self.tau, bool(self.positive))
 
     @property

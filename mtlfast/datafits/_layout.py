@@ -1,0 +1,110 @@
+"""Task labels and the layouts of per-task data.
+
+Long layout: rows of all tasks stacked, `tasks[i]` names the task of row i.
+List layout: [X_1, ..., X_T], [y_1, ..., y_T], converted to the long one.
+Task order is that of the sorted labels (stored as `tasks_` by estimators);
+W has shape (n_features, n_tasks) and column t belongs to the t-th label.
+"""
+import numbers
+
+import numpy as np
+from scipy import sparse
+
+def check_tasks(tasks, n_samples, name="tasks"):
+    """Validated task labels of the long layout.
+
+    Returns (labels, codes): the sorted distinct labels and, per row, the
+    index of its label. Clear errors for a missing argument, a wrong length,
+    NaN or None labels, multi-dimensional or object-mixed arrays.
+    """
+    if tasks is None:
+        raise ValueError(f"{name} is required with per-task data: one label per row of X.")
+    arr = np.asarray(tasks)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per row of X), got shape {arr.shape}.")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n_samples} rows.")
+    if n_samples == 0:
+        raise ValueError(f"{name} is empty: per-task data need at least one row.")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite labels.")
+    if arr.dtype.kind == "O":
+        if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in arr):
+            raise ValueError(f"{name} contains None or NaN labels.")
+        kinds = {type(v) for v in arr}
+        if len(kinds) > 1 and not all(issubclass(k, numbers.Integral) for k in kinds):
+            raise ValueError(f"{name} mixes label types {sorted(k.__name__ for k in kinds)}.")
+    if arr.dtype.kind not in "biufUSO":
+        raise ValueError(f"{name} must hold integers or strings, got dtype {arr.dtype}.")
+    labels, codes = np.unique(arr, return_inverse=True)
+    return labels, codes.astype(np.intp)
+
+
+def codes_for(tasks, labels, n_samples, name="tasks"):
+    """Map the labels of new rows (predict) to column indices of W; unseen
+    labels are an error."""
+    arr = np.asarray(tasks)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must be 1-D with one label per row of X ({n_samples}), "
+                         f"got shape {arr.shape}.")
+    idx = np.searchsorted(labels, arr)
+    idx = np.clip(idx, 0, len(labels) - 1)
+    bad = labels[idx] != arr
+    if np.any(bad):
+        unseen = np.unique(arr[bad])[:5]
+        raise ValueError(f"{name} has labels not seen during fit: {list(unseen)}; "
+                         f"known: {list(labels[:10])}{'...' if len(labels) > 10 else ''}.")
+    return idx.astype(np.intp)
+
+
+def stack_task_list(Xs, ys):
+    """The list layout ([X_1..X_T], [y_1..y_T]) -> (X, y, tasks) long layout,
+    task labels 0..T-1. Dense blocks are stacked with np.vstack, sparse ones
+    (all must be sparse then) with scipy.sparse.vstack."""
+    if not isinstance(Xs, (list, tuple)) or not isinstance(ys, (list, tuple)):
+        raise TypeError("the list layout takes a list of X_t and a list of y_t.")
+    if len(Xs) != len(ys):
+        raise ValueError(f"got {len(Xs)} designs but {len(ys)} targets.")
+    if len(Xs) == 0:
+        raise ValueError("the list of tasks is empty.")
+    n_t = []
+    for t, (Xt, yt) in enumerate(zip(Xs, ys)):
+        if Xt.ndim != 2:
+            raise ValueError(f"X of task {t} must be 2-D, got shape {Xt.shape}.")
+        yt = np.asarray(yt)
+        if yt.ndim != 1 or yt.shape[0] != Xt.shape[0]:
+            raise ValueError(f"y of task {t} must be 1-D with {Xt.shape[0]} entries "
+                             f"(the rows of its X), got shape {yt.shape}.")
+        if Xt.shape[0] == 0:
+            raise ValueError(f"task {t} has no rows.")
+        if Xt.shape[1] != Xs[0].shape[1]:
+            raise ValueError(f"task {t} has {Xt.shape[1]} features, task 0 has {Xs[0].shape[1]}.")
+        n_t.append(Xt.shape[0])
+    is_sp = [sparse.issparse(Xt) for Xt in Xs]
+    if any(is_sp) and not all(is_sp):
+        raise ValueError("mix of sparse and dense task designs; pass all sparse or all dense.")
+    X = sparse.vstack(Xs, format="csc") if all(is_sp) else np.vstack([np.asarray(x) for x in Xs])
+    y = np.concatenate([np.asarray(yt) for yt in ys])
+    tasks = np.repeat(np.arange(len(Xs)), n_t)
+    return X, y, tasks
+
+
+def shared_to_long(X, Y):
+    """A shared design with Y (n, T) as the long layout: (X repeated per
+    task, y stacked task by task, codes)."""
+    n, T = Y.shape
+    Xl = sparse.vstack([X] * T, format="csr") if sparse.issparse(X) else np.vstack([X] * T)
+    return Xl, Y.T.ravel(), np.repeat(np.arange(T), n)
+
+
+def csc_task_pointers(indices, indptr, offsets):
+    """tptr (p * (T+1), int32) locating each task's nonzeros in each column
+    of a CSC matrix whose row indices are sorted within each column and whose
+    tasks own consecutive rows (offsets): column j, task t owns
+    tptr[j*(T+1)+t] : tptr[j*(T+1)+t+1]. One searchsorted per column."""
+    p, T1 = len(indptr) - 1, len(offsets)
+    tptr = np.empty((p, T1), dtype=np.intc)
+    for j in range(p):
+        lo, hi = indptr[j], indptr[j + 1]
+        tptr[j] = lo + np.searchsorted(indices[lo:hi], offsets)
+    return tptr.ravel()

@@ -1,0 +1,439 @@
+"""Structured multi-task models: shared + specific parts, task graphs, transfer.
+
+Each model here is a penalty on the coefficients of a per-task problem
+(mtlfast.tasks.QuadraticPerTask; a shared design enters as its long layout):
+
+    1/2 ||y_eff - A(W)||^2 + Omega,   A(W)_i = x_eff_i . w_t(i),   W (p, T)
+
+TwoPart      W = P_A + P_B, Omega = h_A(P_A) + h_B(P_B), each h a row penalty
+             of mtlfast.penalties (L1, L2,1, ridge, elastic net). P_A is a
+             (p, T) matrix (dirty model: L2,1 on B, L1 on S) or one vector
+             w_0 of shape (p, 1) shared by every task (mean-regularized
+             model W_t = w_0 + v_t).
+TaskGraph    Omega = 0.5 lam sum_{s,t} A_st ||w_s - w_t||^2 + h(W)
+                   = lam sum_j W[j] Lap W[j]^T + h(W),   Lap = diag(A 1) - A
+             with A symmetric, >= 0 (its diagonal does not enter).
+Transfer     Omega = alpha sum_{j,t} beta |W_jt| + (1 - beta) |W_jt - S_jt|
+             with S the source coefficients.
+
+All couplings stay inside one feature's row (the tasks' entries of feature j),
+so one block coordinate descent serves them all: per feature j, the data term
+restricted to the row is exactly the quadratic sum_t H_t/2 d_t^2 - g_t d_t in
+the change d of W[j] (g_t = x_jt . r_t, H_t = ||x_jt||^2 over task t's rows),
+and each model updates its row variables from (g, H) by `row_update`, which
+returns d. Exact coordinate minimization where it has a closed form, else one
+proximal gradient step with the row's curvature bound (documented per model).
+
+Every model has a duality gap (Fenchel dual at the rescaled residual), written
+out in `gaps`. The ridge-type parts (l2 in a row penalty, the graph term) enter
+the dual as extra least-squares rows, as in mtlfast.reference.duality_gap.
+These models' row updates and gaps are the NumPy twin of
+src/mtlfast/_models.pxd and _cd_structured.pyx (same updates, same order, same
+gaps); the twin's loop is mtlfast.reference.cd_structured.
+"""
+from dataclasses import dataclass
+import math
+import numbers
+
+import numpy as np
+from scipy import linalg, sparse
+from scipy.sparse import linalg as splinalg
+
+from . import row as P
+from .row import soft_threshold
+
+from .._kinds import ModelKind, CONSTANTS
+
+# the kernels' enum and constants (defined once, in src/mtlfast/_kinds.pxd)
+MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER = (ModelKind.MOD_TWO_PART, ModelKind.MOD_GRAPH,
+                                         ModelKind.MOD_TRANSFER)
+# task graph, coupled row penalty: most inner steps per row (TaskGraph._coupled_row)
+GRAPH_MAX_INNER = CONSTANTS["GRAPH_MAX_INNER"]
+GRAPH_INNER_RTOL = CONSTANTS["GRAPH_INNER_RTOL"]
+
+
+@dataclass(frozen=True)
+class StructuredParams:
+    """What mtlfast._cd_structured.solve reads of a model (its Model struct):
+    kind (ModelKind) and the fields that kind uses."""
+    kind: int
+    pen_a: object = None      # two-part: penalty of P_A; graph: the row penalty
+    pen_b: object = None      # two-part: penalty of P_B
+    shared_a: bool = False    # two-part: P_A is one vector shared by all tasks
+    ta: float = 0.0           # transfer: alpha beta
+    tb: float = 0.0           # transfer: alpha (1 - beta)
+    src: np.ndarray = None    # transfer: source coefficients (T, p), C-ordered
+    lam_g: float = 0.0        # graph strength
+    lmax: float = 0.0         # graph: largest eigenvalue of the Laplacian
+    g_ptr: np.ndarray = None  # graph: CSR of the off-diagonal similarities
+    g_idx: np.ndarray = None
+    g_val: np.ndarray = None
+    deg: np.ndarray = None    # graph: deg[t] = sum_s A_ts
+
+
+def _residual_terms(df, W):
+    r = df.residual(W)
+    return r, df.y_eff.astype(np.float64), df.xtr(r)
+
+
+def _matrix_row_step(pen, w, g, H):
+    """New row of a (p, T)-shaped part with row penalty `pen`, given the data
+    term's gradient -g and curvatures H: exact per entry for the separable
+    (L1-family) penalties, else one proximal gradient step with curvature
+    max_t H_t (exact when all H_t are equal, as on a shared design)."""
+    if pen.separable:
+        new = np.zeros_like(w)
+        for t in range(len(w)):
+            if H[t] > 0:
+                new[t] = pen.prox(np.array([[w[t] + g[t] / H[t]]]), 1.0 / H[t])[0, 0]
+        return new
+    M = H.max()
+    if M == 0:
+        return np.zeros_like(w)
+    return pen.prox((w + g / M)[None, :], 1.0 / M)[0]
+
+
+def _dual_scale(c, lam1, dual_norm):
+    """min(c, lam1 / dual_norm): the rescaling that makes the dual point feasible."""
+    return c if dual_norm <= lam1 else min(c, lam1 / dual_norm)
+
+
+class TwoPart:
+    """W = P_A + P_B with a row penalty on each part.
+
+    pen_a, pen_b : penalties from mtlfast.penalties (L1, L21, L2, ElasticNet,
+        L21L2, SparseGroupL1L21). Each must be non-zero (lam1 > 0 or lam2 > 0):
+        an unpenalized part has no closed-form dual.
+    shared_a : P_A is one vector (p, 1) added to every task (w_0).
+
+    Row update: P_A first (shared: exact scalar step with curvature sum_t H_t;
+    matrix: `_matrix_row_step`), then P_B with the updated gradient.
+    """
+
+    kind = MOD_TWO_PART
+
+    def __init__(self, pen_a, pen_b, shared_a=False):
+        for name, pen in (("first part", pen_a), ("second part", pen_b)):
+            if pen.lam1 <= 0 and pen.lam2 <= 0:
+                raise ValueError(f"the penalty of the {name} must be positive (its "
+                                 "strength is 0): the model would be unbounded in that part.")
+        self.pen_a, self.pen_b, self.shared_a = pen_a, pen_b, bool(shared_a)
+        self.separable = False
+
+    def init_parts(self, p, T):
+        return [np.zeros((p, 1 if self.shared_a else T)), np.zeros((p, T))]
+
+    def effective(self, parts):
+        return parts[0] + parts[1]
+
+    def value(self, parts):
+        return self.pen_a.value(parts[0]) + self.pen_b.value(parts[1])
+
+    def row_update(self, parts, j, g, H):
+        PA, PB = parts
+        g = np.array(g, dtype=float)
+        delta = np.zeros(len(g))
+        if self.shared_a:
+            Hs = H.sum()
+            old = PA[j, 0]
+            new = 0.0
+            if Hs > 0:
+                new = self.pen_a.prox(np.array([[old + g.sum() / Hs]]), 1.0 / Hs)[0, 0]
+            PA[j, 0] = new
+            d = np.full(len(g), new - old)
+        else:
+            new = _matrix_row_step(self.pen_a, PA[j], g, H)
+            d = new - PA[j]
+            PA[j] = new
+        delta += d
+        g -= H * d
+        new = _matrix_row_step(self.pen_b, PB[j], g, H)
+        delta += new - PB[j]
+        PB[j] = new
+        return delta
+
+    def gaps(self, df, parts):
+        r, y, V = _residual_terms(df, self.effective(parts))
+        corr = [V.sum(axis=1, keepdims=True) if self.shared_a else V, V]
+        c = 1.0
+        for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
+            if pen.lam1 > 0:
+                c = _dual_scale(c, pen.lam1, pen.dual_norm_rows(Ck - pen.lam2 * Pk).max(initial=0))
+        primal = 0.5 * r @ r + self.value(parts)
+        dual = c * (r @ y) - 0.5 * c * c * (r @ r)
+        for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
+            if pen.lam1 > 0:
+                dual -= 0.5 * c * c * pen.lam2 * np.sum(Pk ** 2)
+            else:   # pure ridge: its conjugate ||u||^2 / (2 lam2) at u = c Ck
+                dual -= 0.5 * c * c * np.sum(Ck ** 2) / pen.lam2
+        return np.array([primal - dual])
+
+    def kernel_params(self):
+        return StructuredParams(self.kind, pen_a=self.pen_a, pen_b=self.pen_b,
+                                shared_a=self.shared_a)
+
+
+def check_similarity(A, n_tasks):
+    """Validated task-similarity matrix: square (T, T), finite, non-negative,
+    symmetric (to 1e-12 relative). Returns a CSR float64 matrix without its
+    diagonal (which does not enter the penalty)."""
+    if A is None:
+        raise ValueError("similarity is required: a (n_tasks, n_tasks) symmetric "
+                         "non-negative matrix.")
+    A = sparse.csr_matrix(A, dtype=np.float64) if sparse.issparse(A) else \
+        np.asarray(A, dtype=np.float64) if not (isinstance(A, np.ndarray) and A.dtype == object) \
+        else None
+    if A is None:
+        raise ValueError("similarity must be a numeric matrix.")
+    if A.ndim != 2 or A.shape != (n_tasks, n_tasks):
+        raise ValueError(f"similarity must have shape ({n_tasks}, {n_tasks}) (one row and "
+                         f"column per task), got {A.shape}.")
+    vals = A.data if sparse.issparse(A) else A
+    if not np.isfinite(vals).all():
+        raise ValueError("similarity contains NaN or infinite values.")
+    if np.any(vals < 0):
+        raise ValueError("similarity must be non-negative.")
+    A = sparse.csr_matrix(A)
+    asym = abs(A - A.T)
+    if asym.nnz and asym.max() > 1e-12 * max(abs(A).max(), 1e-300):
+        raise ValueError("similarity must be symmetric.")
+    A = ((A + A.T) * 0.5).tocsr()
+    A.setdiag(0.0)
+    A.eliminate_zeros()
+    A.sort_indices()
+    return A
+
+
+def laplacian_max_eig(A):
+    """Largest eigenvalue of diag(A 1) - A, rounded up so that it bounds the
+    curvature of the graph term (used as a step size)."""
+    T = A.shape[0]
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    if A.nnz == 0:
+        return 0.0
+    Lap = sparse.diags(deg) - A
+    if T <= 500:
+        lmax = linalg.eigh(Lap.toarray(), eigvals_only=True, subset_by_index=[T - 1, T - 1])[0]
+    else:
+        lmax = splinalg.eigsh(Lap, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0]
+    # never above Gershgorin's bound 2 max(deg); the slack covers eigsh's tolerance
+    return float(min(lmax * (1 + 1e-8) + 1e-12 * deg.max(), 2.0 * deg.max()))
+
+
+class TaskGraph:
+    """0.5 lam sum_{s,t} A_st ||w_s - w_t||^2 + h(W), h a row penalty with
+    lam1 > 0 (the dual point's rescaling needs a norm part).
+
+    Row update: separable h: exact coordinate steps over the tasks in order
+    (curvature H_t + 2 lam deg_t, the other tasks' current entries fixed);
+    coupled h: the row's T-dimensional problem (diagonal data curvature plus
+    the graph's Laplacian) solved by accelerated proximal gradient steps
+    (_coupled_row). One plain proximal gradient step with the curvature
+    bound max_t H_t + 2 lam lambda_max(Lap) converged in hundreds of epochs
+    when the graph term dominates: the bound is then far above the data's
+    curvature along the smooth (low-frequency) directions of the graph.
+    """
+
+    kind = MOD_GRAPH
+
+    def __init__(self, pen, lam, A):
+        if pen.lam1 <= 0:
+            raise ValueError("the task-graph model needs alpha > 0 (the sparsity part "
+                             "certifies the fit through the duality gap).")
+        self.pen, self.lam, self.A = pen, float(lam), A
+        self.deg = np.asarray(A.sum(axis=1)).ravel()
+        self.lmax = laplacian_max_eig(A)
+        self.Lap = (sparse.diags(self.deg) - A).tocsr()
+        self.separable = False
+
+    def init_parts(self, p, T):
+        return [np.zeros((p, T))]
+
+    def effective(self, parts):
+        return parts[0]
+
+    def graph_value(self, W):
+        """sum_j W[j] Lap W[j]^T = 0.5 sum_{s,t} A_st ||w_s - w_t||^2"""
+        return float(np.sum(W * (self.Lap @ W.T).T))
+
+    def value(self, parts):
+        return self.lam * self.graph_value(parts[0]) + self.pen.value(parts[0])
+
+    def row_update(self, parts, j, g, H):
+        W = parts[0]
+        old = W[j].copy()
+        lam, pen = self.lam, self.pen
+        if pen.separable:
+            for t in range(len(g)):
+                c = H[t] + 2 * lam * self.deg[t]
+                if c == 0:
+                    W[j, t] = 0.0
+                    continue
+                lo, hi = self.A.indptr[t], self.A.indptr[t + 1]
+                aw = self.A.data[lo:hi] @ W[j, self.A.indices[lo:hi]]
+                # gradient of the smooth part in W[j, t]: -g_t + 2 lam (Lap W[j])_t
+                z = (H[t] * W[j, t] + g[t] + 2 * lam * aw) / c
+                W[j, t] = pen.prox(np.array([[z]]), 1.0 / c)[0, 0]
+            return W[j] - old
+        W[j] = self._coupled_row(old, np.asarray(g, dtype=float), np.asarray(H, dtype=float))
+        return W[j] - old
+
+    def _row_value(self, v, b, H):
+        """F(v) = 1/2 v^T (diag(H) + 2 lam Lap) v - b^T v + h(v)"""
+        return (0.5 * v @ (H * v) + self.lam * v @ (self.Lap @ v) - b @ v
+                + self.pen.value(v[None, :]))
+
+    def _coupled_row(self, old, g, H):
+        """Coupled h: the row minimizes F(w) = 1/2 w^T Q w - b^T w + h(w),
+        Q = diag(H) + 2 lam Lap, b = H * w_old + g. w = 0 when N^D(b) <=
+        lam1 (exact); otherwise K accelerated proximal gradient steps from
+        w_old with step 1/M, M = max_t H_t + 2 lam lambda_max(Lap), momentum
+        (1 - sqrt q) / (1 + sqrt q), q = min_t H_t / M (FISTA's t_k when q =
+        0), K = min(GRAPH_MAX_INNER, ceil(log(1e-4) / log(1 - sqrt q))) so
+        that the contraction bound (1 - sqrt q)^K is 1e-4 (K = 1 when q = 1:
+        Q = M I), stopping early once a step moves the row by at most
+        GRAPH_INNER_RTOL x its total move from w_old (so the rows get exact
+        as the outer iterations converge); the result is kept unless F is
+        larger than after the first step (a descent step), then that step."""
+        pen, lam = self.pen, self.lam
+        M = H.max() + 2 * lam * self.lmax
+        b = H * old + g
+        if M == 0 or pen.dual_norm_rows(b[None, :])[0] <= pen.lam1:
+            return np.zeros_like(old)
+        q = H.min() / M
+        beta = (1 - np.sqrt(q)) / (1 + np.sqrt(q))
+        if q >= 1:
+            K = 1
+        elif q > 0:
+            K = int(min(GRAPH_MAX_INNER, max(1.0, math.ceil(math.log(1e-4) / math.log1p(-math.sqrt(q))))))
+        else:
+            K = GRAPH_MAX_INNER
+        x = old.copy()
+        y = old.copy()
+        tk = 1.0
+        for k in range(K):
+            grad = H * y + 2 * lam * (self.Lap @ y) - b
+            x, xp = pen.prox((y - grad / M)[None, :], 1.0 / M)[0], x
+            if k == 0:
+                x1 = x
+            if q > 0:
+                mom = beta
+            else:
+                tn = 0.5 * (1 + math.sqrt(1 + 4 * tk * tk))
+                mom, tk = (tk - 1) / tn, tn
+            y = x + mom * (x - xp)
+            if np.max(np.abs(x - xp)) <= GRAPH_INNER_RTOL * np.max(np.abs(x - old)):
+                break
+        if K > 1 and self._row_value(x, b, H) > self._row_value(x1, b, H):
+            return x1
+        return x
+
+    def gaps(self, df, parts):
+        W = parts[0]
+        r, y, V = _residual_terms(df, W)
+        pen, lam = self.pen, self.lam
+        G = V - 2 * lam * (self.Lap @ W.T).T - pen.lam2 * W
+        c = _dual_scale(1.0, pen.lam1, pen.dual_norm_rows(G).max(initial=0))
+        Q = 2 * lam * self.graph_value(W) + pen.lam2 * np.sum(W ** 2)
+        primal = 0.5 * r @ r + 0.5 * Q + pen.lam1 * pen.row_norms(W).sum()
+        dual = c * (r @ y) - 0.5 * c * c * (r @ r + Q)
+        return np.array([primal - dual])
+
+    def kernel_params(self):
+        A = self.A
+        return StructuredParams(self.kind, pen_a=self.pen, lam_g=self.lam, lmax=self.lmax,
+                                g_ptr=A.indptr.astype(np.intc), g_idx=A.indices.astype(np.intc),
+                                g_val=A.data.astype(np.float64),
+                                deg=self.deg.astype(np.float64))
+
+
+def transfer_prox(z, c, ka, kb):
+    """argmin_w 1/2 (w - z)^2 + ka |w| + kb |w - c| (elementwise).
+
+    The objective is convex and piecewise quadratic with kinks 0 and c: the
+    minimizer is that of the leftmost or rightmost piece when it falls inside
+    it, else the middle piece's minimizer clipped to [min(0,c), max(0,c)].
+    """
+    z, c = np.broadcast_arrays(np.asarray(z, float), np.asarray(c, float))
+    k1, k2 = np.minimum(0.0, c), np.maximum(0.0, c)
+    mid = np.clip(z - (ka - kb) * np.sign(c), k1, k2)
+    return np.where(z + ka + kb < k1, z + ka + kb, np.where(z - ka - kb > k2, z - ka - kb, mid))
+
+
+def check_source(coef_source, n_tasks, n_features):
+    """Source coefficients as a (p, T) float64 array: coef_source of shape
+    (n_tasks, n_features), or (n_features,) / (1, n_features) shared by all
+    tasks."""
+    if coef_source is None:
+        return np.zeros((n_features, n_tasks))
+    S = np.asarray(coef_source)
+    if S.dtype.kind not in "biuf":
+        raise ValueError(f"coef_source must be numeric, got dtype {S.dtype}.")
+    S = S.astype(np.float64)
+    if S.ndim == 1:
+        S = S[None, :]
+    if S.ndim != 2 or S.shape[1] != n_features or S.shape[0] not in (1, n_tasks):
+        raise ValueError(f"coef_source must have shape ({n_tasks}, {n_features}), "
+                         f"(1, {n_features}) or ({n_features},) (one row shared by all "
+                         f"tasks), got {np.asarray(coef_source).shape}.")
+    if not np.isfinite(S).all():
+        raise ValueError("coef_source contains NaN or infinite values.")
+    return np.ascontiguousarray(np.broadcast_to(S, (n_tasks, n_features)).T)
+
+
+class Transfer:
+    """alpha sum_{j,t} beta |W_jt| + (1 - beta) |W_jt - S_jt| (separable:
+    exact coordinate steps, tasks solved apart; one gap per task).
+
+    Dual: with f(w) = a|w| + b|w - c| (a = alpha beta, b = alpha (1-beta)),
+    f*(u) = max(-b|c|, u c - a|c|) for |u| <= alpha (+inf beyond), the max
+    over f's two kinks; the dual point is the residual rescaled into that box.
+    """
+
+    kind = MOD_TRANSFER
+
+    def __init__(self, alpha, beta, source):
+        self.alpha = P._check_alpha(alpha)
+        self.beta = P._check_ratio(beta, "beta")
+        self.a, self.b = self.alpha * self.beta, self.alpha * (1 - self.beta)
+        self.S = np.asarray(source, dtype=np.float64)
+        self.separable = True
+
+    def init_parts(self, p, T):
+        return [np.zeros((p, T))]
+
+    def effective(self, parts):
+        return parts[0]
+
+    def value(self, parts):
+        W = parts[0]
+        return float(self.a * np.abs(W).sum() + self.b * np.abs(W - self.S).sum())
+
+    def row_update(self, parts, j, g, H):
+        W = parts[0]
+        old = W[j].copy()
+        for t in range(len(g)):
+            if H[t] > 0:
+                W[j, t] = transfer_prox(old[t] + g[t] / H[t], self.S[j, t],
+                                        self.a / H[t], self.b / H[t])
+            else:   # the loss ignores W[j, t]: minimize the penalty alone
+                W[j, t] = 0.0 if self.a >= self.b else self.S[j, t]
+        return W[j] - old
+
+    def gaps(self, df, parts):
+        W = parts[0]
+        r, y, V = _residual_terms(df, W)
+        out = np.empty(df.n_tasks)
+        for t, sl in enumerate(df.task_slices()):
+            rt, yt, Vt, St = r[sl], y[sl], V[:, t], self.S[:, t]
+            dn = np.abs(Vt).max(initial=0)
+            c = (_dual_scale(1.0, self.alpha, dn) if self.alpha > 0 else (1.0 if dn == 0 else 0.0))
+            primal = 0.5 * rt @ rt + self.a * np.abs(W[:, t]).sum() + \
+                self.b * np.abs(W[:, t] - St).sum()
+            conj = np.maximum(-self.b * np.abs(St), c * Vt * St - self.a * np.abs(St)).sum()
+            out[t] = primal - (c * (rt @ yt) - 0.5 * c * c * (rt @ rt) - conj)
+        return out
+
+    def kernel_params(self):
+        return StructuredParams(self.kind, ta=self.a, tb=self.b,
+                                src=np.ascontiguousarray(self.S.T))
