@@ -36,7 +36,8 @@ from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
-from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
+from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+                              run_blocks)
 
 
 cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,
@@ -335,6 +336,37 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     return n_iter
 
 
+ctypedef struct Entry:
+    # what every block of a solve shares (the entry's arrays and options)
+    const TaskDesign* D
+    const Penalty* pen
+    double* L
+    void* coef
+    void* r
+    const void* y
+    bint f32
+    int max_iter
+    double tol
+    int gap_freq
+    bint screen
+    bint use_ws
+    int p0
+
+
+cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
+                          double* gap) noexcept nogil:
+    return tasks_block_solve(e.D, e.pen, e.L, coef, <floating*> e.r, <const floating*> e.y,
+                             t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads, e.screen,
+                             e.use_ws, e.p0, gap)
+
+
+cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
+    cdef Entry* e = <Entry*> ctx
+    if e.f32:
+        return _block_of(e, <float*> e.coef, t0, nt, n_threads, gap)
+    return _block_of(e, <double*> e.coef, t0, nt, n_threads, gap)
+
+
 def solve(design, floating[:, ::1] coef, penalty, options):
     """Run per-task block coordinate descent in place on coef (T, p).
 
@@ -374,6 +406,10 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     cdef int[::1] n_iter = n_iter_arr
     gaps_arr = np.zeros(n_blocks, dtype=np.float64)
     cdef double[::1] gaps = gaps_arr
+    cdef Entry e
+    e.D, e.pen, e.L, e.coef, e.r, e.y = &D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0]
+    e.f32, e.max_iter, e.tol, e.gap_freq = floating is float, max_iter, tol, gap_freq
+    e.screen, e.use_ws, e.p0 = screen, use_ws, p0
 
     with nogil:
         # r = y - A(W)
@@ -382,15 +418,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                 w = coef[t, j]
                 if w != 0.0:
                     piece_update(&D, j, t, w, &r[0])
-        if separable:
-            for b in prange(T, schedule='static', num_threads=n_threads):
-                n_iter[b] = tasks_block_solve(&D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0],
-                                              b, 1, max_iter, tol, gap_freq, 1, screen,
-                                              use_ws, p0, &gaps[b])
-        else:
-            n_iter[0] = tasks_block_solve(&D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0],
-                                          0, T, max_iter, tol, gap_freq, n_threads, screen,
-                                          use_ws, p0, &gaps[0])
+        run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
         flush(&D, &r[0], 0, T)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")

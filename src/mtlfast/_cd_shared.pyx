@@ -41,7 +41,8 @@ from mtlfast._blocked cimport (BlockScratch, epoch_blocked, blocks_alloc,
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
                                 anderson_step, anderson_free)
 from mtlfast._workset cimport ScoredFeature, build_ws
-from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
+from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+                              run_blocks)
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -531,6 +532,47 @@ cdef inline double _sq_norm(const floating* y, int n) noexcept nogil:
     return s
 
 
+ctypedef struct Entry:
+    # what every block of a solve shares (the entry's arrays and options)
+    const Design* D
+    const Penalty* pen
+    const double* norms2
+    void* coef                # (T, p), C-ordered
+    int p
+    void* Rs                  # the residual (layout: rt, si)
+    Py_ssize_t rt
+    int si
+    double* c
+    const void* Y             # (n, T), F-ordered
+    bint f32
+    int max_iter
+    double tol
+    int gap_freq
+    bint random
+    uint32_t seed
+    int strategy, p0, block_size, anderson_k
+    bint screen
+    int screen_freq
+
+
+cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
+                          double* gap) noexcept nogil:
+    """Tasks t0 .. t0+nt-1 (their coef rows, residual columns, targets)."""
+    return block_solve(e.D, e.pen, e.norms2, coef + <Py_ssize_t> t0 * e.p, e.p,
+                       (<floating*> e.Rs) + t0 * e.rt, e.rt, e.si, e.c + t0,
+                       (<const floating*> e.Y) + <Py_ssize_t> t0 * e.D.n_samples, nt,
+                       e.max_iter, e.tol, e.gap_freq, e.random,
+                       e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
+                       e.anderson_k, n_threads, e.screen, e.screen_freq, gap)
+
+
+cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
+    cdef Entry* e = <Entry*> ctx
+    if e.f32:
+        return _block_of(e, <float*> e.coef, t0, nt, n_threads, gap)
+    return _block_of(e, <double*> e.coef, t0, nt, n_threads, gap)
+
+
 def solve(design, floating[:, ::1] coef, penalty, options):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
@@ -621,6 +663,13 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     gaps_arr = np.zeros(n_blocks, dtype=np.float64)
     cdef double[::1] gaps = gaps_arr
     cdef floating* data_ptr = <floating*> D.data
+    cdef Entry e
+    e.D, e.pen, e.norms2, e.coef, e.p, e.Rs, e.rt, e.si = (&D, &pen, &norms2[0], &coef[0, 0],
+                                                            p, Rp, rt, si)
+    e.c, e.Y, e.f32, e.max_iter, e.tol, e.gap_freq = &c[0], &Y[0, 0], floating is float, \
+        max_iter, tol, gap_freq
+    e.random, e.seed, e.strategy, e.p0, e.block_size = random, seed, strategy, p0, block_size
+    e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
 
     with nogil:
         for j in prange(p, schedule='static', num_threads=n_threads):
@@ -631,19 +680,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                 w = coef[t, j]
                 if w != 0.0:
                     col_update(&D, j, w, Rp + t * rt, si, &c[t])
-        if separable:
-            for b in prange(T, schedule='static', num_threads=n_threads):
-                n_iter[b] = block_solve(
-                    &D, &pen, &norms2[0], &coef[b, 0], p, Rp + b * rt, rt, 1, &c[b],
-                    &Y[0, b], 1, max_iter, tol, gap_freq, random,
-                    seed + 2654435761u * <uint32_t> b, strategy, p0, 0, anderson_k, 1,
-                    screen, screen_freq, &gaps[b])
-        else:
-            n_iter[0] = block_solve(
-                &D, &pen, &norms2[0], &coef[0, 0], p, Rp, rt, si, &c[0],
-                &Y[0, 0], T, max_iter, tol, gap_freq, random, seed,
-                strategy, p0, block_size, anderson_k, n_threads, screen, screen_freq,
-                &gaps[0])
+        run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)

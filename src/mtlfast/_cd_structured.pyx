@@ -38,7 +38,7 @@ from mtlfast._taskdesign cimport (
 from mtlfast._workset cimport ScoredFeature, select_ws
 from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,
                               _w, _lap_row, _lap_vec)
-from mtlfast._driver cimport SolveHooks, DriverOptions, drive
+from mtlfast._driver cimport SolveHooks, DriverOptions, drive, run_blocks
 
 
 # rows in a block from which the per-feature dots and updates are split
@@ -402,6 +402,37 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     return n_iter
 
 
+ctypedef struct Entry:
+    # what every block of a solve shares (the entry's arrays and options)
+    const TaskDesign* D
+    const Model* M
+    double* L
+    void* PA
+    void* PB
+    void* r
+    const void* y
+    bint f32
+    int max_iter
+    double tol
+    int gap_freq
+    bint use_ws
+    int p0
+
+
+cdef inline int _block_of(Entry* e, floating* PA, int t0, int nt, int n_threads,
+                          double* gap) noexcept nogil:
+    return block_solve(e.D, e.M, e.L, PA, <floating*> e.PB, <floating*> e.r,
+                       <const floating*> e.y, t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads,
+                       e.use_ws, e.p0, gap)
+
+
+cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
+    cdef Entry* e = <Entry*> ctx
+    if e.f32:
+        return _block_of(e, <float*> e.PA, t0, nt, n_threads, gap)
+    return _block_of(e, <double*> e.PA, t0, nt, n_threads, gap)
+
+
 def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
     """Run block coordinate descent in place on the parts PA, PB.
 
@@ -478,6 +509,10 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
     gaps_arr = np.zeros(n_blocks, dtype=np.float64)
     cdef double[::1] gaps = gaps_arr
     cdef floating* pb = &PB[0, 0] if PB.shape[0] > 0 else NULL
+    cdef Entry e
+    e.D, e.M, e.L, e.PA, e.PB, e.r, e.y = &D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0]
+    e.f32, e.max_iter, e.tol, e.gap_freq = floating is float, max_iter, tol, gap_freq
+    e.use_ws, e.p0 = use_ws, p0
 
     with nogil:
         # r = y - A(W)
@@ -486,14 +521,7 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
                 w = _w(&M, &PA[0, 0], pb, p, t, j)
                 if w != 0.0:
                     piece_update(&D, j, t, w, &r[0])
-        if n_blocks > 1:
-            for b in prange(T, schedule='static', num_threads=n_threads):
-                n_iter[b] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
-                                        b, 1, max_iter, tol, gap_freq, 1, use_ws, p0, &gaps[b])
-        else:
-            n_iter[0] = block_solve(&D, &M, &L[0, 0], &PA[0, 0], pb, &r[0], &y[0],
-                                    0, T, max_iter, tol, gap_freq, n_threads, use_ws, p0,
-                                    &gaps[0])
+        run_blocks(_solve_block, &e, n_blocks > 1, T, n_threads, &n_iter[0], &gaps[0])
         flush(&D, &r[0], 0, T)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")

@@ -32,6 +32,7 @@
 #                                    epochs): reset caches and extrapolation
 #   after_epoch(ctx, feats, m)       (optional) after each epoch (Anderson step)
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 
 
@@ -43,6 +44,8 @@ ctypedef int (*select_fn)(void* ctx, const int* act, int n_act, int size,
                           int* ws) noexcept nogil
 ctypedef int (*screen_fn)(void* ctx, int* act, int n_act, double gap) noexcept nogil
 ctypedef void (*set_fn)(void* ctx, const int* feats, int m) noexcept nogil
+ctypedef int (*block_fn)(void* ctx, int t0, int nt, int n_threads,
+                         double* gap_out) noexcept nogil
 
 
 ctypedef struct SolveHooks:
@@ -213,3 +216,22 @@ cdef inline int drive(const SolveHooks* h, const DriverOptions* o, double gap0,
         n_iter = _plain_epochs(h, o, act_buf, gap_out)
     free(act_buf); free(ws); free(prev)
     return n_iter
+
+
+cdef inline void run_blocks(block_fn solve_block, void* ctx, bint separable, int T,
+                            int n_threads, int* n_iter, double* gaps) noexcept nogil:
+    """Solve the blocks of tasks: a separable penalty with several tasks gives
+    one block per task, solved n_threads at a time, each on one thread
+    (dynamic schedule: tasks' costs differ; results do not depend on it);
+    otherwise one block of all tasks, whose passes over the features use
+    every thread. solve_block(ctx, t0, nt, n_threads, &gap) solves tasks
+    t0 .. t0+nt-1 and returns its epochs (-1: no scratch memory)."""
+    cdef int b
+    if not separable or T == 1:
+        n_iter[0] = solve_block(ctx, 0, T, n_threads, &gaps[0])
+    elif n_threads <= 1:
+        for b in range(T):
+            n_iter[b] = solve_block(ctx, b, 1, 1, &gaps[b])
+    else:
+        for b in prange(T, schedule='dynamic', num_threads=n_threads):
+            n_iter[b] = solve_block(ctx, b, 1, 1, &gaps[b])

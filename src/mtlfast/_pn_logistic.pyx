@@ -32,7 +32,8 @@ from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign, _piece, _wdot, _model_terms, _wupdate, _apply
 from mtlfast._logloss cimport (_loss, _loss_change, _pen_change, _pen_total,
                                _optimal_intercept, _expit, _xlogx, _logaddexp0)
-from mtlfast._driver cimport SolveHooks, DriverOptions, drive, count_nonzero_rows
+from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+                              run_blocks)
 
 from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE
 
@@ -390,7 +391,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       double* intercept, bint fit_intercept, int t0, int nt,
                       const double* y, const double* c, int max_iter, double tol,
                       int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
-                      double* gap_out) noexcept nogil:
+                      int n_threads, double* gap_out) noexcept nogil:
     """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
     columns of coef, its intercepts; mtlfast.logistic.prox_newton on
     LogisticPerTask.task_block for one task): the solve of the module
@@ -406,6 +407,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     cdef double gap
     cdef Work w = shared[0]
     cdef Block b
+    w.n_threads = max(n_threads, 1)
     cdef SolveHooks h
     cdef DriverOptions o
     # the block's own scratch (blocks run in parallel)
@@ -457,6 +459,36 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     n_iter = drive(&h, &o, gap, gap_out)
     free(w.act); free(w.norms2); free(w.sc)
     return n_iter
+
+
+ctypedef struct Entry:
+    # what every block of a solve shares (the entry's arrays and options)
+    const LogDesign* D
+    const Penalty* pen
+    void* coef
+    double* intercept
+    bint fit_intercept
+    const double* y
+    const double* c
+    bint f32
+    int max_iter
+    double tol
+    int max_inner
+    double inner_tol
+    bint use_ws
+    int p0
+    Work* work
+
+
+cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
+    cdef Entry* e = <Entry*> ctx
+    if e.f32:
+        return _block_solve(e.D, e.pen, <float*> e.coef, e.intercept, e.fit_intercept, t0, nt,
+                            e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws,
+                            e.p0, e.work, n_threads, gap)
+    return _block_solve(e.D, e.pen, <double*> e.coef, e.intercept, e.fit_intercept, t0, nt,
+                        e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws, e.p0,
+                        e.work, n_threads, gap)
 
 
 def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options):
@@ -541,26 +573,21 @@ def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options
     w.row, w.buf, w.ar, w.Hr, w.Gb = (&per_task[0, 0], &per_task[1, 0], &per_task[2, 0],
                                       &per_task[3, 0], &per_task[4, 0])
     w.Hb, w.Db, w.m, w.gbv = &per_task[5, 0], &per_task[6, 0], &per_task[7, 0], &per_task[8, 0]
-    n_blocks = T if separable else 1
     # separable with several tasks: the tasks run in parallel, each on one
     # thread; else the one block's per-feature passes (gaps, model) use them
-    w.n_threads = 1 if separable and T > 1 else max(n_threads, 1)
+    # (mtlfast._driver.run_blocks)
+    n_blocks = T if separable and T > 1 else 1
     n_iter = np.zeros(n_blocks, dtype=np.intc)
     gaps = np.zeros(n_blocks)
     cdef int[::1] n_iter_v = n_iter
     cdef double[::1] gaps_v = gaps
-    if n_blocks == 1 or n_threads <= 1:
-        with nogil:
-            for b in range(n_blocks):
-                n_iter_v[b] = _block_solve(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept,
-                                           b if separable else 0, 1 if separable else T, &y[0],
-                                           &c[0], max_iter, tol, max_inner, inner_tol, use_ws,
-                                           p0, &w, &gaps_v[b])
-    else:
-        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads, nogil=True):
-            n_iter_v[b] = _block_solve(&D, &pen, &coef[0, 0], &intercept[0], fit_intercept, b,
-                                       1, &y[0], &c[0], max_iter, tol, max_inner, inner_tol,
-                                       use_ws, p0, &w, &gaps_v[b])
+    cdef Entry e
+    e.D, e.pen, e.coef, e.intercept, e.fit_intercept = &D, &pen, &coef[0, 0], &intercept[0], \
+        fit_intercept
+    e.y, e.c, e.f32, e.max_iter, e.tol = &y[0], &c[0], floating is float, max_iter, tol
+    e.max_inner, e.inner_tol, e.use_ws, e.p0, e.work = max_inner, inner_tol, use_ws, p0, &w
+    with nogil:
+        run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter_v[0], &gaps_v[0])
     if np.any(n_iter < 0):
         raise MemoryError("cannot allocate the solver's scratch memory")
     return n_iter, gaps
