@@ -242,6 +242,13 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                                                            task_weight)
         return datafit, False, False, labels, per_task
 
+    def _alpha_max(self, X, y, sample_weight=None, tasks=None, task_weight=None):
+        """The smallest alpha whose fit is W = 0, on these data as fit would
+        assemble them (the datafit protocol's alpha_max at alpha = 1)."""
+        est = clone(self)
+        datafit = est._assemble(X, y, sample_weight, tasks, task_weight)[0]
+        return datafit.alpha_max(est.set_params(alpha=1.0)._make_penalty())
+
     def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                   param="alpha", values=()):
         """Fit along `values` of the hyper-parameter `param`, in the given
