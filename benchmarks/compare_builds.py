@@ -1,0 +1,178 @@
+"""Two builds of mtlfast side by side: the same public fits, timed in
+alternation in one sitting (for a refactor that must not slow anything).
+
+    pip install --no-deps --no-build-isolation --target /tmp/mtl_base <old checkout>
+    python benchmarks/compare_builds.py --baseline /tmp/mtl_base [--quick] [--repeat 3]
+
+Each fit runs in a child process (`--child`), once per build in turn, `--rounds`
+times; a child fits `--repeat` times and reports its best time, n_iter_ and
+dual_gap_. The table gives, per fit, the best time of each build over all
+rounds and their ratio (current / baseline; < 1 is faster), and checks that
+both builds return the same coefficients. The fits are the estimators'
+defaults (fit_intercept=True, n_threads=None, tol=1e-4) on the suite's
+problems (benchmarks/problems.py) at two strengths, per-task data, every
+structured model and the logistic solver; the machine's thread settings are
+recorded. The current build is the installed mtlfast (run from outside the
+source tree); the baseline is the directory given (put first on sys.path).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUITE = ["meg", "wide", "tall", "sparse", "many-tasks", "sparse-lasso"]
+
+
+def _suite_case(name, ratio, quick):
+    sys.path.insert(0, HERE)
+    from problems import make_problem
+    import mtlfast
+    pb = make_problem(name, quick=quick)
+    X, Y = pb.X, pb.Y
+    Xc = X - X.mean(axis=0) if not hasattr(X, "tocsc") else X
+    Yc = Y - Y.mean(axis=0)
+    XtY = np.asarray(Xc.T @ Yc)
+    if Y.shape[1] == 1:
+        alpha = float(np.abs(XtY).max() / X.shape[0]) / ratio
+        return mtlfast.Lasso(alpha=alpha), (X, Y[:, 0]), {}
+    alpha = float(np.linalg.norm(XtY, axis=1).max() / X.shape[0]) / ratio
+    return mtlfast.MultiTaskLasso(alpha=alpha), (X, Y), {}
+
+
+def _per_task_case(model, quick):
+    import mtlfast
+    from mtlfast.datasets import make_per_task_regression
+    rng = np.random.default_rng(0)
+    T = 20 if quick else 50
+    sizes = rng.integers(40, 200 if quick else 400, T)
+    X, y, tasks, _ = make_per_task_regression(sizes, n_features=500 if quick else 2000, seed=0)
+    scale = 0.05
+    if model == "mtlasso":
+        est = mtlfast.MultiTaskLasso(alpha=scale)
+    elif model == "lasso":
+        est = mtlfast.Lasso(alpha=scale)
+    elif model == "dirty":
+        est = mtlfast.DirtyMultiTaskLasso(alpha_shared=scale, alpha_specific=2 * scale)
+    elif model == "meanreg":
+        est = mtlfast.MeanRegularizedMultiTask(alpha_shared=scale, alpha_specific=2 * scale,
+                                               shared_penalty="l1", specific_penalty="l1")
+    elif model == "graph":
+        est = mtlfast.TaskGraphMultiTask(alpha=scale, graph_alpha=0.05)
+    elif model == "transfer":
+        est = mtlfast.TransferLasso(alpha=scale, beta=0.5, coef_source=np.zeros((T, X.shape[1])))
+    else:
+        raise ValueError(model)
+    return est, (X, y), {"tasks": tasks}
+
+
+def _logistic_case(penalty, quick):
+    import mtlfast
+    from mtlfast.datasets import make_multitask_regression
+    n, p, T = (500, 1000, 5) if quick else (2000, 5000, 10)
+    X, Y, _ = make_multitask_regression(n_samples=n, n_features=p, n_tasks=T, seed=1)
+    Yb = (Y > np.median(Y, axis=0)).astype(float)
+    est = mtlfast.MultiTaskLogisticRegression(penalty=penalty, alpha=0.01, tol=1e-6)
+    return est, (X, Yb), {}
+
+
+def cases(quick):
+    out = []
+    for name in SUITE:
+        for ratio in ((100, 1000) if name == "sparse-lasso" else (10, 100)):
+            out.append(f"suite:{name}:{ratio}")
+    for model in ("mtlasso", "lasso", "dirty", "meanreg", "graph", "transfer"):
+        out.append(f"per-task:{model}")
+    for penalty in ("l21", "l1"):
+        out.append(f"logistic:{penalty}")
+    return out
+
+
+def build_case(case, quick):
+    kind, *rest = case.split(":")
+    if kind == "suite":
+        return _suite_case(rest[0], float(rest[1]), quick)
+    if kind == "per-task":
+        return _per_task_case(rest[0], quick)
+    return _logistic_case(rest[0], quick)
+
+
+def child(case, quick, repeat):
+    est, args, kw = build_case(case, quick)
+    import warnings
+    best = np.inf
+    for _ in range(repeat):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            est.fit(*args, **kw)
+            best = min(best, time.perf_counter() - t0)
+    coef = np.asarray(est.coef_, dtype=np.float64)
+    print(json.dumps({"time": best, "n_iter": np.asarray(est.n_iter_).tolist(),
+                      "gap": float(np.sum(est.dual_gap_)),
+                      "coef_sum": float(np.abs(coef).sum()),
+                      "coef": coef.ravel()[:: max(1, coef.size // 2000)].tolist()}))
+
+
+def run_child(case, quick, repeat, baseline):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if baseline:
+        env["PYTHONPATH"] = baseline
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", case, "--repeat", str(repeat)]
+    if quick:
+        cmd.append("--quick")
+    out = subprocess.run(cmd, env=env, cwd="/", capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", help="install directory of the baseline build")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="fits per child (best kept)")
+    ap.add_argument("--rounds", type=int, default=2, help="children per build per fit")
+    ap.add_argument("--cases", nargs="*", default=None)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "compare_builds.json"))
+    a = ap.parse_args()
+    if a.child:
+        child(a.child, a.quick, a.repeat)
+        return
+    if not a.baseline:
+        ap.error("--baseline is required")
+    from threadpoolctl import threadpool_info
+    info = {"cpu_count": os.cpu_count(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "blas": [{k: d.get(k) for k in ("internal_api", "version", "num_threads")}
+                     for d in threadpool_info()], "quick": a.quick, "repeat": a.repeat,
+            "rounds": a.rounds}
+    rows = []
+    print(f"| fit | baseline s | current s | current / baseline | same coef | n_iter "
+          f"(base / cur) |")
+    print("|---|---|---|---|---|---|")
+    for case in a.cases or cases(a.quick):
+        base, cur = [], []
+        for _ in range(a.rounds):
+            base.append(run_child(case, a.quick, a.repeat, a.baseline))
+            cur.append(run_child(case, a.quick, a.repeat, None))
+        tb = min(r["time"] for r in base)
+        tc = min(r["time"] for r in cur)
+        same = np.allclose(base[0]["coef"], cur[0]["coef"], rtol=1e-9, atol=1e-12)
+        rows.append({"case": case, "baseline": tb, "current": tc, "ratio": tc / tb,
+                     "same_coef": bool(same), "n_iter": [base[0]["n_iter"], cur[0]["n_iter"]],
+                     "gap": [base[0]["gap"], cur[0]["gap"]]})
+        nb, nc = base[0]["n_iter"], cur[0]["n_iter"]
+        short = (lambda v: v if np.ndim(v) == 0 else f"max {max(v)}")
+        print(f"| {case} | {tb:.4f} | {tc:.4f} | {tc / tb:.2f} | {same} | "
+              f"{short(nb)} / {short(nc)} |", flush=True)
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump({"machine": info, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
