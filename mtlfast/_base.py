@@ -205,7 +205,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
         """Per-task designs (long or list layout), or a shared design with
-        task weights, through mtlfast.tasks and the per-task kernel."""
+        task weights, through mtlfast.datafits.QuadraticPerTask and the per-task kernel."""
         datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
                                                            task_weight)
         init = self._path_init() if self.warm_start and hasattr(self, "coef_") else None

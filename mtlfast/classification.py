@@ -1,6 +1,6 @@
 """Multi-task logistic regression (binary per task).
 
-Objective (mtlfast.logistic), for a shared design X with labels Y (n, T) or
+Objective (mtlfast.datafits.LogisticPerTask), for a shared design X with labels Y (n, T) or
 per-task data (long layout with tasks=..., or lists [X_1..X_T], [y_1..y_T]):
 
     sum_t omega_t / n_t * sum_{i in t} s_i (log(1 + exp(z_i)) - y_i z_i) + Omega(W)

@@ -19,7 +19,7 @@ TaskGraphMultiTask          0.5 graph_alpha sum_{s,t} A_st ||w_s - w_t||^2
                             + alpha ||W||_1 or alpha ||W||_21
 TransferLasso               alpha (beta ||W||_1 + (1 - beta) ||W - W_src||_1)
 
-Every fit stops on the duality gap (mtlfast.structured documents each dual):
+Every fit stops on the duality gap (mtlfast.penalties.structured documents each dual):
 gap <= tol * sum_t ||y_eff,t||^2 in the objective above (per task for
 TransferLasso, which is separable), i.e. scikit-learn's rule in its n-scaled
 form for a shared design. dual_gap_ is a duality gap of the objective above,

@@ -22,12 +22,10 @@ import pytest
 from scipy import sparse
 from threadpoolctl import threadpool_info
 
-from mtlfast.penalties import L1, L21, SparseGroupL1L21, ElasticNet, L21L2
-from mtlfast.datafits import QuadraticShared
-from mtlfast.tasks import QuadraticPerTask
-from mtlfast.logistic import LogisticPerTask, solve_logistic
-from mtlfast.structured import TwoPart, TaskGraph, Transfer
-from mtlfast.solver import solve, solve_tasks, solve_structured
+from mtlfast.penalties import (L1, L21, SparseGroupL1L21, ElasticNet, L21L2, TwoPart, TaskGraph,
+                               Transfer)
+from mtlfast.datafits import QuadraticShared, QuadraticPerTask, LogisticPerTask
+from mtlfast.solvers import solve_shared, solve_tasks, solve_structured, solve_logistic
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "solvers.npz")
 REGEN = os.environ.get("MTLFAST_GOLDEN_REGEN") == "1"
@@ -112,7 +110,8 @@ def run_case(case, n_threads):
         X, Y = _shared_problem(fmt, dtype)
         pen = SHARED_PENS[name](frac * _scale(X, Y))
         df = QuadraticShared(X, Y, None, True)
-        res = solve(df, pen, max_iter=3000, tol=1e-8, strategy=strat, n_threads=n_threads)
+        res = solve_shared(df, pen, max_iter=3000, tol=1e-8, strategy=strat,
+                           n_threads=n_threads)
         return res.coef, res.gaps, res.n_iter
     if family in ("tasks", "struct"):
         X, y, codes, sw = _long_problem(fmt, dtype)
@@ -124,17 +123,19 @@ def run_case(case, n_threads):
                               n_threads=n_threads, p0=5)
             return res.coef, res.gaps, res.n_iter
         model = STRUCT_MODELS[name](a, T, p)
-        parts, n_iter, gaps = solve_structured(df, model, max_iter=3000, tol=1e-8,
-                                               strategy=strat, n_threads=n_threads, p0=5)
-        return np.concatenate([np.ravel(P) for P in parts]), gaps, n_iter
+        res = solve_structured(df, model, max_iter=3000, tol=1e-8, strategy=strat,
+                               n_threads=n_threads, p0=5)
+        return np.concatenate([np.ravel(P) for P in res.parts]), res.gaps, res.n_iter
     X, y, codes, sw = _long_problem(fmt, dtype, seed=2)
     labels = (y > np.median(y)).astype(float)
     T = int(codes.max()) + 1
     df = LogisticPerTask(X, labels, codes, T, sw, None, True)
     pen = LOGIT_PENS[name](frac * _scale(X, labels - 0.5) / 4)
-    W, b, gap, n_iter = solve_logistic(df, pen, max_iter=60, tol=1e-8, use_ws=strat == "ws",
-                                       p0=5, dtype=dtype, n_threads=n_threads)
-    return np.concatenate([W.ravel(), b]), np.array([gap]), np.array([n_iter])
+    res = solve_logistic(df, pen, max_iter=60, tol=1e-8, strategy=strat, p0=5, dtype=dtype,
+                         n_threads=n_threads)
+    W = res.coef.T.astype(np.float64)
+    return (np.concatenate([W.ravel(), res.intercept]), np.array([res.gaps.sum()]),
+            np.array([res.n_iter.max()]))
 
 
 def _as_arrays(coef, gaps, n_iter):

@@ -8,7 +8,8 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from mtlfast import penalties as P
-from mtlfast.logistic import LogisticPerTask, prox_newton, shared_to_long
+from mtlfast.datafits import LogisticPerTask, shared_to_long
+from mtlfast.reference import prox_newton
 
 
 def _problem(sizes=(40, 60, 30), p=8, seed=0):

@@ -6,7 +6,7 @@ import pytest
 from mtlfast import reference
 from mtlfast.datafits import QuadraticShared
 from mtlfast.penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
-from mtlfast.solver import solve
+from mtlfast.solvers import solve_shared as solve
 
 from conftest import make_problem, as_sparse
 

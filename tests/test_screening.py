@@ -6,7 +6,7 @@ import pytest
 
 from mtlfast import reference
 from mtlfast.penalties import L1, L21, L21L2, ElasticNet, SparseGroupL1L21
-from mtlfast.solver import solve
+from mtlfast.solvers import solve_shared as solve
 
 from test_reference_vs_kernel import _datafit
 

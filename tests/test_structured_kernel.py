@@ -8,8 +8,8 @@ from scipy import sparse
 
 from mtlfast import penalties as P
 from mtlfast.solver import solve_structured
-from mtlfast.structured import TaskGraph, Transfer, TwoPart, check_similarity
-from mtlfast.tasks import QuadraticPerTask
+from mtlfast.penalties import TaskGraph, Transfer, TwoPart, check_similarity
+from mtlfast.datafits import QuadraticPerTask
 
 N_T = (15, 25, 10, 30)
 

@@ -7,7 +7,7 @@ from scipy import sparse
 from mtlfast import reference
 from mtlfast.datafits import QuadraticShared
 from mtlfast.penalties import L1, L21, ElasticNet, SparseGroupL1L21, L2
-from mtlfast.tasks import QuadraticPerTask, check_tasks, codes_for, stack_task_list
+from mtlfast.datafits import QuadraticPerTask, check_tasks, codes_for, stack_task_list
 
 from conftest import make_problem
 

@@ -6,8 +6,8 @@ from scipy import sparse
 
 from mtlfast import reference
 from mtlfast.penalties import L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21
-from mtlfast.solver import solve_tasks
-from mtlfast.tasks import QuadraticPerTask, check_tasks, stack_task_list
+from mtlfast.solvers import solve_tasks
+from mtlfast.datafits import QuadraticPerTask, check_tasks, stack_task_list
 
 PENALTIES = [L1(0.02), L1(0.02, positive=True), ElasticNet(0.03, 0.5), L2(0.1), L21(0.03),
              L21L2(0.03, 0.7), SparseGroupL1L21(0.03, 0.4)]
@@ -125,8 +125,8 @@ def test_per_task_screening_is_safe_and_keeps_the_optimum():
     optimum."""
     from mtlfast import penalties as P
     from mtlfast.reference import gap_safe_screen_tasks
-    from mtlfast.solver import solve_tasks
-    from mtlfast.tasks import QuadraticPerTask
+    from mtlfast.solvers import solve_tasks
+    from mtlfast.datafits import QuadraticPerTask
     from mtlfast.datasets import make_per_task_regression
     X, y, tasks, _ = make_per_task_regression([30, 80, 50, 45], 120, 8, seed=3)
     df = QuadraticPerTask(X, y, tasks, 4, fit_intercept=True)

@@ -1,7 +1,7 @@
 """Structured multi-task models: shared + specific parts, task graphs, transfer.
 
 Each model here is a penalty on the coefficients of a per-task problem
-(mtlfast.tasks.QuadraticPerTask; a shared design enters as its long layout):
+(mtlfast.datafits.QuadraticPerTask; a shared design enters as its long layout):
 
     1/2 ||y_eff - A(W)||^2 + Omega,   A(W)_i = x_eff_i . w_t(i),   W (p, T)
 

@@ -1,4 +1,4 @@
-"""Block coordinate descent for per-task designs (mtlfast.tasks).
+"""Block coordinate descent for per-task designs (mtlfast.datafits.QuadraticPerTask).
 
 Rows of all tasks are stacked, task t owning rows offsets[t]:offsets[t+1] of
 the effective design X (N x p; dense Fortran-ordered or CSC with sorted row

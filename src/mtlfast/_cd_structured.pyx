@@ -1,4 +1,4 @@
-"""Block coordinate descent for the structured models of mtlfast.structured.
+"""Block coordinate descent for the structured models of mtlfast.penalties.structured.
 
 Per-task design (mtlfast._taskdesign), objective
 
@@ -16,7 +16,7 @@ sum_t H_t/2 d_t^2 - g_t d_t (d: change of W[:, j], g_t = x_jt . r_t,
 H_t = ||x_jt||^2), so the epoch is: the dots g (over each task's rows),
 the model's row update (tiny, T entries), the residual updates. The row
 updates, their order and the gaps are those of the NumPy twin
-(mtlfast.structured); see there for the math. MOD_TRANSFER is separable:
+(mtlfast.penalties.structured); see there for the math. MOD_TRANSFER is separable:
 each task is its own block, solved in parallel. The others form one block;
 their dots and residual updates run in parallel over tasks when the block
 has enough rows.

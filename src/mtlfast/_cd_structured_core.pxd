@@ -63,7 +63,7 @@ cdef inline double model_gap(const TaskDesign* D, const Model* M, const floating
                       const floating* PB, floating* r, const floating* y, int t0,
                       int nt, const int* ws, int n_f, double* V, double* buf, double* buf2,
                       int n_threads, double* L=NULL) noexcept nogil:
-    """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.structured,
+    """Duality gap of the block of tasks t0 .. t0+nt-1 (mtlfast.penalties.structured,
     `gaps` of each model): the Fenchel dual at the rescaled residual c * r.
     Over the n_f features of ws (all p when ws is NULL; the parts must vanish
     outside ws, and then it is the gap of the subproblem on ws). Leaves

@@ -41,7 +41,7 @@ cdef inline double _pen_change(const Penalty* pen, const floating* W, const doub
                         double* r1, double* r2) noexcept nogil:
     """h(W + alpha D) - h(W) summed row by row over feats (all when NULL; D
     is 0 on the other rows), rows restricted to tasks t0 .. t0+nt-1, as
-    mtlfast.logistic._pen_change"""
+    mtlfast.reference.pn_logistic._pen_change"""
     cdef double s = 0.0, q1, q2, w
     cdef int j, k, tt
     if feats == NULL:

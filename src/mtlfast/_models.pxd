@@ -38,7 +38,7 @@ cdef inline double _prox1(const Penalty* pen, double x, double c) noexcept nogil
 
 
 cdef inline double _transfer_prox(double z, double c, double ka, double kb) noexcept nogil:
-    """argmin_w 1/2 (w - z)^2 + ka |w| + kb |w - c| (mtlfast.structured.transfer_prox)"""
+    """argmin_w 1/2 (w - z)^2 + ka |w| + kb |w - c| (mtlfast.penalties.structured.transfer_prox)"""
     cdef double k1 = fmin(0.0, c), k2 = fmax(0.0, c), m, sgn
     if z + ka + kb < k1:
         return z + ka + kb
@@ -190,7 +190,7 @@ cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, 
     most GRAPH_INNER_RTOL x its total move from w_old; the result is kept
     when F is no larger than
     after the first step (one proximal gradient step, a descent step), else
-    that first step. Same steps as mtlfast.structured.TaskGraph.row_update.
+    that first step. Same steps as mtlfast.penalties.structured.TaskGraph.row_update.
     buf: scratch of 7 nt doubles."""
     cdef double* b = buf + nt
     cdef double* x = buf + 2 * nt      # x_k

@@ -3,13 +3,13 @@
 Rows of all tasks stacked, task t owning rows offsets[t]:offsets[t+1] of X
 (dense Fortran-ordered or CSC with sorted row indices, mtlfast._taskdesign
 without centering: the intercepts are explicit). Objective, labels y in
-{0, 1}, row weights c (mtlfast.logistic.LogisticPerTask):
+{0, 1}, row weights c (mtlfast.datafits.LogisticPerTask):
 
     sum_i c_i (log(1 + exp(z_i)) - y_i z_i) + sum_j h(W[j, :]),
     z_i = x_i . w_t(i) + b_t(i)
 
 W is stored as coef (T, p), C-ordered. Same steps as the NumPy twin
-mtlfast.logistic.prox_newton (see there for the math): a block of tasks
+mtlfast.reference.prox_newton (see there for the math): a block of tasks
 (each task alone for the separable NORM_L1 kinds, solved in parallel; all
 tasks for the group kinds) is solved by proximal Newton with working sets:
 the intercepts by safeguarded Newton, the duality gap, the quadratic model
@@ -113,7 +113,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
                       int n_threads, double* gap_out) noexcept nogil:
     """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
-    columns of coef, its intercepts; mtlfast.logistic.prox_newton on
+    columns of coef, its intercepts; mtlfast.reference.prox_newton on
     LogisticPerTask.task_block for one task): the solve of the module
     docstring, through mtlfast._driver.drive with a Newton step as the epoch
     and a gap after every step. Working sets: a set equal to the previous

@@ -69,7 +69,7 @@ cdef inline double _gap(const LogDesign* D, const Penalty* pen, const floating* 
                  const double* y, const double* c, const int* feats, int n_feats,
                  Work* w, double* dn_out, double* norms2) noexcept nogil:
     """Duality gap of the block of tasks t0 .. t0+nt-1 at (W, b) given
-    w.z = A(W) + b (mtlfast.logistic), with the dual constraints of feats
+    w.z = A(W) + b (mtlfast.datafits.LogisticPerTask), with the dual constraints of feats
     only (all features when NULL: rows outside feats must be 0); leaves
     w.rho = c (y - p), w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for j in feats
     and dn_out = max N^D(XtA_j) (0 for lam1 = 0). norms2 not NULL (feats
@@ -197,7 +197,7 @@ cdef inline void _newton_step(const LogDesign* D, const Penalty* pen, floating* 
     """One proximal Newton step of the block of tasks t0 .. t0+nt-1 on the
     features feats (all when NULL; the other rows stay): the quadratic model
     at (W, b) given w.z, active-set passes on it, Armijo backtracking
-    (mtlfast.logistic._newton_step)."""
+    (mtlfast.reference.pn_logistic._newton_step)."""
     cdef int p = D.p, T = D.T
     cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int k, j, t, i, ps, n_act, halv, n_halv

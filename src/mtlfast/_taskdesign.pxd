@@ -1,4 +1,4 @@
-# Per-task designs (mtlfast.tasks.QuadraticPerTask): rows of all tasks stacked,
+# Per-task designs (mtlfast.datafits.QuadraticPerTask): rows of all tasks stacked,
 # task t owning rows offsets[t]:offsets[t+1] of the effective design X (N x p;
 # dense Fortran-ordered, or CSC with sorted row indices) and of y / r.
 # Shared by the per-task kernels (mtlfast._cd_pertask, mtlfast._cd_structured): a
