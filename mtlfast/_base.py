@@ -15,7 +15,8 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight, check_array, check_is_fitted, validate_data)
 
-from .datafits import QuadraticShared, QuadraticPerTask, check_tasks, codes_for, stack_task_list
+from .datafits import (QuadraticShared, QuadraticPerTask, check_tasks, codes_for,
+                       stack_task_list, check_task_weight, per_row_linear)
 from .solvers import solve_shared, solve_tasks
 
 _COMMON_CONSTRAINTS = {
@@ -75,6 +76,17 @@ def _stack_task_list(X, y, tasks):
         raise ValueError("tasks must not be given with the list layout: the list position "
                          "is the task.")
     return stack_task_list(list(X), list(y) if isinstance(y, (list, tuple)) else y)
+
+
+def warn_if_not_converged(gaps, eps, max_iter, stacklevel):
+    """The one ConvergenceWarning of mtlfast: some block's gap above its
+    tolerance after max_iter iterations."""
+    gaps, eps = np.asarray(gaps, dtype=float), np.asarray(eps, dtype=float)
+    if np.any(gaps > eps):
+        warnings.warn(
+            "Objective did not converge. You might want to increase the number of "
+            f"iterations (max_iter={max_iter}). Duality gap: {gaps.max():.3e}, "
+            f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
 class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -186,11 +198,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
         eps = self.tol * (Yn2 if penalty.separable else np.array([Yn2.sum()]))
         gaps_n = res.gaps * datafit.n_samples
-        if np.any(gaps_n > eps):
-            warnings.warn(
-                "Objective did not converge. You might want to increase the number of "
-                f"iterations (max_iter={self.max_iter}). Duality gap: {gaps_n.max():.3e}, "
-                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=3)
+        warn_if_not_converged(gaps_n, eps, self.max_iter, stacklevel=3)
 
         coef = res.coef
         dtype = datafit.dtype
@@ -332,14 +340,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         labels, codes = check_tasks(tasks, X.shape[0])
         T = len(labels)
         sw = check_sample_weight(sample_weight, X)
-        tw = None
-        if task_weight is not None:
-            tw = np.asarray(task_weight, dtype=np.float64)
-            if tw.shape != (T,):
-                raise ValueError(f"task_weight must have one entry per task ({T}), got "
-                                 f"shape {tw.shape}.")
-            if not np.isfinite(tw).all() or np.any(tw <= 0):
-                raise ValueError("task_weight must be positive and finite.")
+        tw = check_task_weight(task_weight, T)
         datafit = QuadraticPerTask(X, y.astype(X.dtype), codes, T, sw, tw, self.fit_intercept)
         return datafit, labels, per_task
 
@@ -349,11 +350,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         ye = datafit.y_eff.astype(np.float64)
         yy = np.array([ye[s] @ ye[s] for s in datafit.task_slices()])
         eps = self.tol * (yy if len(gaps) == datafit.n_tasks else np.array([yy.sum()]))
-        if np.any(gaps > eps):
-            warnings.warn(
-                "Objective did not converge. You might want to increase the number of "
-                f"iterations (max_iter={self.max_iter}). Duality gap: {gaps.max():.3e}, "
-                f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=4)
+        warn_if_not_converged(gaps, eps, self.max_iter, stacklevel=4)
         intercept = datafit.intercept(coef.T.astype(np.float64)).astype(datafit.dtype)
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
@@ -445,12 +442,9 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                              "task label of each row).")
         X = validate_data(self, X, accept_sparse=True, dtype=[np.float64, np.float32],
                           reset=False)
-        codes = codes_for(tasks, self.tasks_, X.shape[0])
-        out = np.empty(X.shape[0], dtype=np.result_type(X.dtype, self.coef_.dtype))
-        for t in np.unique(codes):
-            m = codes == t
-            out[m] = np.asarray(X[m] @ self.coef_[t]).ravel() + self.intercept_[t]
-        return out
+        out = per_row_linear(X, self.coef_, self.intercept_,
+                             codes_for(tasks, self.tasks_, X.shape[0]))
+        return out.astype(np.result_type(X.dtype, self.coef_.dtype), copy=False)
 
     def score(self, X, y, sample_weight=None, tasks=None):
         """R^2 of the predictions (per-task data: pass tasks as in predict)."""

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import _stack_task_list, check_sample_weight
 from ._config import resolve_n_threads
-from .datafits import check_tasks
+from .datafits import check_tasks, per_row_linear
 
 
 # -- folds ---------------------------------------------------------------
@@ -103,11 +103,7 @@ def _mse(est, X, Y, sw, tasks, codes):
         R2 = R2[:, None] if R2.ndim == 1 else R2
         return float(np.mean(np.average(R2, axis=0, weights=sw)))
     # per-task fit: coef_ row k belongs to the label tasks_[k]
-    k = np.searchsorted(est.tasks_, tasks)
-    Xc = X.tocsr() if sparse.issparse(X) else X
-    pred = np.asarray(Xc.multiply(coef[k]).sum(axis=1)).ravel() if sparse.issparse(Xc) \
-        else np.einsum("ij,ij->i", Xc, coef[k])
-    R2 = (pred + b[k] - Y) ** 2
+    R2 = (per_row_linear(X, coef, b, np.searchsorted(est.tasks_, tasks)) - Y) ** 2
     per = [np.average(R2[codes == t], weights=None if sw is None else sw[codes == t])
            for t in np.unique(codes)]
     return float(np.mean(per))

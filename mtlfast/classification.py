@@ -22,20 +22,19 @@ W = 0, b = 0). Multi-class problems: one task per class on the same X with
 """
 import copy
 import numbers
-import warnings
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight
-from .datafits import LogisticPerTask, check_tasks, codes_for
+from ._base import (_COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight,
+                    warn_if_not_converged)
+from .datafits import (LogisticPerTask, check_tasks, codes_for, check_task_weight,
+                       per_row_linear)
 from .solvers import solve_logistic
 
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
@@ -174,11 +173,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
             # one task, or every task with the same two labels (a 0/1 indicator
             # matrix): one (2,) array, scikit-learn's single/multilabel convention
             self.classes_ = self.classes_[0]
-        tw = None
-        if task_weight is not None:
-            tw = np.asarray(task_weight, dtype=np.float64)
-            if tw.shape != (T,) or not np.isfinite(tw).all() or np.any(tw <= 0):
-                raise ValueError(f"task_weight must be {T} positive finite numbers.")
+        tw = check_task_weight(task_weight, T)
         if per_task:
             df = LogisticPerTask(X, yl, codes, T, sw, tw, self.fit_intercept)
         else:
@@ -217,10 +212,8 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         if not (np.isfinite(res.coef).all() and np.isfinite(res.intercept).all()):
             raise ValueError("the solver produced non-finite coefficients; check the data's "
                              "scale.")
-        if scale is not None and gap > self.tol * scale:
-            warnings.warn(f"Proximal Newton did not converge in max_iter={self.max_iter} "
-                          f"iterations: duality gap {gap:.3e} > tolerance "
-                          f"{self.tol * scale:.3e}.", ConvergenceWarning, stacklevel=3)
+        if scale is not None:
+            warn_if_not_converged(gap, self.tol * scale, self.max_iter, stacklevel=3)
         self.coef_ = np.ascontiguousarray(res.coef, dtype=self._dtype)
         self.intercept_ = res.intercept.astype(self._dtype)
         self.n_iter_ = int(res.n_iter.max())
@@ -299,11 +292,8 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         if tasks is None:
             raise ValueError("this model was fitted on per-task data: pass tasks=... (the "
                              "task label of each row).")
-        k = codes_for(tasks, self.tasks_, X.shape[0])
-        Xr = X.tocsr() if sparse.issparse(X) else X
-        z = np.asarray(Xr.multiply(self.coef_[k]).sum(axis=1)).ravel() if sparse.issparse(Xr) \
-            else np.einsum("ij,ij->i", Xr, self.coef_[k])
-        return z + self.intercept_[k]
+        return per_row_linear(X, self.coef_, self.intercept_,
+                              codes_for(tasks, self.tasks_, X.shape[0]))
 
     def predict_proba(self, X, tasks=None):
         """Probabilities. Shared design with several tasks: (n_samples,

@@ -11,7 +11,8 @@ Task labels and the long / list layouts: mtlfast.datafits._layout.
 from .base import Datafit, SharedDesignArrays, TaskDesignArrays
 from .quadratic import QuadraticShared, QuadraticPerTask
 from .logistic import LogisticPerTask
-from ._layout import check_tasks, codes_for, stack_task_list, shared_to_long
+from ._layout import (check_tasks, codes_for, stack_task_list, shared_to_long,
+                      check_task_weight, per_row_linear)
 
 __all__ = ["Datafit", "SharedDesignArrays", "TaskDesignArrays", "QuadraticShared",
            "QuadraticPerTask", "LogisticPerTask", "check_tasks", "codes_for",

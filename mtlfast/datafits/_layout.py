@@ -108,3 +108,26 @@ def csc_task_pointers(indices, indptr, offsets):
         lo, hi = indptr[j], indptr[j + 1]
         tptr[j] = lo + np.searchsorted(indices[lo:hi], offsets)
     return tptr.ravel()
+
+
+def check_task_weight(task_weight, n_tasks):
+    """Validated task weights omega_t: (n_tasks,) positive and finite, or None."""
+    if task_weight is None:
+        return None
+    tw = np.asarray(task_weight, dtype=np.float64)
+    if tw.shape != (n_tasks,):
+        raise ValueError(f"task_weight must have one entry per task ({n_tasks}), got "
+                         f"shape {tw.shape}.")
+    if not np.isfinite(tw).all() or np.any(tw <= 0):
+        raise ValueError("task_weight must be positive and finite.")
+    return tw
+
+
+def per_row_linear(X, coef, intercept, codes):
+    """x_i . coef[codes[i]] + intercept[codes[i]] for every row i (each row
+    with its own task's model); X dense or sparse, coef (T, p)."""
+    Xr = X.tocsr() if sparse.issparse(X) else X
+    k = np.asarray(codes)
+    z = (np.asarray(Xr.multiply(coef[k]).sum(axis=1)).ravel() if sparse.issparse(Xr)
+         else np.einsum("ij,ij->i", Xr, coef[k]))
+    return z + intercept[k]
