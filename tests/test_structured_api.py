@@ -363,3 +363,18 @@ def test_transfer_demo_beats_the_target_alone(seed):
     assert rows["TransferLasso"] < 0.5 * rows["target alone (Lasso)"]
     assert rows["TransferLasso"] < rows["source model only"]
     assert rows["pooled, task_weight"] < rows["target alone (Lasso)"]
+
+
+def test_task_graph_default_similarity_with_many_tasks():
+    """The default similarity (all pairs 1) with 50 tasks: its Laplacian's top
+    eigenvalue (T, repeated T - 1 times) made LAPACK's subset solver fail."""
+    from mtlfast.penalties import laplacian_max_eig
+    T = 50
+    A = sparse.csr_matrix(np.ones((T, T)) - np.eye(T))
+    assert laplacian_max_eig(A) == pytest.approx(T, rel=1e-7)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((T * 8, 5))
+    y = X @ rng.standard_normal(5) + rng.standard_normal(T * 8)
+    tasks = np.repeat(np.arange(T), 8)
+    m = mtlfast.TaskGraphMultiTask(alpha=0.05, graph_alpha=0.1).fit(X, y, tasks=tasks)
+    assert m.coef_.shape == (T, 5) and m.dual_gap_ <= m.eps_

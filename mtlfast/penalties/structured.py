@@ -213,7 +213,13 @@ def laplacian_max_eig(A):
         return 0.0
     Lap = sparse.diags(deg) - A
     if T <= 500:
-        lmax = linalg.eigh(Lap.toarray(), eigvals_only=True, subset_by_index=[T - 1, T - 1])[0]
+        try:
+            lmax = linalg.eigh(Lap.toarray(), eigvals_only=True,
+                               subset_by_index=[T - 1, T - 1])[0]
+        except linalg.LinAlgError:
+            # LAPACK's subset solver fails on highly repeated eigenvalues (the
+            # complete graph's Laplacian: T with multiplicity T - 1)
+            lmax = linalg.eigvalsh(Lap.toarray())[-1]
     else:
         lmax = splinalg.eigsh(Lap, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0]
     # never above Gershgorin's bound 2 max(deg); the slack covers eigsh's tolerance

@@ -1,14 +1,15 @@
-# Anderson extrapolation of the working-set iterates (celer / skglm style),
-# for the epochs of mtlfast._cd_shared: every K+1 epochs the iterate is
-# replaced by the affine combination of the last K+1 that minimizes the norm
-# of their differences, when that lowers the objective.
+# Anderson extrapolation of the epochs' iterates (celer / skglm style), for any
+# quadratic kernel (mtlfast._cd_shared, mtlfast._cd_pertask): every K+1 epochs
+# the iterate is replaced by the affine combination of the last K+1 that
+# minimizes the norm of their differences, when that lowers the objective.
+# The kernel gives the rows W[t * ldw + j] of its block's tasks and its
+# residual as one flushed vector (no pending implicit-centering shift).
 from cython cimport floating
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 from libc.math cimport fabs, fmax
 
 from mtlfast._prox cimport Penalty, NORM_L1, row_norm
-from mtlfast._design cimport Design, flush_residual
 
 
 ctypedef struct Anderson:
@@ -16,7 +17,7 @@ ctypedef struct Anderson:
     int K           # extrapolate from K+1 consecutive iterates
     int count       # iterates stored since the last extrapolation
     double* Wk      # (K+1) x (n_ws*T) stored working-set rows
-    void* Rk        # (K+1) x (n*T) stored residuals (floating)
+    void* Rk        # (K+1) x n_r stored residuals (floating)
     double* M       # K x K
     double* z       # K
     Py_ssize_t cap  # capacity of Wk, in doubles
@@ -37,7 +38,10 @@ cdef inline void anderson_reserve(Anderson* A, int n_ws, int T) noexcept nogil:
     A.cap = need
 
 
-cdef inline int anderson_alloc(Anderson* A, int K, int p, int n, int T, size_t item) noexcept nogil:
+cdef inline void anderson_alloc(Anderson* A, int K, Py_ssize_t n_r, size_t item) noexcept nogil:
+    """K: depth (0: off); n_r: the residual's length; item: its entries' size.
+    Extrapolation is off (A.K = 0) when the snapshots would be too large or
+    the memory cannot be had."""
     A.K = K
     A.count = 0
     A.cap = 0
@@ -46,17 +50,17 @@ cdef inline int anderson_alloc(Anderson* A, int K, int p, int n, int T, size_t i
     A.M = NULL
     A.z = NULL
     if K <= 0:
-        return 0
-    if (<double> (K + 1)) * n * T * item > 128.0 * 1024 * 1024:
+        return
+    if (<double> (K + 1)) * n_r * item > 128.0 * 1024 * 1024:
         A.K = 0            # residual snapshots would be too large: no extrapolation
-        return 0
-    A.cap = 0
-    A.Rk = malloc(<size_t> (K + 1) * n * T * item)
+        return
+    A.Rk = malloc(<size_t> (K + 1) * n_r * item)
     A.M = <double*> malloc(<size_t> K * K * sizeof(double))
     A.z = <double*> malloc(<size_t> K * sizeof(double))
     if A.Rk == NULL or A.M == NULL or A.z == NULL:
-        return -1
-    return 0
+        free(A.Rk); free(A.M); free(A.z)
+        A.Rk = NULL; A.M = NULL; A.z = NULL
+        A.K = 0
 
 
 cdef inline void anderson_free(Anderson* A) noexcept nogil:
@@ -99,7 +103,7 @@ cdef inline bint _solve_ones(double* M, double* z, int K) noexcept nogil:
 
 
 cdef inline double _primal_n(const Penalty* pen, const double* w, int m, int T,
-                      double R_norm2, int n) noexcept nogil:
+                      double R_norm2, double n) noexcept nogil:
     """0.5 ||R||^2 + n * sum_rows h(w_row): the n-scaled objective."""
     cdef int k, t
     cdef double val = 0.0, sq = 0.0
@@ -110,24 +114,25 @@ cdef inline double _primal_n(const Penalty* pen, const double* w, int m, int T,
     return 0.5 * R_norm2 + n * (pen.lam1 * val + 0.5 * pen.lam2 * sq)
 
 
-cdef inline void anderson_step(Anderson* A, const Design* D, const Penalty* pen,
-                         floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
-                         double* c, int T, const int* ws, int n_ws) noexcept nogil:
+cdef inline void anderson_step(Anderson* A, const Penalty* pen,
+                               floating* W, Py_ssize_t ldw, int T,     # in/out: the block's rows
+                               const int* ws, int n_ws,                # in: the epochs' features
+                               floating* Rs, Py_ssize_t nT,            # in/out: flushed residual
+                               double n) noexcept nogil:               # in: the penalty's scale
     """Store the current iterate; every K+1 iterates, replace it by the
     Anderson extrapolation  sum_k c_k x_{k+1}  (c minimizes ||sum c_k U_k||,
-    sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective. The
-    residual is affine in W, so it is extrapolated with the same weights."""
-    cdef int n = D.n_samples, K = A.K
+    sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective
+    0.5 ||R||^2 + n sum_j h(W_j). The residual is affine in W, so it is
+    extrapolated with the same weights. The caller flushes the residual
+    first (only when A.K > 0: a flush changes the rounding of what follows)."""
+    cdef int K = A.K
     cdef int k, l, t, i, m = n_ws * T
-    cdef Py_ssize_t nT = <Py_ssize_t> n * T
     cdef double* Wc
     cdef floating* Rk = <floating*> A.Rk
     cdef floating* Rc
     cdef double s, zs, r, R_e2 = 0.0, R_c2 = 0.0
     if K <= 0:
         return
-    for t in range(T):
-        flush_residual(D, Rs + t * rt, si, &c[t])
     Wc = A.Wk + <Py_ssize_t> A.count * m
     for k in range(n_ws):
         for t in range(T):

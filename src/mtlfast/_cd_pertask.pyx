@@ -35,6 +35,8 @@ from mtlfast._prox cimport Penalty, penalty_from, is_separable, row_prox_diag, r
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, build_ws
+from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve, anderson_step,
+                                anderson_free)
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
@@ -62,6 +64,7 @@ ctypedef struct Block:
     double* w_old
     double* buf
     ScoredFeature* sc
+    Anderson* AA
 
 
 cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
@@ -120,10 +123,35 @@ cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil
                        b.dn, b.buf, gap, act, n_act)
 
 
+cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
+    """The epochs' features changed: the stored Anderson iterates index the
+    old list."""
+    cdef Block* b = <Block*> ctx
+    b.AA.count = 0
+    anderson_reserve(b.AA, m, b.nt)
+
+
+cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
+    cdef int lo = b.D.offsets[b.t0], hi = b.D.offsets[b.t0 + b.nt]
+    cdef floating* r = <floating*> b.r
+    flush(b.D, r, b.t0, b.nt)
+    anderson_step(b.AA, b.pen, W + <Py_ssize_t> b.t0 * b.D.p, b.D.p, b.nt, feats, m, r + lo,
+                  hi - lo, 1.0)
+
+
+cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
+    cdef Block* b = <Block*> ctx
+    if b.f32:
+        _anderson_of(b, <float*> b.W, feats, m)
+    else:
+        _anderson_of(b, <double*> b.W, feats, m)
+
+
 cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
                            floating* W, floating* r, const floating* y, int t0, int nt,
                            int max_iter, double tol, int gap_freq, int n_threads,
-                           bint screen, bint use_ws, int p0, double* gap_out) noexcept nogil:
+                           bint screen, bint use_ws, int p0, int anderson_k,
+                           double* gap_out) noexcept nogil:
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over the features of the epoch, all or the working set), or -1
     when scratch memory cannot be allocated. Fills L[j * T + t] =
@@ -135,6 +163,8 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     active, solved until the subproblem's gap is <= 0.3 x the full one).
     Otherwise plain epochs over all features with the stopping rule of the
     module docstring.
+    anderson_k > 0: Anderson extrapolation of the epochs' iterates every
+    anderson_k + 1 epochs (mtlfast._anderson; 0: off).
     screen (lam1 > 0, tol >= 0): gap-safe screening after every full gap;
     the gap stays the full problem's."""
     cdef int p = D.p, T = D.T
@@ -143,6 +173,9 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     cdef Block b
     cdef SolveHooks h
     cdef DriverOptions o
+    cdef Anderson AA
+    anderson_alloc(&AA, anderson_k, D.offsets[t0 + nt] - D.offsets[t0], sizeof(floating))
+    b.AA = &AA
     b.a = <double*> malloc(<size_t> nt * sizeof(double))
     b.w_old = <double*> malloc(<size_t> nt * sizeof(double))
     b.buf = <double*> malloc(<size_t> nt * sizeof(double))
@@ -152,6 +185,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     if (b.a == NULL or b.w_old == NULL or b.buf == NULL or b.XtA == NULL or Lmax == NULL
             or b.sc == NULL):
         free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
+        anderson_free(&AA)
         return -1
     screen = screen and pen.lam1 > 0.0 and tol >= 0.0
     use_ws = use_ws and pen.lam1 > 0.0 and tol >= 0.0
@@ -182,6 +216,8 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
         h.screen = _screen_hook
     h.on_new_set = NULL
     h.after_epoch = NULL
+    if AA.K > 0:
+        h.on_new_set, h.after_epoch = _new_set_hook, _after_epoch_hook
     o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
     o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, gap_freq, gap_freq
     o.n_threads, o.inner_gap_threads = n_threads, 1
@@ -189,6 +225,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     o.final_tol_if_same_ws = False
     n_iter = drive(&h, &o, gap, gap_out)
     free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
+    anderson_free(&AA)
     return n_iter
 
 
@@ -207,13 +244,14 @@ ctypedef struct Entry:
     bint screen
     bint use_ws
     int p0
+    int anderson_k
 
 
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
                           double* gap) noexcept nogil:
     return tasks_block_solve(e.D, e.pen, e.L, coef, <floating*> e.r, <const floating*> e.y,
                              t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads, e.screen,
-                             e.use_ws, e.p0, gap)
+                             e.use_ws, e.p0, e.anderson_k, gap)
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -231,7 +269,8 @@ def solve(design, floating[:, ::1] coef, penalty, options):
         mtlfast._taskdesign.design_from), arrays of coef's dtype.
     penalty : a row penalty (mtlfast.penalties; kernel_params()).
     options : mtlfast.solvers.KernelOptions: max_iter, tol, gap_freq,
-        n_threads, screen, strategy (STRATEGY_WS: working sets), p0.
+        n_threads, screen, strategy (STRATEGY_WS: working sets), p0,
+        anderson_k (Anderson extrapolation depth; 0: off).
     Returns (n_iter per block, gap per block, residual y - A(W)); one block per
     task for separable penalties (NORM_L1), else a single block.
     """
@@ -265,7 +304,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     cdef Entry e
     e.D, e.pen, e.L, e.coef, e.r, e.y = &D, &pen, &L[0, 0], &coef[0, 0], &r[0], &y[0]
     e.f32, e.max_iter, e.tol, e.gap_freq = floating is float, max_iter, tol, gap_freq
-    e.screen, e.use_ws, e.p0 = screen, use_ws, p0
+    e.screen, e.use_ws, e.p0, e.anderson_k = screen, use_ws, p0, options.anderson_k
 
     with nogil:
         # r = y - A(W)

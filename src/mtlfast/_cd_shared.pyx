@@ -138,8 +138,14 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
 
 
 cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
-    anderson_step(b.AA, b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
-                   feats, m)
+    cdef int t
+    cdef floating* Rs = <floating*> b.Rs
+    if b.AA.K <= 0:
+        return
+    for t in range(b.T):
+        flush_residual(b.D, Rs + t * b.rt, b.si, &b.c[t])
+    anderson_step(b.AA, b.pen, W, b.ldw, b.T, feats, m, Rs,
+                  <Py_ssize_t> b.D.n_samples * b.T, b.D.n_samples)
 
 
 cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
@@ -203,10 +209,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     screen = screen and pen.lam1 > 0.0
     if D.is_sparse or random or T < 2 or si != 1:
         block_size = 0
-    if anderson_alloc(&AA, 0 if random else anderson_k, p, n, T, sizeof(floating)) != 0:
-        anderson_free(&AA)
-        AA.K = 0
-        AA.Wk = NULL; AA.Rk = NULL; AA.M = NULL; AA.z = NULL
+    anderson_alloc(&AA, 0 if random else anderson_k, <Py_ssize_t> n * T, sizeof(floating))
     if (blocks_alloc(&S, block_size, n, p, T, sizeof(floating)) != 0 or b.XtA == NULL
             or b.a == NULL or b.w_old == NULL or b.buf == NULL or (use_ws and b.sc == NULL)):
         free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
