@@ -168,7 +168,8 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
 
 
 def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
-                n_threads=None, backend="cython", screening=True, strategy="ws", p0=None):
+                n_threads=None, backend="cython", screening=True, strategy="ws", p0=None,
+                anderson_k=None):
     """Minimize a QuadraticPerTask datafit + a row penalty (mtlfast._cd_pertask).
 
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for
@@ -182,7 +183,17 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         or "cd" (epochs over all unscreened features). Both stop on the full
         problem's gap; tol < 0 always runs plain epochs.
     p0 : smallest working-set size; None: p / 50 clipped to [10, 100].
+    anderson_k : Anderson extrapolation of the epochs' iterates every
+        anderson_k + 1 epochs (0: off); None: 5, except 0 with tol < 0 (the
+        twin's iterates). Measured (per-task data, 20-50 tasks, p = 500-2000,
+        L1 and L2,1 at alpha_max/10 and /100, tol 1e-4 and 1e-8, one thread):
+        0.57-1.05x the time without (one 3 ms fit 1.2x), the gain growing
+        with the accuracy. The residual follows W's change piece by piece
+        after an extrapolation (extrapolating it too drifted from W by
+        rounding: gaps 100x optimistic at tol 1e-12).
     """
+    if anderson_k is None:
+        anderson_k = 5 if tol is not None and tol >= 0 else 0
     _check_backend(backend)
     code = _strategy(strategy)
     if backend == "reference":
@@ -191,7 +202,8 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         return SolveResult(W.T.astype(datafit.dtype), np.array([it]), np.array([gap]))
     coef = _initial_coef(datafit, coef_init)
     options = KernelOptions(int(max_iter), float(tol), int(gap_freq),
-                            resolve_n_threads(n_threads), code, _p0(datafit, p0), bool(screening))
+                            resolve_n_threads(n_threads), code, _p0(datafit, p0), bool(screening),
+                            anderson_k=int(anderson_k))
     with single_threaded_blas():
         n_iter, gaps, r = _cd_pertask.solve(datafit.kernel_design(), coef, penalty, options)
     return SolveResult(coef, n_iter, gaps, r)

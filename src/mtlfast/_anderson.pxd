@@ -114,17 +114,23 @@ cdef inline double _primal_n(const Penalty* pen, const double* w, int m, int T,
     return 0.5 * R_norm2 + n * (pen.lam1 * val + 0.5 * pen.lam2 * sq)
 
 
-cdef inline void anderson_step(Anderson* A, const Penalty* pen,
+cdef inline bint anderson_step(Anderson* A, const Penalty* pen,
                                floating* W, Py_ssize_t ldw, int T,     # in/out: the block's rows
                                const int* ws, int n_ws,                # in: the epochs' features
                                floating* Rs, Py_ssize_t nT,            # in/out: flushed residual
-                               double n) noexcept nogil:               # in: the penalty's scale
+                               double n,                               # in: the penalty's scale
+                               bint extrapolate_residual) noexcept nogil:
     """Store the current iterate; every K+1 iterates, replace it by the
     Anderson extrapolation  sum_k c_k x_{k+1}  (c minimizes ||sum c_k U_k||,
     sum c = 1, U_k = x_{k+1} - x_k) when that lowers the objective
     0.5 ||R||^2 + n sum_j h(W_j). The residual is affine in W, so it is
-    extrapolated with the same weights. The caller flushes the residual
-    first (only when A.K > 0: a flush changes the rounding of what follows)."""
+    extrapolated with the same weights (extrapolate_residual), or left to the
+    caller, who updates it by the coefficients' change as an epoch does
+    (no rounding drift between the residual and W: the gap stays exact to
+    1e-12; the change is W's new rows minus A.Wk + K * n_ws * T, the iterate
+    before). The caller flushes the residual first (only when A.K > 0: a
+    flush changes the rounding of what follows). Returns whether W was
+    replaced."""
     cdef int K = A.K
     cdef int k, l, t, i, m = n_ws * T
     cdef double* Wc
@@ -132,7 +138,7 @@ cdef inline void anderson_step(Anderson* A, const Penalty* pen,
     cdef floating* Rc
     cdef double s, zs, r, R_e2 = 0.0, R_c2 = 0.0
     if K <= 0:
-        return
+        return False
     Wc = A.Wk + <Py_ssize_t> A.count * m
     for k in range(n_ws):
         for t in range(T):
@@ -140,7 +146,7 @@ cdef inline void anderson_step(Anderson* A, const Penalty* pen,
     memcpy(Rk + A.count * nT, Rs, nT * sizeof(floating))
     A.count += 1
     if A.count < K + 1:
-        return
+        return False
     A.count = 0
     # M = U^T U with U_k = W_{k+1} - W_k
     for k in range(K):
@@ -152,12 +158,12 @@ cdef inline void anderson_step(Anderson* A, const Penalty* pen,
             A.M[k * K + l] = s
             A.M[l * K + k] = s
     if not _solve_ones(A.M, A.z, K):
-        return
+        return False
     zs = 0.0
     for k in range(K):
         zs += A.z[k]
     if zs == 0.0:
-        return
+        return False
     for k in range(K):
         A.z[k] /= zs
     # objective of the extrapolated point (its residual is never stored until accepted)
@@ -175,16 +181,19 @@ cdef inline void anderson_step(Anderson* A, const Penalty* pen,
         A.Wk[i] = s
     if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
             >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
-        return
+        return False
     if pen.kind == NORM_L1 and pen.positive:
         for i in range(m):
             if A.Wk[i] < 0.0:
-                return      # extrapolation left the feasible set
+                return False      # extrapolation left the feasible set
     for k in range(n_ws):
         for t in range(T):
             W[t * ldw + ws[k]] = <floating> A.Wk[<Py_ssize_t> k * T + t]
+    if not extrapolate_residual:
+        return True
     for i in range(nT):
         r = 0.0
         for k in range(K):
             r += A.z[k] * Rk[(k + 1) * nT + i]
         Rs[i] = <floating> r
+    return True

@@ -132,11 +132,23 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
 
 
 cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
+    """An Anderson step; when it replaces W, the residual follows W's change
+    piece by piece, as in an epoch (no drift between them)."""
     cdef int lo = b.D.offsets[b.t0], hi = b.D.offsets[b.t0 + b.nt]
+    cdef int k, tt, nt = b.nt
     cdef floating* r = <floating*> b.r
-    flush(b.D, r, b.t0, b.nt)
-    anderson_step(b.AA, b.pen, W + <Py_ssize_t> b.t0 * b.D.p, b.D.p, b.nt, feats, m, r + lo,
-                  hi - lo, 1.0)
+    cdef const double* before = b.AA.Wk + <Py_ssize_t> b.AA.K * m * nt
+    cdef double delta
+    flush(b.D, r, b.t0, nt)
+    if not anderson_step(b.AA, b.pen, W + <Py_ssize_t> b.t0 * b.D.p, b.D.p, nt, feats, m,
+                         r + lo, hi - lo, 1.0, False):
+        return
+    for k in range(m):
+        for tt in range(nt):
+            delta = (W[<Py_ssize_t> (b.t0 + tt) * b.D.p + feats[k]]
+                     - <floating> before[<Py_ssize_t> k * nt + tt])
+            if delta != 0.0:
+                piece_update(b.D, feats[k], b.t0 + tt, delta, r)
 
 
 cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:

@@ -145,7 +145,7 @@ cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) no
     for t in range(b.T):
         flush_residual(b.D, Rs + t * b.rt, b.si, &b.c[t])
     anderson_step(b.AA, b.pen, W, b.ldw, b.T, feats, m, Rs,
-                  <Py_ssize_t> b.D.n_samples * b.T, b.D.n_samples)
+                  <Py_ssize_t> b.D.n_samples * b.T, b.D.n_samples, True)
 
 
 cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
