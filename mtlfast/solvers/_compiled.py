@@ -184,8 +184,11 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         problem's gap; tol < 0 always runs plain epochs.
     p0 : smallest working-set size; None: p / 50 clipped to [10, 100].
     anderson_k : Anderson extrapolation of the epochs' iterates every
-        anderson_k + 1 epochs (0: off); None: 5, except 0 with tol < 0 (the
-        twin's iterates). Measured (per-task data, 20-50 tasks, p = 500-2000,
+        anderson_k + 1 epochs (0: off); None: 5 in float64, except 0 with
+        tol < 0 (the twin's iterates); 0 in float32 (near float32's rounding
+        floor the acceptance test cannot tell an improvement: measured, an
+        L1 fit at tol 1e-6 hit max_iter with it and converged without; at
+        tol 1e-8 several golden-master fits took 10-25x the epochs). Measured (per-task data, 20-50 tasks, p = 500-2000,
         L1 and L2,1 at alpha_max/10 and /100, tol 1e-4 and 1e-8, one thread):
         0.57-1.05x the time without (one 3 ms fit 1.2x), the gain growing
         with the accuracy. The residual follows W's change piece by piece
@@ -193,7 +196,7 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
         rounding: gaps 100x optimistic at tol 1e-12).
     """
     if anderson_k is None:
-        anderson_k = 5 if tol is not None and tol >= 0 else 0
+        anderson_k = 5 if tol is not None and tol >= 0 and datafit.dtype == np.float64 else 0
     _check_backend(backend)
     code = _strategy(strategy)
     if backend == "reference":
