@@ -18,95 +18,11 @@ from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._blocked cimport BlockScratch, epoch_blocked
 
 
-cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
-    cdef uint32_t x = state[0]
-    x ^= x << 13
-    x ^= x >> 17
-    x ^= x << 5
-    state[0] = x
-    return x
-
-
-cdef inline int _rand_int(int end, uint32_t* state) noexcept nogil:
-    """Uniform-ish integer in [0, end)."""
-    return <int> (_xorshift(state) % <uint32_t> end)
-
-
-cdef inline void _xta_row(const Design* D, const Penalty* pen, int j,
-                   const floating* W, Py_ssize_t ldw, const floating* Rs,
-                   Py_ssize_t rt, int si, int T, double* XtA) noexcept nogil:
-    """XtA[j, :] = X_eff[:, j]^T R - n lam2 W[j, :]   (R already flushed)."""
-    cdef int t, n = D.n_samples
-    if D.is_sparse and si > 1 and rt == 1:
-        col_dot_rows(D, j, Rs, T, NULL, &XtA[<Py_ssize_t> j * T])   # flushed: c = 0
-        for t in range(T):
-            XtA[<Py_ssize_t> j * T + t] -= n * pen.lam2 * W[t * ldw + j]
-        return
-    for t in range(T):
-        XtA[<Py_ssize_t> j * T + t] = (col_dot(D, j, Rs + t * rt, si, 0.0)
-                                      - n * pen.lam2 * W[t * ldw + j])
-
-
 cdef enum:
     GAP_BLOCK = 64    # features per gemm block in the dense full gap
 
 
-cdef inline void _xta_dense_gemm(const Design* D, const Penalty* pen,
-                          const floating* W, Py_ssize_t ldw, const floating* R,
-                          int T, const int* ws, int m, double* XtA,
-                          int n_threads) noexcept nogil:
-    """XtA[j] = X_j^T R - n lam2 W_j for the m features of ws (all when NULL)
-    on dense X, in blocks of GAP_BLOCK features, one gemm each (blocks in
-    parallel; the block partition does not depend on the thread count, so
-    neither do results)."""
-    cdef int n_blocks = (m + GAP_BLOCK - 1) // GAP_BLOCK
-    cdef int blk
-    if n_threads > 1:
-        for blk in prange(n_blocks, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_dense_block(D, pen, W, ldw, R, T, ws, m, XtA, blk)
-    else:
-        for blk in range(n_blocks):
-            _xta_dense_block(D, pen, W, ldw, R, T, ws, m, XtA, blk)
-
-
-cdef inline void _xta_dense_block(const Design* D, const Penalty* pen,
-                           const floating* W, Py_ssize_t ldw, const floating* R,
-                           int T, const int* ws, int m, double* XtA, int blk) noexcept nogil:
-    cdef int n = D.n_samples
-    cdef int k0 = blk * GAP_BLOCK
-    cdef int b = min(GAP_BLOCK, m - k0)
-    cdef int k, t, j
-    cdef double lam2n = n * pen.lam2
-    cdef const floating* X = <const floating*> D.data
-    cdef const floating* XB
-    cdef floating* buf = NULL
-    cdef floating* G = <floating*> malloc(<size_t> b * T * sizeof(floating))
-    cdef bint contiguous = ws == NULL or ws[k0 + b - 1] - ws[k0] == b - 1
-    if not contiguous:
-        buf = <floating*> malloc(<size_t> n * b * sizeof(floating))
-    if G == NULL or (not contiguous and buf == NULL):
-        free(G); free(buf)
-        for k in range(b):     # fall back to dot products
-            _xta_row(D, pen, k0 + k if ws == NULL else ws[k0 + k], W, ldw, R, n, 1, T, XtA)
-        return
-    if contiguous:
-        XB = X + <Py_ssize_t> (k0 if ws == NULL else ws[k0]) * n
-    else:
-        for k in range(b):
-            memcpy(buf + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k0 + k] * n,
-                   n * sizeof(floating))
-        XB = buf
-    # G (T x b, column-major) = R^T X_B
-    _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
-    for k in range(b):
-        j = k0 + k if ws == NULL else ws[k0 + k]
-        for t in range(T):
-            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * W[t * ldw + j]
-    free(G)
-    free(buf)
-
-
-cdef inline double block_gap(const Design* D, const Penalty* pen,
+cdef double block_gap(const Design* D, const Penalty* pen,
                       const floating* W, Py_ssize_t ldw,     # in
                       floating* Rs, Py_ssize_t rt, int si,   # in/out: flushed
                       double* c,
@@ -114,183 +30,21 @@ cdef inline double block_gap(const Design* D, const Penalty* pen,
                       const int* ws, int n_ws,               # in: features (NULL = all)
                       double* XtA, double* buf,              # scratch (p*T), (T)
                       double* dn_out,                        # out: N^D(XtA) max
-                      int n_threads) noexcept nogil:
-    """Duality gap of the block in the n-scaled objective, over the features
-    in `ws` (all features when ws is NULL; W must vanish outside ws).
-
-    The formula (mtlfast._gap.quadratic_gap) with strengths n lam1, n lam2;
-    the dual point is the residual rescaled by dual_scale(n lam1, dn).
-    Restricted to ws, this is the gap of the subproblem on those features.
-    """
-    cdef int n = D.n_samples
-    cdef int m = D.n_features if ws == NULL else n_ws
-    cdef int k, j, t, i
-    cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
-    cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0
-    cdef double dn = 0.0, xtr, XtR_norm2 = 0.0
-    cdef const floating* r
-    cdef const floating* y
-
-    for t in range(T):
-        flush_residual(D, Rs + t * rt, si, &c[t])
-
-    if not D.is_sparse and T > 1 and si == 1:
-        _xta_dense_gemm(D, pen, W, ldw, Rs, T, ws, m, XtA, n_threads)
-    elif n_threads > 1:
-        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
-            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
-    else:
-        for k in range(m):
-            _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
-
-    for t in range(T):
-        r = Rs + t * rt
-        y = Y + <Py_ssize_t> t * n
-        for i in range(n):
-            R_norm2 += <double> r[<Py_ssize_t> i * si] * r[<Py_ssize_t> i * si]
-            RY += <double> r[<Py_ssize_t> i * si] * y[i]
-    for k in range(m):
-        j = k if ws == NULL else ws[k]
-        for t in range(T):
-            buf[t] = W[t * ldw + j]
-            W_norm2 += buf[t] * buf[t]
-        NW += row_norm(pen, buf, T)
-
-    for k in range(m):
-        j = k if ws == NULL else ws[k]
-        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
-    if lam1n <= 0.0 and lam2n > 0.0:
-        for k in range(m):
-            j = k if ws == NULL else ws[k]
-            for t in range(T):
-                xtr = XtA[<Py_ssize_t> j * T + t] + lam2n * W[t * ldw + j]
-                XtR_norm2 += xtr * xtr
-    dn_out[0] = dn
-    return quadratic_gap(lam1n, lam2n, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
+                      int n_threads) noexcept nogil
 
 
-cdef inline void _epoch(const Design* D, const Penalty* pen, const double* norms2,
-                 floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
-                 double* c, int T,
-                 const int* ws, int n_ws, bint random, uint32_t* state,
-                 double* a, double* w_old,
-                 double* w_max, double* d_w_max) noexcept nogil:
-    """One pass of proximal block coordinate descent over the features in ws
-    (all features when ws is NULL), in order or drawn at random."""
-    cdef int n = D.n_samples
-    cdef int m = D.n_features if ws == NULL else n_ws
-    cdef int kk, k, j, t
-    cdef double L, delta
-    cdef floating w_new
-    cdef bint changed
-    cdef bint rows = D.is_sparse and si > 1 and rt == 1
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
-    for kk in range(m):
-        k = _rand_int(m, state) if random else kk
-        j = k if ws == NULL else ws[k]
-        L = norms2[j]
-        if L == 0.0:
-            # zero column: the row's optimum is the penalty's minimizer, 0
-            for t in range(T):
-                W[t * ldw + j] = 0.0
-            continue
-        if rows:
-            # sparse X, row-major residual: all tasks in one pass over the nonzeros
-            col_dot_rows(D, j, Rs, T, c, a)
-            changed = False
-            for t in range(T):
-                w_old[t] = W[t * ldw + j]
-                a[t] += L * w_old[t]
-            row_prox(pen, a, T, L, n)
-            for t in range(T):
-                w_new = <floating> a[t]
-                a[t] = w_new - w_old[t]          # a now holds the changes
-                if a[t] != 0.0:
-                    changed = True
-                    W[t * ldw + j] = w_new
-                    d_w_max[0] = fmax(d_w_max[0], fabs(a[t]))
-                w_max[0] = fmax(w_max[0], fabs(w_new))
-            if changed:
-                col_update_rows(D, j, a, Rs, T, c)
-            continue
-        for t in range(T):
-            w_old[t] = W[t * ldw + j]
-            a[t] = L * w_old[t] + col_dot(D, j, Rs + t * rt, si, c[t])
-        row_prox(pen, a, T, L, n)
-        for t in range(T):
-            w_new = <floating> a[t]
-            delta = w_new - w_old[t]
-            if delta != 0.0:
-                col_update(D, j, delta, Rs + t * rt, si, &c[t])
-                W[t * ldw + j] = w_new
-                d_w_max[0] = fmax(d_w_max[0], fabs(delta))
-            w_max[0] = fmax(w_max[0], fabs(w_new))
-
-
-cdef inline int _screen(const Design* D, const Penalty* pen, const double* norms2,
+cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
                  floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
                  double* c, int T, const double* XtA, double dn, double gap,
-                 int* act, int n_act, double* buf) noexcept nogil:
-    """Gap-safe screening (Fercoq, Gramfort, Salmon 2015; Ndiaye et al. 2017)
-    of the features in act (n_act of them, sorted), right after block_gap over
-    the same features filled XtA, dn and gap (n-scaled).
-
-    With lam' = n lam1, the dual point of block_gap is theta = cst R_aug / lam'
-    (cst = min(1, lam' / dn)); the dual objective is lam'^2-strongly concave,
-    so the dual optimum lies in the ball of radius sqrt(2 gap) / lam' around
-    theta. A feature whose dual constraint holds strictly on the whole ball,
-        cst N^D(XtA_j) + sqrt(2 gap) ||X_aug_j|| < lam'
-    (every row penalty here has N^D(v) <= ||v||_2, so the ball's image under
-    X_aug_j^T stays inside the dual unit ball), has a zero row at every
-    optimum: its coefficients are set to zero (residual updated) and it
-    leaves act. Returns the new count; act stays sorted.
-
-    Rounding: near convergence the ball shrinks to nothing while an active
-    feature's N^D(XtA_j) equals n lam1 only up to rounding (of the residual,
-    stored in the data's precision), so the test keeps a relative margin of
-    1e-9 (float64) / 1e-4 (float32) of n lam1."""
-    cdef int n = D.n_samples
-    cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
-    cdef floating w
-    cdef int k, j, t, m = 0
-    if lam1n <= 0.0 or gap != gap:
-        return n_act
-    cdef SafeBall ball = safe_ball(lam1n, dn, gap, 1e-4 if floating is float else 1e-9)
-    for k in range(n_act):
-        j = act[k]
-        if safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf),
-                       norms2[j] + lam2n):
-            for t in range(T):
-                w = W[t * ldw + j]
-                if w != 0.0:
-                    col_update(D, j, -w, Rs + t * rt, si, &c[t])
-                    W[t * ldw + j] = 0.0
-        else:
-            act[m] = j
-            m += 1
-    for t in range(T):
-        flush_residual(D, Rs + t * rt, si, &c[t])
-    return m
+                 int* act, int n_act, double* buf) noexcept nogil
 
 
-cdef inline void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
+cdef void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
                             floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt,
                             int si, double* c, int T,
                             const int* ws, int n_ws, bint random, uint32_t* state,
                             BlockScratch* S, double* a, double* w_old,
-                            double* w_max, double* d_w_max, int n_threads) noexcept nogil:
-    if S.bs > 1:
-        epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max,
-                       n_threads)
-    else:
-        _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, state, a, w_old,
-               w_max, d_w_max)
+                            double* w_max, double* d_w_max, int n_threads) noexcept nogil
 
 
-cdef inline double _sq_norm(const floating* y, int n) noexcept nogil:
-    cdef double s = 0.0
-    cdef int i
-    for i in range(n):
-        s += <double> y[i] * y[i]
-    return s
+cdef double _sq_norm(const floating* y, int n) noexcept nogil

@@ -76,7 +76,7 @@ ctypedef struct Block:
 cdef inline double _gap_of(Block* b, floating* PA, const int* feats, int m,
                            int n_threads) noexcept nogil:
     return model_gap(b.D, b.M, PA, <floating*> b.PB, <floating*> b.r, <const floating*> b.y,
-                     b.t0, b.nt, feats, m, b.V, b.buf, b.buf2, n_threads)
+                     b.t0, b.nt, feats, m, b.V, b.buf, b.buf2, n_threads, NULL)
 
 
 cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
