@@ -37,7 +37,23 @@ from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
-from mtlfast._cd_shared_core cimport block_gap, _run_epoch, _screen, _sq_norm
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from libc.stdint cimport uint32_t
+from libc.math cimport fabs, fmax
+
+from mtlfast._prox cimport Penalty, row_prox, row_norm, row_dual_norm
+from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
+                              col_update_rows)
+from mtlfast._blas cimport _gemm
+from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
+from mtlfast._blocked cimport epoch_blocked
+
+
+
+include "_cd_shared_core.pxi"
 
 
 # ---- the driver's hooks (mtlfast._driver): the block's state, and one thin

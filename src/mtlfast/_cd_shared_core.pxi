@@ -1,19 +1,9 @@
-"""The shared-design kernel's numerics, compiled once as their own module
-(declared in _cd_shared_core.pxd): plain functions, inlined by the C
-compiler only where it chooses, as in one hand-written kernel file."""
-from cython cimport floating
-from cython.parallel cimport prange
-from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
-from libc.stdint cimport uint32_t
-from libc.math cimport fabs, fmax
+# The shared-design kernel's numerics (included by _cd_shared.pyx, compiled in
+# that module: gaps, epochs, screening). Separate file, one compilation unit:
+# the C compiler then inlines the hot column helpers as in one hand-written kernel.
 
-from mtlfast._prox cimport Penalty, row_prox, row_norm, row_dual_norm
-from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
-                              col_update_rows)
-from mtlfast._blas cimport _gemm
-from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
-from mtlfast._blocked cimport BlockScratch, epoch_blocked
+cdef enum:
+    GAP_BLOCK = 64    # features per gemm block in the dense full gap
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
