@@ -73,8 +73,7 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
     cdef floating* Dlt = <floating*> S.Dlt
     cdef floating* K
     cdef int* idx = S.idx
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
+    cdef double wm = 0.0, dwm = 0.0     # the largest |w| and change (kept in registers)
     start = 0
     while start < m:
         b = min(bs, m - start)
@@ -132,11 +131,11 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
                 if dk != 0.0:
                     changed = True
                     W[t * ldw + j] = w_new
-                    d_w_max[0] = fmax(d_w_max[0], fabs(dk))
+                    dwm = fmax(dwm, fabs(dk))
                     # later features of the block see this change through K
                     for l in range(k + 1, b):
                         G[<Py_ssize_t> l * T + t] -= K[l + <Py_ssize_t> k * b] * dk
-                w_max[0] = fmax(w_max[0], fabs(w_new))
+                wm = fmax(wm, fabs(w_new))
         if changed:
             # R (n x T) -= X_B (n x b) @ Delta^T (b x T), in R_CHUNKS fixed row chunks
             if n_threads > 1:
@@ -147,6 +146,8 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
                 for ch in range(R_CHUNKS):
                     _block_update(R, XB, Dlt, n, T, b, rows, ch)
         start += b
+    w_max[0] = wm
+    d_w_max[0] = dwm
 
 
 cdef int blocks_alloc(BlockScratch* S, int bs, int n, int p, int T,

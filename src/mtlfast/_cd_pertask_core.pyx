@@ -134,8 +134,7 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
     cdef double delta
     cdef const double* Lj
     cdef floating w_new
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
+    cdef double wm = 0.0, dwm = 0.0     # the largest |w| and change (kept in registers)
     for k in range(m):
         j = k if feats == NULL else feats[k]
         if Lmax[j] == 0.0:
@@ -151,5 +150,7 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
             if delta != 0.0:
                 piece_update(D, j, t0 + tt, delta, r)
                 W[<Py_ssize_t> (t0 + tt) * p + j] = w_new
-                d_w_max[0] = fmax(d_w_max[0], fabs(delta))
-            w_max[0] = fmax(w_max[0], fabs(w_new))
+                dwm = fmax(dwm, fabs(delta))
+            wm = fmax(wm, fabs(w_new))
+    w_max[0] = wm
+    d_w_max[0] = dwm

@@ -168,8 +168,7 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
     cdef floating w_new
     cdef bint changed
     cdef bint rows = D.is_sparse and si > 1 and rt == 1
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
+    cdef double wm = 0.0, dwm = 0.0     # the largest |w| and change (kept in registers)
     for kk in range(m):
         k = _rand_int(m, state) if random else kk
         j = k if ws == NULL else ws[k]
@@ -193,8 +192,8 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
                 if a[t] != 0.0:
                     changed = True
                     W[t * ldw + j] = w_new
-                    d_w_max[0] = fmax(d_w_max[0], fabs(a[t]))
-                w_max[0] = fmax(w_max[0], fabs(w_new))
+                    dwm = fmax(dwm, fabs(a[t]))
+                wm = fmax(wm, fabs(w_new))
             if changed:
                 col_update_rows(D, j, a, Rs, T, c)
             continue
@@ -208,8 +207,10 @@ cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
             if delta != 0.0:
                 col_update(D, j, delta, Rs + t * rt, si, &c[t])
                 W[t * ldw + j] = w_new
-                d_w_max[0] = fmax(d_w_max[0], fabs(delta))
-            w_max[0] = fmax(w_max[0], fabs(w_new))
+                dwm = fmax(dwm, fabs(delta))
+            wm = fmax(wm, fabs(w_new))
+    w_max[0] = wm
+    d_w_max[0] = dwm
 
 
 cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,

@@ -142,8 +142,7 @@ cdef void _epoch(const TaskDesign* D, const Model* M, const double* L, floating*
     dots g, the model's row update, the residual updates."""
     cdef int p = D.p, T = D.T
     cdef int j, k, tt
-    w_max[0] = 0.0
-    d_w_max[0] = 0.0
+    cdef double wm = 0.0, dwm = 0.0     # the largest |w| and change (kept in registers)
     if feats == NULL:
         m = p
     for k in range(m):
@@ -164,8 +163,10 @@ cdef void _epoch(const TaskDesign* D, const Model* M, const double* L, floating*
                 if delta[tt] != 0.0:
                     piece_update(D, j, t0 + tt, delta[tt], r)
         for tt in range(nt):
-            d_w_max[0] = fmax(d_w_max[0], fabs(delta[tt]))
-            w_max[0] = fmax(w_max[0], fabs(_w(M, PA, PB, D.p, t0 + tt, j)))
+            dwm = fmax(dwm, fabs(delta[tt]))
+            wm = fmax(wm, fabs(_w(M, PA, PB, D.p, t0 + tt, j)))
+    w_max[0] = wm
+    d_w_max[0] = dwm
 
 
 cdef inline double _part_score(const Penalty* pen, const double* V, int nt, bint summed,
