@@ -1,10 +1,9 @@
-"""Anderson extrapolation, compiled once as their own module (declared in _anderson.pxd):
+"""Anderson extrapolation, compiled once as their own module (declared, with the cimports they use, in _anderson.pxd):
 plain functions, inlined by the C compiler only where it chooses."""
 from cython cimport floating
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 from libc.math cimport fabs, fmax
-from mtlfast._prox cimport Penalty, NORM_L1, row_norm
 
 
 cdef void anderson_reserve(Anderson* A, int n_ws, int T) noexcept nogil:

@@ -1,13 +1,10 @@
-"""The blocked BLAS-3 epochs of the shared-design kernel, compiled once as their own module (declared in _blocked.pxd):
+"""The blocked BLAS-3 epochs of the shared-design kernel, compiled once as their own module (declared, with the cimports they use, in _blocked.pxd):
 plain functions, inlined by the C compiler only where it chooses."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport fabs, fmax
-from mtlfast._prox cimport Penalty, row_prox
-from mtlfast._design cimport Design
-from mtlfast._blas cimport _gemm, _syrk_lt
 
 
 cdef void _block_G(const floating* R, const floating* XB, floating* G, int n, int T,

@@ -1,11 +1,8 @@
-"""The per-task quadratic kernel's numerics, compiled once as their own module (declared in _cd_pertask_core.pxd):
+"""The per-task quadratic kernel's numerics, compiled once as their own module (declared, with the cimports they use, in _cd_pertask_core.pxd):
 plain functions, inlined by the C compiler only where it chooses."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs, fmax
-from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
-from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2, flush
-from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 
 
 cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,

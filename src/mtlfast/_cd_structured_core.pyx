@@ -1,13 +1,8 @@
-"""The structured kernel's numerics, compiled once as their own module (declared in _cd_structured_core.pxd):
+"""The structured kernel's numerics, compiled once as their own module (declared, with the cimports they use, in _cd_structured_core.pxd):
 plain functions, inlined by the C compiler only where it chooses."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs, fmax, fmin, sqrt, INFINITY
-from mtlfast._prox cimport Penalty, NORM_L1, row_norm, row_dual_norm
-from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2, flush
-from mtlfast._workset cimport ScoredFeature
-from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,
-                              _w, _lap_row, _lap_vec)
 
 
 cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int nt,

@@ -1,14 +1,8 @@
-"""The logistic kernel's numerics, compiled once as their own module (declared in _pn_logistic_core.pxd):
+"""The logistic kernel's numerics, compiled once as their own module (declared, with the cimports they use, in _pn_logistic_core.pxd):
 plain functions, inlined by the C compiler only where it chooses."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
-from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE
-from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
-from mtlfast._workset cimport ScoredFeature
-from mtlfast._logdesign cimport LogDesign, _piece, _wdot, _model_terms, _wupdate, _apply
-from mtlfast._logloss cimport (_loss, _loss_change, _pen_change, _pen_total,
-                               _optimal_intercept, _expit, _xlogx, _logaddexp0)
 
 
 cdef void _xta_column(const LogDesign* D, const Penalty* pen, const floating* W, int t0,
