@@ -87,6 +87,9 @@ ctypedef struct Block:
 
 cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
                            int n_threads) noexcept nogil:
+    if b.T == 1:    # as in _run_epoch: the constant drops the loops over tasks
+        return block_gap(b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c,
+                         <const floating*> b.Y, 1, feats, m, b.XtA, b.buf, &b.dn, n_threads)
     return block_gap(b.D, b.pen, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c,
                      <const floating*> b.Y, b.T, feats, m, b.XtA, b.buf, &b.dn, n_threads)
 

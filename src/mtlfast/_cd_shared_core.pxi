@@ -20,7 +20,7 @@ cdef inline int _rand_int(int end, uint32_t* state) noexcept nogil:
     return <int> (_xorshift(state) % <uint32_t> end)
 
 
-cdef void _xta_row(const Design* D, const Penalty* pen, int j,
+cdef inline void _xta_row(const Design* D, const Penalty* pen, int j,
                    const floating* W, Py_ssize_t ldw, const floating* Rs,
                    Py_ssize_t rt, int si, int T, double* XtA) noexcept nogil:
     """XtA[j, :] = X_eff[:, j]^T R - n lam2 W[j, :]   (R already flushed)."""
@@ -153,7 +153,7 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     return quadratic_gap(lam1n, lam2n, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
 
 
-cdef void _epoch(const Design* D, const Penalty* pen, const double* norms2,
+cdef inline void _epoch(const Design* D, const Penalty* pen, const double* norms2,
                  floating* W, Py_ssize_t ldw, floating* Rs, Py_ssize_t rt, int si,
                  double* c, int T,
                  const int* ws, int n_ws, bint random, uint32_t* state,
@@ -268,6 +268,11 @@ cdef void _run_epoch(const Design* D, const Penalty* pen, const double* norms2,
     if S.bs > 1:
         epoch_blocked(D, pen, norms2, W, ldw, Rs, T, ws, n_ws, S, a, w_old, w_max, d_w_max,
                        n_threads)
+    elif T == 1:
+        # one task (every block of a separable penalty): the constant lets the
+        # compiler drop the loops over tasks from the per-coordinate code
+        _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, 1, ws, n_ws, random, state, a, w_old,
+               w_max, d_w_max)
     else:
         _epoch(D, pen, norms2, W, ldw, Rs, rt, si, c, T, ws, n_ws, random, state, a, w_old,
                w_max, d_w_max)
