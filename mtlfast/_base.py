@@ -2,6 +2,7 @@
 through the solver driver, prediction, and scikit-learn tags."""
 import contextlib
 import copy
+import functools
 import re
 import numbers
 import warnings
@@ -82,11 +83,40 @@ def warn_if_not_converged(gaps, eps, max_iter, stacklevel):
     """The one ConvergenceWarning of mtlfast: some block's gap above its
     tolerance after max_iter iterations."""
     gaps, eps = np.asarray(gaps, dtype=float), np.asarray(eps, dtype=float)
-    if np.any(gaps > eps):
+    if np.any(~(gaps <= eps)):          # a NaN gap is not converged either
         warnings.warn(
             "Objective did not converge. You might want to increase the number of "
             f"iterations (max_iter={max_iter}). Duality gap: {gaps.max():.3e}, "
             f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=stacklevel + 1)
+
+
+def fit_atomically(fit):
+    """Decorate an estimator's fit: when it raises (bad input, non-finite
+    values, Ctrl-C), the estimator is left exactly as it was before."""
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        state = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+    return wrapper
+
+
+def check_finite_fit(coef, intercept, gaps):
+    """The one check of a finished solve: coefficients, intercepts and duality
+    gaps must be finite. A non-finite value is never returned as a fit (nor a
+    NaN gap as a certificate): the solve overflowed."""
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()
+            and np.isfinite(gaps).all()):
+        raise ValueError(
+            # the first words are scikit-learn's (its tests match them)
+            "Coordinate descent iterations resulted in non-finite parameter values "
+            "(coefficients, intercepts or duality gap): the fit overflowed in floating point. "
+            "The data (or alpha) are too large or too small in magnitude; rescale X and y "
+            "(README, section Guarantees).")
 
 
 class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -103,7 +133,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _validate_fit_data(self, X, y, sample_weight):
         with _naming_errors("X"):
             X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
-                              accept_large_sparse=False, ensure_min_samples=1,
+                              accept_large_sparse=True, ensure_min_samples=1,
                               ensure_min_features=1)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
@@ -133,6 +163,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return X, y, sw
 
     # -- fitting ----------------------------------------------------------
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         """Fit the model by block coordinate descent.
 
@@ -204,11 +235,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         dtype = datafit.dtype
         with np.errstate(all="ignore"):
             intercept = datafit.intercept(coef.T.astype(np.float64)).astype(dtype)
-        if not (np.isfinite(coef).all() and np.isfinite(res.gaps).all()
-                and np.isfinite(intercept).all()):
-            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
-                             "values. The input data may contain large values and need to "
-                             "be preprocessed.")
+        check_finite_fit(coef, intercept, res.gaps)
         self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(dtype), eps, y_was_1d)
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
@@ -324,7 +351,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             sample_weight = None if sw is None else np.tile(sw, T)
         with _naming_errors("X"):
             X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
-                              accept_large_sparse=False, ensure_min_samples=1,
+                              accept_large_sparse=True, ensure_min_samples=1,
                               ensure_min_features=1)
         with _naming_errors("y"):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
@@ -352,10 +379,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         eps = self.tol * (yy if len(gaps) == datafit.n_tasks else np.array([yy.sum()]))
         warn_if_not_converged(gaps, eps, self.max_iter, stacklevel=4)
         intercept = datafit.intercept(coef.T.astype(np.float64)).astype(datafit.dtype)
-        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-            raise ValueError("Coordinate descent iterations resulted in non-finite parameter "
-                             "values. The input data may contain large values and need to "
-                             "be preprocessed.")
+        check_finite_fit(coef, intercept, gaps)
         self.coef_ = coef
         self.intercept_ = intercept
         self.n_iter_ = int(n_iter.max())

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import _stack_task_list, check_sample_weight
 from ._config import resolve_n_threads
+from ._signals import request_abort
 from .datafits import check_tasks, per_row_linear
 
 
@@ -177,7 +178,7 @@ def _prepare(est, X, y, sample_weight, tasks):
                          "is None.")
     X, y, tasks = _stack_task_list(X, y, tasks)
     X = validate_data(est, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-                      accept_large_sparse=False)
+                      accept_large_sparse=True)
     if sparse.issparse(X):
         X = X.tocsr()
     Y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y")
@@ -215,6 +216,11 @@ def _run_cv(template, X, Y, sw, tasks, codes, task_weight, param, grids, folds, 
                 raise ValueError(f"the score of fold {k} is not finite (NaN or inf) for "
                                  "some path points; check the scorer and the data.")
             progress.update(f"grid {g + 1}, fold {k + 1}: best loss {res[0].min():.4g}")
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the main thread only: fits still running in joblib's
+        # worker threads stop at their next check instead of running on
+        request_abort()
+        raise
     finally:
         progress.close()
     losses = np.array([[out[g, k][0] for k in range(len(folds))] for g in range(len(grids))])

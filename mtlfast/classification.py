@@ -31,8 +31,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import (_COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight,
-                    warn_if_not_converged)
+from ._base import (fit_atomically, _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight,
+                    warn_if_not_converged, check_finite_fit)
 from .datafits import (LogisticPerTask, check_tasks, codes_for, check_task_weight,
                        per_row_linear)
 from .solvers import solve_logistic
@@ -136,7 +136,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         X, y, tasks = _stack_task_list(X, y, tasks)
         with _naming_errors("X"):
             X = validate_data(self, X, accept_sparse=["csc", "csr"],
-                              dtype=[np.float64, np.float32], accept_large_sparse=False)
+                              dtype=[np.float64, np.float32], accept_large_sparse=True)
         with _naming_errors("y"):
             Y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         if Y.shape[0] != X.shape[0]:
@@ -182,6 +182,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         return df, per_task, labels
 
     # -- fit -------------------------------------------------------------------
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         """Fit by proximal Newton.
 
@@ -209,9 +210,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         whole objective: the sum of the blocks' gaps (task_dual_gaps_: each
         task's, when the penalty is separable)."""
         gap = float(res.gaps.sum())
-        if not (np.isfinite(res.coef).all() and np.isfinite(res.intercept).all()):
-            raise ValueError("the solver produced non-finite coefficients; check the data's "
-                             "scale.")
+        check_finite_fit(res.coef, res.intercept, res.gaps)
         if scale is not None:
             warn_if_not_converged(gap, self.tol * scale, self.max_iter, stacklevel=3)
         self.coef_ = np.ascontiguousarray(res.coef, dtype=self._dtype)

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
-from ._base import SharedDesignRegressor, _COMMON_CONSTRAINTS
+from ._base import fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS
 
 _RATIO = [Interval(numbers.Real, 0, 1, closed="both")]
 
@@ -159,6 +159,7 @@ class ElasticNet(SharedDesignRegressor):
             return penalties.L2(self.alpha)
         return penalties.ElasticNet(self.alpha, self.l1_ratio, positive=self.positive)
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, check_input=True, *, tasks=None,
             task_weight=None):
         """Fit the model (see SharedDesignRegressor.fit). `check_input` is

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.metrics import check_scoring
 
-from ._base import _COMMON_CONSTRAINTS
+from ._base import fit_atomically, _COMMON_CONSTRAINTS
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
 from ._cv_engine import (task_folds, _RefitBest, _prepare, _run_cv, _make_folds, _check_grid,
                          _auto_grid, _fit_best, _split_params)
@@ -119,6 +119,7 @@ class MultiTaskElasticNetCV(_RefitBest, MultiOutputMixin, RegressorMixin, BaseEs
             est.set_params(l1_ratio=float(l1_ratio))
         return est
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None, **params):
         """Cross-validate the path, then fit on all data with the best alpha.
 
@@ -220,6 +221,7 @@ class MultiTaskLassoCV(MultiTaskElasticNetCV):
     def _l1_ratios(self):
         return np.array([1.0])
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None, **params):
         super().fit(X, y, sample_weight, tasks=tasks, task_weight=task_weight, **params)
         del self.l1_ratio_
@@ -280,6 +282,7 @@ class PathCV(_RefitBest, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None, **params):
         """Cross-validate, then refit the best value on all data (params:
         the splitter's, with scikit-learn's metadata routing enabled)."""

@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
-from ._base import SharedDesignRegressor, _COMMON_CONSTRAINTS
+from ._base import fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS
 from .solvers import solve_structured
 from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
                                    check_source)
@@ -49,6 +49,7 @@ class _StructuredRegressor(SharedDesignRegressor):
     _parameter_constraints = dict(_STRUCT_CONSTRAINTS)
     _mono_task_name = "Lasso or TransferLasso"
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         """Fit the model by block coordinate descent.
 
@@ -344,6 +345,7 @@ class TransferLasso(_StructuredRegressor):
         self.warm_start = warm_start
         self.n_threads = n_threads
 
+    @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
         super().fit(X, y, sample_weight, tasks=tasks, task_weight=task_weight)
         if self._fit_1d:

@@ -36,6 +36,7 @@ from scipy.special import expit, xlogy
 
 from .base import Datafit, TaskDesignArrays
 from ._layout import csc_task_pointers
+from ._checks import canonical, check_columns, column_maxabs
 
 
 def _phi(v):
@@ -64,6 +65,8 @@ class LogisticPerTask(Datafit):
 
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
                  fit_intercept=True, shared=False):
+        X = canonical(X)
+        check_columns(column_maxabs(X), X.shape[0])
         N, p = len(y), X.shape[1]
         self.n_samples, self.n_features, self.n_tasks = N, p, n_tasks
         self.fit_intercept = fit_intercept

@@ -34,6 +34,7 @@ from scipy import sparse
 
 from .base import Datafit, SharedDesignArrays, TaskDesignArrays
 from ._layout import csc_task_pointers
+from ._checks import canonical, check_columns, check_target, column_maxabs
 
 
 class QuadraticShared(Datafit):
@@ -49,6 +50,8 @@ class QuadraticShared(Datafit):
     """
 
     def __init__(self, X, Y, sample_weight=None, fit_intercept=True):
+        X = canonical(X)
+        check_target(Y, X.shape[0])      # X's columns: the kernel checks their squared norms
         dtype = X.dtype
         n, p = X.shape
         self.n_samples, self.n_features, self.n_tasks = n, p, Y.shape[1]
@@ -195,7 +198,10 @@ class QuadraticPerTask(Datafit):
 
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
                  fit_intercept=True):
+        X = canonical(X)
         N, p = X.shape
+        check_columns(column_maxabs(X), N)
+        check_target(y, N)
         self.n_tasks, self.n_features, self.n_samples = n_tasks, p, N
         self.dtype = X.dtype
         self.fit_intercept = fit_intercept

@@ -38,7 +38,7 @@ from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve, anderson_step,
                                 anderson_free)
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
-from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 
 
@@ -163,7 +163,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
                            floating* W, floating* r, const floating* y, int t0, int nt,
                            int max_iter, double tol, int gap_freq, int n_threads,
                            bint screen, bint use_ws, int p0, int anderson_k,
-                           double* gap_out) noexcept nogil:
+                           Watch* watch, double* gap_out) noexcept nogil:
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over the features of the epoch, all or the working set), or -1
     when scratch memory cannot be allocated. Fills L[j * T + t] =
@@ -235,6 +235,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     o.n_threads, o.inner_gap_threads = n_threads, 1
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = False
+    o.watch = watch
     n_iter = drive(&h, &o, gap, gap_out)
     free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
     anderson_free(&AA)
@@ -243,6 +244,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
 
 ctypedef struct Entry:
     # what every block of a solve shares (the entry's arrays and options)
+    Watch watch               # shared stop state of the blocks
     const TaskDesign* D
     const Penalty* pen
     double* L
@@ -263,7 +265,7 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                           double* gap) noexcept nogil:
     return tasks_block_solve(e.D, e.pen, e.L, coef, <floating*> e.r, <const floating*> e.y,
                              t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads, e.screen,
-                             e.use_ws, e.p0, e.anderson_k, gap)
+                             e.use_ws, e.p0, e.anderson_k, &e.watch, gap)
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -318,6 +320,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     e.f32, e.max_iter, e.tol, e.gap_freq = floating is float, max_iter, tol, gap_freq
     e.screen, e.use_ws, e.p0, e.anderson_k = screen, use_ws, p0, options.anderson_k
 
+    watch_start(&e.watch)
     with nogil:
         # r = y - A(W)
         for j in range(p):
@@ -327,6 +330,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                     piece_update(&D, j, t, w, &r[0])
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
         flush(&D, &r[0], 0, T)
+    raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr

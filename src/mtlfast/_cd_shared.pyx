@@ -35,7 +35,7 @@ from mtlfast._blocked cimport BlockScratch, blocks_alloc, blocks_invalidate, blo
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
                                 anderson_step, anderson_free)
 from mtlfast._workset cimport ScoredFeature, build_ws
-from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 from cython cimport floating
 from cython.parallel cimport prange
@@ -52,6 +52,8 @@ from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._blocked cimport epoch_blocked
 
 
+
+from mtlfast.datafits._checks import check_shared_norms
 
 include "_cd_shared_core.pxi"
 
@@ -183,7 +185,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
-                     int screen_freq, double* gap_out) noexcept nogil:
+                     int screen_freq, Watch* watch, double* gap_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -259,6 +261,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     o.n_threads, o.inner_gap_threads = n_threads, n_threads
     o.outer_gap_on_active = True
     o.final_tol_if_same_ws = False
+    o.watch = watch
     n_iter = drive(&h, &o, gap, &gap)
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
@@ -273,6 +276,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
 
 ctypedef struct Entry:
     # what every block of a solve shares (the entry's arrays and options)
+    Watch watch               # shared stop state of the blocks
     const Design* D
     const Penalty* pen
     const double* norms2
@@ -302,7 +306,7 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                        (<const floating*> e.Y) + <Py_ssize_t> t0 * e.D.n_samples, nt,
                        e.max_iter, e.tol, e.gap_freq, e.random,
                        e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
-                       e.anderson_k, n_threads, e.screen, e.screen_freq, gap)
+                       e.anderson_k, n_threads, e.screen, e.screen_freq, &e.watch, gap)
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -413,6 +417,9 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     with nogil:
         for j in prange(p, schedule='static', num_threads=n_threads):
             norms2[j] = col_norm2(&D, data_ptr, j)
+    check_shared_norms(norms_arr, design)      # under/overflowing columns: a clear error
+    watch_start(&e.watch)
+    with nogil:
         # R = Y - X_eff W
         for j in range(p):
             for t in range(T):
@@ -420,6 +427,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                 if w != 0.0:
                     col_update(&D, j, w, Rp + t * rt, si, &c[t])
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
+    raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)

@@ -38,7 +38,7 @@ from mtlfast._taskdesign cimport (
 from mtlfast._workset cimport ScoredFeature, select_ws
 from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,
                               _w, _lap_row, _lap_vec)
-from mtlfast._driver cimport SolveHooks, DriverOptions, drive, run_blocks
+from mtlfast._driver cimport Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, run_blocks
 
 
 # rows in a block from which the per-feature dots and updates are split
@@ -124,7 +124,7 @@ cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) n
 cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* PA,
                      floating* PB, floating* r, const floating* y, int t0, int nt,
                      int max_iter, double tol, int gap_freq, int n_threads, bint use_ws,
-                     int p0, double* gap_out) noexcept nogil:
+                     int p0, Watch* watch, double* gap_out) noexcept nogil:
     """Epochs for the tasks t0 .. t0+nt-1; returns the number of epochs
     (passes over all features or over the working set), or -1 when scratch
     memory cannot be allocated. Fills L[j * T + t] = ||X[rows t, j]||^2 for
@@ -175,6 +175,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     o.n_threads, o.inner_gap_threads = n_threads, 1
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = False
+    o.watch = watch
     n_iter = drive(&h, &o, gap, gap_out)
     free(b.g); free(b.delta); free(b.buf); free(b.buf2); free(b.V); free(b.sc)
     return n_iter
@@ -182,6 +183,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
 
 ctypedef struct Entry:
     # what every block of a solve shares (the entry's arrays and options)
+    Watch watch               # shared stop state of the blocks
     const TaskDesign* D
     const Model* M
     double* L
@@ -201,7 +203,7 @@ cdef inline int _block_of(Entry* e, floating* PA, int t0, int nt, int n_threads,
                           double* gap) noexcept nogil:
     return block_solve(e.D, e.M, e.L, PA, <floating*> e.PB, <floating*> e.r,
                        <const floating*> e.y, t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads,
-                       e.use_ws, e.p0, gap)
+                       e.use_ws, e.p0, &e.watch, gap)
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -292,6 +294,7 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
     e.f32, e.max_iter, e.tol, e.gap_freq = floating is float, max_iter, tol, gap_freq
     e.use_ws, e.p0 = use_ws, p0
 
+    watch_start(&e.watch)
     with nogil:
         # r = y - A(W)
         for j in range(p):
@@ -301,6 +304,7 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
                     piece_update(&D, j, t, w, &r[0])
         run_blocks(_solve_block, &e, n_blocks > 1, T, n_threads, &n_iter[0], &gaps[0])
         flush(&D, &r[0], 0, T)
+    raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     return n_iter_arr, gaps_arr, r_arr

@@ -31,9 +31,84 @@
 #                                    (new working set, or screening in plain
 #                                    epochs): reset caches and extrapolation
 #   after_epoch(ctx, feats, m)       (optional) after each epoch (Anderson step)
+#
+# Stopping early (Watch): the driver checks after every epoch and every gap
+#   - a NaN gap (overflow in the data or the iterates): stop, the gap is
+#     returned as it is and the caller reports it (+inf is left to the
+#     caller: the logistic kernel's "no gap computed" is +inf);
+#   - a pending signal (Ctrl-C): with the GIL, at most every 50 ms of CPU
+#     time, on the thread that started the fit (the only one whose checks
+#     can run Python's handlers); the handler's exception stays pending and
+#     the kernel entry raises it (raise_if_stopped) once the GIL is back;
+#   - an abort request (mtlfast._signals.request_abort, for fits running in
+#     worker threads).
+# One block that stops stops the others (the blocks of a solve share a Watch).
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+from libc.time cimport clock, clock_t, CLOCKS_PER_SEC
+
+from mtlfast._signals cimport abort_generation
+
+
+cdef extern from "Python.h":
+    int PyErr_CheckSignals()
+    unsigned long PyThread_get_thread_ident() nogil
+
+
+cdef enum StopReason:
+    RUNNING = 0
+    STOP_SIGNAL = 1           # a signal handler raised: its exception is pending
+    STOP_NONFINITE = 2        # the gap is NaN
+    STOP_ABORT = 3            # mtlfast._signals.request_abort()
+
+
+ctypedef struct Watch:
+    int status                # a StopReason
+    unsigned long thread      # the thread that started the fit
+    unsigned long generation  # abort generation at the start
+    clock_t next_check        # CPU clock of the next signal check
+
+
+cdef inline void watch_start(Watch* w) noexcept nogil:
+    w.status = RUNNING
+    w.thread = PyThread_get_thread_ident()
+    w.generation = abort_generation()
+    w.next_check = clock()
+
+
+cdef inline bint watch_stop(Watch* w, double gap) noexcept nogil:
+    """Whether the fit must stop now (see the top of this file); gap: the
+    gap just computed, or 0 after an epoch."""
+    cdef clock_t now
+    if w == NULL:
+        return gap != gap
+    if w.status != RUNNING:
+        return True
+    if gap != gap:
+        w.status = STOP_NONFINITE
+        return True
+    if abort_generation() != w.generation:
+        w.status = STOP_ABORT
+        return True
+    if PyThread_get_thread_ident() == w.thread:
+        now = clock()
+        if now >= w.next_check:
+            w.next_check = now + CLOCKS_PER_SEC // 20
+            with gil:
+                if PyErr_CheckSignals() != 0:
+                    w.status = STOP_SIGNAL
+    return w.status != RUNNING
+
+
+cdef inline int raise_if_stopped(const Watch* w) except -1:
+    """In the kernel entry, with the GIL, after the solve: re-raise what a
+    signal handler raised during the fit, or KeyboardInterrupt on abort."""
+    if w.status == STOP_SIGNAL:
+        return -1             # the handler's exception is the current one
+    if w.status == STOP_ABORT:
+        raise KeyboardInterrupt("mtlfast: fit aborted (mtlfast._signals.request_abort)")
+    return 0
 
 
 ctypedef double (*gap_fn)(void* ctx, const int* feats, int m, int n_threads) noexcept nogil
@@ -78,6 +153,8 @@ ctypedef struct DriverOptions:
                               # optimum); else over all p
     bint final_tol_if_same_ws # working sets: a set equal to the previous one holds
                               # the support: solve it to 0.3 x tol_abs at once
+    Watch* watch              # shared by the blocks of a solve (NULL: only the
+                              # non-finite gap stops)
 
 
 cdef inline int count_nonzero_rows(const floating* W, Py_ssize_t ldw, int p,
@@ -110,7 +187,7 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* 
         n_act = h.screen(h.ctx, act_buf, n_act, gap[0])
         if n_act < o.p:
             act = act_buf
-    if gap[0] <= o.tol_abs:
+    if gap[0] <= o.tol_abs or watch_stop(o.watch, gap[0]):
         return 0
     if h.on_new_set != NULL:
         h.on_new_set(h.ctx, act_buf, n_act)
@@ -121,7 +198,7 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* 
         n_iter = it + 1
         if _rule(o, n_iter, o.cd_gap_every, w_max, d_w_max):
             gap[0] = h.gap(h.ctx, NULL, o.p, o.n_threads)
-            if gap[0] <= o.tol_abs:
+            if gap[0] <= o.tol_abs or watch_stop(o.watch, gap[0]):
                 break
             if h.screen != NULL:
                 n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
@@ -130,6 +207,8 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* 
                     act = act_buf
                     if h.on_new_set != NULL:
                         h.on_new_set(h.ctx, act_buf, n_act)
+        elif watch_stop(o.watch, 0.0):
+            break
     return n_iter
 
 
@@ -160,7 +239,7 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* 
         n_act = h.screen(h.ctx, act_buf, n_act, gap[0])
         if n_act < o.p:
             act = act_buf
-    while gap[0] > o.tol_abs and n_iter < o.max_iter:
+    while gap[0] > o.tol_abs and n_iter < o.max_iter and not watch_stop(o.watch, gap[0]):
         cap = h.score(h.ctx, n_act, &nnz)
         ws_size = min(cap, max(ws_size, max(o.p0, 2 * nnz)))
         n_ws = h.select(h.ctx, act, n_act, ws_size, ws)
@@ -176,8 +255,12 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* 
             n_iter += 1
             if _rule(o, n_iter, o.gap_freq, w_max, d_w_max):
                 gap_in = h.gap(h.ctx, ws, n_ws, o.inner_gap_threads)
-                if gap_in <= tol_in:
+                if gap_in <= tol_in or watch_stop(o.watch, gap_in):
                     break
+            elif watch_stop(o.watch, 0.0):
+                break
+        if o.watch != NULL and o.watch.status != RUNNING and o.watch.status != STOP_NONFINITE:
+            break             # interrupted: the full gap is not needed
         if o.outer_gap_on_active:
             gap[0] = h.gap(h.ctx, act, n_act, o.n_threads)
         else:

@@ -28,7 +28,7 @@ from mtlfast._kinds cimport STRATEGY_WS
 from mtlfast._prox cimport Penalty, penalty_from, is_separable
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign
-from mtlfast._driver cimport (SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 from mtlfast._pn_logistic_core cimport Work, _refit_intercepts, _newton_step
 
@@ -111,7 +111,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
                       double* intercept, bint fit_intercept, int t0, int nt,
                       const double* y, const double* c, int max_iter, double tol,
                       int max_inner, double inner_tol, bint use_ws, int p0, Work* shared,
-                      int n_threads, double* gap_out) noexcept nogil:
+                      int n_threads, Watch* watch, double* gap_out) noexcept nogil:
     """Proximal Newton on the block of tasks t0 .. t0+nt-1 (its rows, its
     columns of coef, its intercepts; mtlfast.reference.prox_newton on
     LogisticPerTask.task_block for one task): the solve of the module
@@ -176,6 +176,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     o.n_threads, o.inner_gap_threads = w.n_threads, w.n_threads
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = True
+    o.watch = watch
     n_iter = drive(&h, &o, gap, gap_out)
     free(w.act); free(w.norms2); free(w.sc)
     return n_iter
@@ -183,6 +184,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
 
 ctypedef struct Entry:
     # what every block of a solve shares (the entry's arrays and options)
+    Watch watch               # shared stop state of the blocks
     const LogDesign* D
     const Penalty* pen
     void* coef
@@ -205,10 +207,10 @@ cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noe
     if e.f32:
         return _block_solve(e.D, e.pen, <float*> e.coef, e.intercept, e.fit_intercept, t0, nt,
                             e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws,
-                            e.p0, e.work, n_threads, gap)
+                            e.p0, e.work, n_threads, &e.watch, gap)
     return _block_solve(e.D, e.pen, <double*> e.coef, e.intercept, e.fit_intercept, t0, nt,
                         e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws, e.p0,
-                        e.work, n_threads, gap)
+                        e.work, n_threads, &e.watch, gap)
 
 
 def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options):
@@ -306,8 +308,10 @@ def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options
         fit_intercept
     e.y, e.c, e.f32, e.max_iter, e.tol = &y[0], &c[0], floating is float, max_iter, tol
     e.max_inner, e.inner_tol, e.use_ws, e.p0, e.work = max_inner, inner_tol, use_ws, p0, &w
+    watch_start(&e.watch)
     with nogil:
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter_v[0], &gaps_v[0])
+    raise_if_stopped(&e.watch)
     if np.any(n_iter < 0):
         raise MemoryError("cannot allocate the solver's scratch memory")
     return n_iter, gaps

@@ -1,0 +1,111 @@
+"""What the kernels need of the data beyond scikit-learn's validation, checked
+once here for every datafit (so for every estimator, path and CV):
+
+- sparse matrices in canonical form: int32 indices (int64 accepted while the
+  entries fit), duplicate (i, j) entries summed, sorted indices -- on a copy,
+  the caller's matrix is never modified;
+- magnitudes that double precision can solve with: a column whose largest
+  |entry| is below TINY has a squared norm that underflows (the kernels would
+  read it as an all-zero column and return a certified wrong answer), and
+  sums of squares above the float64 range overflow. Such data get a clear
+  error naming the column and the limit, never a silent result.
+"""
+import numpy as np
+from scipy import sparse
+
+TINY = 1e-150                        # TINY**2 = 1e-300, above the smallest normal double
+# overflow errors start with scikit-learn's words for the same failure (its
+# test suite, which the drop-in estimators pass, matches them)
+OVERFLOW = ("Coordinate descent iterations resulted in non-finite parameter values "
+            "(refused before iterating): ")
+
+
+def huge(n):
+    """The largest |entry| whose sum of squares over n rows stays finite,
+    with a margin of 10: sqrt(largest double / n) / 10."""
+    return float(np.sqrt(np.finfo(np.float64).max / max(int(n), 1)) / 10.0)
+
+
+def canonical(X):
+    """X as the kernels read it (see the module docstring); dense X as given."""
+    if not sparse.issparse(X):
+        return X
+    limit = np.iinfo(np.int32).max
+    if X.nnz > limit or max(X.shape) > limit:
+        raise ValueError(f"sparse X with {X.nnz} stored entries and shape {X.shape}: the "
+                         f"kernels index with int32, at most {limit} entries and rows.")
+    copied = False
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        X = X.copy()
+        X.indices = X.indices.astype(np.int32)
+        X.indptr = X.indptr.astype(np.int32)
+        copied = True
+    if not X.has_canonical_format:
+        if not copied:
+            X = X.copy()
+        X.sum_duplicates()           # sums duplicates and sorts the indices, in place
+    return X
+
+
+def column_maxabs(X):
+    """Largest |entry| of each column (one pass, no copy of dense X)."""
+    if sparse.issparse(X):
+        return np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    return np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
+
+
+def check_columns(colmax, n, what="X"):
+    """Clear errors for columns whose squares under- or overflow."""
+    colmax = np.asarray(colmax, dtype=np.float64)
+    small = (colmax > 0) & (colmax < TINY)
+    if small.any():
+        j = int(np.flatnonzero(small)[0])
+        raise ValueError(
+            f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, below {TINY:g}: its "
+            "squared norm underflows in double precision and the fit would treat it as "
+            f"zero ({int(small.sum())} such column(s)). Rescale the columns (for example "
+            "sklearn.preprocessing.MaxAbsScaler).")
+    big = huge(n)
+    if (colmax > big).any():
+        j = int(np.argmax(colmax))
+        raise ValueError(
+            OVERFLOW + f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, above {big:.3g} = "
+            "sqrt(largest double / n_samples) / 10: its sum of squares overflows. Rescale "
+            "the columns (for example sklearn.preprocessing.MaxAbsScaler).")
+
+
+def check_target(y, n, what="y"):
+    """The same limits for the targets (their squares set the stopping
+    threshold tol * ||y||^2 and the gap): an all-zero y is fine."""
+    ymax = float(np.max(np.abs(y))) if np.size(y) else 0.0
+    if 0 < ymax < TINY or ymax > huge(n):
+        raise ValueError(
+            (OVERFLOW if ymax > 1 else "") + f"{what}: largest |value| {ymax:.3g} is outside [{TINY:g}, {huge(n):.3g}] "
+            "(squares under- or overflow in double precision); rescale y.")
+
+
+def check_shared_norms(norms2, design):
+    """The shared-design kernel's column squared norms (computed in its first
+    pass over X, so this check reads X again only for suspect columns): a
+    non-finite norm overflowed, a norm below TINY**2 of a column with nonzero
+    entries underflowed."""
+    norms2 = np.asarray(norms2)
+    bad = ~(norms2 < np.inf)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            OVERFLOW + f"X: the sum of squares of column {j} overflows in double precision (entries "
+            f"above about {huge(design.n_samples):.3g}). Rescale the columns (for example "
+            "sklearn.preprocessing.MaxAbsScaler).")
+    for j in np.flatnonzero(norms2 < TINY ** 2):
+        if design.is_sparse:
+            col = design.X_data[design.X_indptr[j]:design.X_indptr[j + 1]]
+        else:
+            col = design.X[:, j]
+        if np.any(col != 0):
+            check_columns(np.where(np.arange(len(norms2)) == j,
+                                   float(np.max(np.abs(col))), 0.0), design.n_samples)
+            raise ValueError(f"X: the squared norm of column {j} underflows in double "
+                             "precision; rescale the columns.")
