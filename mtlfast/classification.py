@@ -31,7 +31,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import (fit_atomically, _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list, check_sample_weight,
+from ._base import (fit_atomically, _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list,
+                    _is_task_list, check_sample_weight,
                     warn_if_not_converged, check_finite_fit)
 from .datafits import (LogisticPerTask, check_tasks, codes_for, check_task_weight,
                        per_row_linear)
@@ -276,9 +277,27 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
                                          else sample_weight[k == t]) for t in np.unique(k)]))
 
     # -- prediction ------------------------------------------------------------
+    def _per_design(self, method, X, tasks):
+        """The list layout ([X_1, ..., X_T], as in fit): one result per task's
+        design, from `method` with that task's label; None otherwise."""
+        if not _is_task_list(X):
+            return None
+        check_is_fitted(self)
+        if not self._per_task:
+            raise ValueError("a list of designs needs a model fitted on per-task data.")
+        if tasks is not None:
+            raise ValueError("tasks must not be given with the list layout: the list "
+                             "position is the task.")
+        if len(X) != len(self.tasks_):
+            raise ValueError(f"got {len(X)} designs for {len(self.tasks_)} tasks.")
+        return [method(Xt, np.full(Xt.shape[0], self.tasks_[t])) for t, Xt in enumerate(X)]
+
     def decision_function(self, X, tasks=None):
         """z = X @ coef_.T + intercept_: (n_samples, n_tasks) for a shared
         design; per-task fits: (n_samples,) for the given tasks."""
+        per_design = self._per_design(self.decision_function, X, tasks)
+        if per_design is not None:
+            return per_design
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=True, dtype=[np.float64, np.float32],
                           reset=False)
@@ -299,6 +318,9 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         n_tasks), each task's positive-class probability (scikit-learn's
         multilabel convention); one task (1-D y) or per-task fits:
         (n_samples, 2) in the task's class order."""
+        per_design = self._per_design(self.predict_proba, X, tasks)
+        if per_design is not None:
+            return per_design
         z = self.decision_function(X, tasks)
         p1 = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
         if self._per_task or self._fit_1d:
@@ -308,6 +330,9 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
     def predict(self, X, tasks=None):
         """Labels: (n_samples, n_tasks) for a shared design ((n_samples,) if
         fitted on 1-D y); per-task fits: (n_samples,) for the given tasks."""
+        per_design = self._per_design(self.predict, X, tasks)
+        if per_design is not None:
+            return per_design
         z = self.decision_function(X, tasks)
         if self._per_task:
             k = codes_for(tasks, self.tasks_, z.shape[0])

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_array
 from . import penalties
 from .datafits import QuadraticShared
 from .solvers import solve_shared as solve
+from ._base import warn_if_not_converged, check_finite_fit
 
 
 def alpha_grid(X, Y, l1_ratio=1.0, eps=1e-3, n_alphas=100):
@@ -32,6 +33,24 @@ def alpha_grid(X, Y, l1_ratio=1.0, eps=1e-3, n_alphas=100):
     if alpha_max <= np.finfo(float).resolution:
         return np.full(n_alphas, np.finfo(float).resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+
+
+def _check_path_params(*, eps, n_alphas, max_iter, tol, selection):
+    """The path functions' own parameters, with the estimators' rules."""
+    def integer(name, v, low):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}.")
+    integer("n_alphas", n_alphas, 1)
+    integer("max_iter", max_iter, 1)
+    if (isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps)
+            or not 0 < eps):
+        raise ValueError(f"eps (the smallest alpha as a fraction of alpha_max) must be a "
+                         f"finite number > 0, got {eps!r}.")
+    if (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or np.isnan(tol)
+            or tol < 0):
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
+    if selection not in ("cyclic", "random"):
+        raise ValueError(f"selection must be 'cyclic' or 'random', got {selection!r}.")
 
 
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_init=None,
@@ -56,6 +75,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
     dual_gaps : ndarray (n_alphas,), in the 1/(2n) objective scaling
     n_iters : list of int, if return_n_iter
     """
+    _check_path_params(eps=eps, n_alphas=n_alphas, max_iter=max_iter, tol=tol,
+                       selection=selection)
     if check_input:
         X = check_array(X, accept_sparse="csc", dtype=[np.float64, np.float32], order="F",
                         input_name="X")
@@ -84,6 +105,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
             raise ValueError("alphas must be finite and non-negative.")
     datafit = QuadraticShared(X, np.asarray(Y, dtype=X.dtype), None, fit_intercept=False)
     T, p = Y.shape[1], X.shape[1]
+    Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
     coef = None if coef_init is None else np.asarray(coef_init, dtype=X.dtype).reshape(T, p)
     coefs = np.empty((T, p, alphas.size), dtype=X.dtype)
     gaps = np.empty(alphas.size)
@@ -102,6 +124,11 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
         res = solve(datafit, pen, coef, max_iter=max_iter, tol=tol, selection=selection,
                     seed=seed, n_threads=n_threads)
         coef = res.coef
+        check_finite_fit(coef, np.zeros(1), res.gaps)
+        # the estimators' convergence rule (n-scaled gap against tol * ||y||^2)
+        warn_if_not_converged(res.gaps * datafit.n_samples,
+                              tol * (Yn2 if pen.separable else np.array([Yn2.sum()])),
+                              max_iter, stacklevel=2)
         coefs[..., i] = coef
         gaps[i] = res.gaps.max()
         n_iters.append(int(res.n_iter.max()))

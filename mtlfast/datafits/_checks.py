@@ -34,6 +34,8 @@ def canonical(X):
     if X.nnz > limit or max(X.shape) > limit:
         raise ValueError(f"sparse X with {X.nnz} stored entries and shape {X.shape}: the "
                          f"kernels index with int32, at most {limit} entries and rows.")
+    if not np.isfinite(X.data).all():      # formats scikit-learn cannot check (dok)
+        raise ValueError("Input X contains NaN or infinity.")
     copied = False
     if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
         X = X.copy()

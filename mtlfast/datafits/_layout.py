@@ -114,7 +114,13 @@ def check_task_weight(task_weight, n_tasks):
     """Validated task weights omega_t: (n_tasks,) positive and finite, or None."""
     if task_weight is None:
         return None
-    tw = np.asarray(task_weight, dtype=np.float64)
+    if isinstance(task_weight, dict):
+        raise ValueError("task_weight must be an array with one weight per task, in the "
+                         "order of the sorted task labels (tasks_), not a dict.")
+    tw = np.asarray(task_weight)
+    if tw.dtype.kind not in "biuf":
+        raise ValueError(f"task_weight must hold real numbers, got dtype {tw.dtype}.")
+    tw = tw.astype(np.float64)
     if tw.shape != (n_tasks,):
         raise ValueError(f"task_weight must have one entry per task ({n_tasks}), got "
                          f"shape {tw.shape}.")
