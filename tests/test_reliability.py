@@ -41,7 +41,7 @@ def test_out_of_range_magnitudes_get_a_clear_error(fit):
 def test_scale_equivariance_inside_the_range():
     """fit(cX, y) with alpha * c equals fit(X, y) with coef / c."""
     ref = mtlfast.MultiTaskLasso(alpha=0.05, tol=1e-10).fit(X, Y)
-    for c in (1e-100, 1e100):
+    for c in (1e-40, 1e40):
         m = mtlfast.MultiTaskLasso(alpha=0.05 * c, tol=1e-10).fit(X * c, Y)
         np.testing.assert_allclose(m.coef_ * c, ref.coef_, rtol=1e-6, atol=1e-9)
 

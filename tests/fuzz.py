@@ -1,0 +1,239 @@
+"""Fuzzing every public estimator and path function (issue 14).
+
+Each input is a random problem (estimator, layout, dense or any sparse format,
+float32/float64, a scale from 1e-300 to 1e300, degenerate columns, duplicate
+sparse entries, weights, labels, parameters). Each must give a fit that is
+finite and scale-equivariant (fit(c X, y) with alpha c against fit(X, y):
+coef_ times c equal) or raise a clear exception (ValueError / TypeError with a
+message) -- never a NaN result, a crash, a hang (a SIGALRM after `timeout`
+seconds interrupts a fit: the kernels honour signals) or a modified input.
+
+    python tests/fuzz.py --n 2000 --seed 1        # the long mode, on demand
+
+tests/test_fuzz.py runs a bounded quick mode in the normal suite.
+"""
+import argparse
+import collections
+import signal
+import sys
+import warnings
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+
+import mtlfast
+
+FORMATS = ["dense", "csc", "csr", "coo", "lil", "dok", "bsr", "dup"]
+SCALES = [1.0, 1.0, 1e-150, 1e150, 1e-300, 1e300, 1e-40, 1e40]
+KINDS = ["MultiTaskLasso", "MultiTaskElasticNet", "Lasso", "ElasticNet", "Lasso-tasks",
+         "MultiTaskLasso-tasks", "SparseGroup", "Dirty", "MeanReg", "TaskGraph", "Transfer",
+         "Logistic", "Logistic-tasks", "lasso_path", "enet_path-multi"]
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Hang()
+
+
+def _matrix(rng, n, p, fmt, dtype):
+    X = rng.standard_normal((n, p))
+    X[:, rng.integers(p)] = 0.0                          # an all-zero column
+    if p > 2:
+        X[:, 1] = X[:, 2]                                # a duplicated column
+    X[rng.random((n, p)) < 0.3] = 0.0
+    X = X.astype(dtype)
+    if fmt == "dense":
+        return X
+    if fmt == "dup":                                     # every entry stored twice
+        A = sparse.coo_matrix(X)
+        return sparse.csc_matrix((np.r_[A.data / 2, A.data / 2],
+                                  (np.r_[A.row, A.row], np.r_[A.col, A.col])), shape=X.shape,
+                                 dtype=dtype).tocsc(copy=False) if False else \
+            _dup_csc(X)
+    return sparse.csr_matrix(X).asformat(fmt)
+
+
+def _dup_csc(X):
+    data, ind, ptr = [], [], [0]
+    for j in range(X.shape[1]):
+        nz = np.flatnonzero(X[:, j])
+        for i in nz:
+            data += [X[i, j] / 2, X[i, j] / 2]
+            ind += [i, i]
+        ptr.append(len(data))
+    return sparse.csc_matrix((np.array(data, dtype=X.dtype), np.array(ind, dtype=np.int32),
+                              np.array(ptr, dtype=np.int32)), shape=X.shape)
+
+
+def _scaled(X, c):
+    return X * X.dtype.type(c) if not sparse.issparse(X) else (X * c).asformat(X.format) \
+        if X.format != "dok" else sparse.dok_matrix(X * c)
+
+
+def _fit(kind, X, Y, tasks, alpha, rng_seed):
+    """One fit; returns (coef, gap) of the result."""
+    kw = dict(max_iter=300, tol=1e-8)
+    m = mtlfast
+    if kind == "MultiTaskLasso":
+        est, args, fkw = m.MultiTaskLasso(alpha=alpha, **kw), (X, Y), {}
+    elif kind == "MultiTaskElasticNet":
+        est, args, fkw = m.MultiTaskElasticNet(alpha=alpha, l1_ratio=0.7, **kw), (X, Y), {}
+    elif kind == "Lasso":
+        est, args, fkw = m.Lasso(alpha=alpha, **kw), (X, Y[:, 0]), {}
+    elif kind == "ElasticNet":
+        est, args, fkw = m.ElasticNet(alpha=alpha, l1_ratio=0.5, **kw), (X, Y[:, 0]), {}
+    elif kind == "Lasso-tasks":
+        est, args, fkw = m.Lasso(alpha=alpha, **kw), (X, Y[:, 0]), {"tasks": tasks}
+    elif kind == "MultiTaskLasso-tasks":
+        est, args, fkw = m.MultiTaskLasso(alpha=alpha, **kw), (X, Y[:, 0]), {"tasks": tasks}
+    elif kind == "SparseGroup":
+        est, args, fkw = m.MultiTaskSparseGroupLasso(alpha=alpha, **kw), (X, Y), {}
+    elif kind == "Dirty":
+        est, args, fkw = (m.DirtyMultiTaskLasso(alpha_shared=alpha, alpha_specific=alpha, **kw),
+                          (X, Y), {})
+    elif kind == "MeanReg":
+        est, args, fkw = (m.MeanRegularizedMultiTask(alpha_shared=alpha, alpha_specific=alpha,
+                                                     **kw), (X, Y), {})
+    elif kind == "TaskGraph":
+        est, args, fkw = m.TaskGraphMultiTask(alpha=alpha, graph_alpha=alpha, **kw), (X, Y), {}
+    elif kind == "Transfer":
+        est, args, fkw = m.TransferLasso(alpha=alpha, beta=0.5, **kw), (X, Y), {}
+    elif kind in ("Logistic", "Logistic-tasks"):
+        est = m.MultiTaskLogisticRegression(alpha=alpha, max_iter=50, tol=1e-8)
+        lab = Y > np.median(Y, axis=0)
+        lab[0], lab[1] = True, False
+        args, fkw = ((X, lab), {}) if kind == "Logistic" else ((X, lab[:, 0]), {"tasks": tasks})
+        if kind == "Logistic-tasks":
+            for t in np.unique(tasks):
+                r = np.flatnonzero(tasks == t)
+                lab[r[0], 0], lab[r[1], 0] = True, False
+            args = (X, lab[:, 0])
+    elif kind == "lasso_path":
+        Yc = Y[:, 0] - Y[:, 0].mean()
+        _, coefs, gaps = m.lasso_path(X, Yc, alphas=[alpha * 10, alpha], **kw)
+        return coefs, gaps
+    elif kind == "enet_path-multi":
+        Yc = Y - Y.mean(axis=0)
+        _, coefs, gaps = m.enet_path(X, Yc, alphas=[alpha * 10, alpha], l1_ratio=0.8, **kw)
+        return coefs, gaps
+    est.fit(*args, **fkw)
+    return est.coef_, est.dual_gap_
+
+
+def _same_input(a, b):
+    if sparse.issparse(a):
+        return (a.format == b.format and a.shape == b.shape and
+                np.array_equal(a.toarray(), b.toarray(), equal_nan=True))
+    return np.array_equal(a, b, equal_nan=True)
+
+
+def run(n_inputs, seed, timeout=20, verbose=False):
+    """Returns the per-category counts {category: Counter(outcome)} and the
+    failures (list of (description, outcome, detail))."""
+    rng = np.random.default_rng(seed)
+    counts = collections.defaultdict(collections.Counter)
+    failures = []
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        for k in range(n_inputs):
+            kind = KINDS[rng.integers(len(KINDS))]
+            fmt = FORMATS[rng.integers(len(FORMATS))]
+            dtype = [np.float64, np.float32][rng.integers(2)]
+            scale = SCALES[rng.integers(len(SCALES))]
+            n, p, T = int(rng.integers(12, 40)), int(rng.integers(3, 15)), int(rng.integers(2, 4))
+            X = _matrix(rng, n, p, fmt, dtype)
+            Y = (np.asarray(X.toarray() if sparse.issparse(X) else X, dtype=np.float64)
+                 @ rng.standard_normal((p, T)) + 0.1 * rng.standard_normal((n, T)))
+            tasks = np.sort(rng.integers(0, 3, n))
+            tasks[:6] = [0, 0, 1, 1, 2, 2]   # every task with two rows at least
+            tasks = np.sort(tasks)
+            alpha = float(10 ** rng.uniform(-3, -0.5))
+            Xc = _scaled(X, scale) if scale != 1.0 else X
+            desc = f"#{k} {kind} {fmt} {np.dtype(dtype).name} scale={scale:g} n={n} p={p}"
+            cat = f"{kind}/{'sparse' if fmt != 'dense' else 'dense'}"
+            Xkeep, Ykeep = (Xc.copy(), Y.copy())
+            outcome, detail = "ok", ""
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                signal.alarm(timeout)
+                try:
+                    # X and y scaled by c: the same coefficients at alpha c^2 (every
+                    # penalty part, L1 or L2, scales as the loss); logistic labels do
+                    # not scale: X by c gives coef / c at alpha c (row-norm penalties)
+                    log = kind.startswith("Log")
+                    coef, gap = _fit(kind, Xc, Y if log else Y * scale, tasks,
+                                     alpha * scale if log else alpha * scale * scale, k)
+                    signal.alarm(0)
+                    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(gap))):
+                        outcome, detail = "silent-bad", "non-finite result"
+                    elif scale != 1.0 and (dtype == np.float64 or 1e-30 <= scale <= 1e30):
+                        # (float32 data scaled beyond 1e+-30 are another problem: zeros)
+                        ref, _ = _fit(kind, X, Y, tasks, alpha, k)
+                        # compared through the fitted values X W (unique; W need not be:
+                        # the problems have duplicated columns)
+                        D = np.asarray(coef, dtype=np.float64) * (scale if log else 1.0) - ref
+                        Xd = np.asarray(X.toarray() if sparse.issparse(X) else X, np.float64)
+                        F = np.moveaxis(D, -2 if (D.ndim == 3 or kind.endswith("path")) else -1,
+                                        0) if D.ndim > 1 else D
+                        err = np.max(np.abs(np.tensordot(Xd, F, axes=(1, 0))))
+                        tol = (1e-2 if dtype == np.float32 else 1e-4) * max(1.0, np.abs(Y).max())
+                        if err > tol:
+                            # a fit that warned it did not converge is not silent
+                            warned = any(issubclass(w.category, ConvergenceWarning)
+                                         for w in caught)
+                            outcome = "warned" if warned else "silent-bad"
+                            detail = f"not scale-equivariant: {err:.3g}"
+                except Hang:
+                    outcome = "hang"
+                except (ValueError, TypeError) as exc:
+                    signal.alarm(0)
+                    outcome = "clear-error" if str(exc) else "unclear-error"
+                    detail = str(exc)[:120]
+                except Exception as exc:         # noqa: BLE001 (anything else is a defect)
+                    signal.alarm(0)
+                    outcome, detail = "crash", f"{type(exc).__name__}: {exc}"[:200]
+                finally:
+                    signal.alarm(0)
+            if not (_same_input(Xc, Xkeep) and np.array_equal(Y, Ykeep)):
+                outcome, detail = "modified-input", ""
+            counts[cat][outcome] += 1
+            if outcome not in ("ok", "clear-error", "warned"):
+                failures.append((desc, outcome, detail))
+            if verbose:
+                print(desc, outcome, detail)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    return counts, failures
+
+
+def summary(counts):
+    total = collections.Counter()
+    for c in counts.values():
+        total.update(c)
+    n = sum(total.values())
+    bad = {o: total[o] for o in ("crash", "hang", "silent-bad", "modified-input",
+                                 "unclear-error")}
+    return (f"{n} inputs over {len(counts)} categories: {total['ok']} fits, "
+            f"{total['clear-error']} clear errors, {total['warned']} inexact with a "
+            "ConvergenceWarning, " +
+            ", ".join(f"{v} {k}" for k, v in bad.items()))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=int, default=20)
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    counts, failures = run(a.n, a.seed, a.timeout, a.verbose)
+    for cat in sorted(counts):
+        print(f"{cat:32s} " + ", ".join(f"{k} {v}" for k, v in sorted(counts[cat].items())))
+    for f in failures[:50]:
+        print("FAIL", *f)
+    print(summary(counts))
+    sys.exit(1 if failures else 0)
