@@ -105,12 +105,12 @@ def fit_atomically(fit):
     return wrapper
 
 
-def check_finite_fit(coef, intercept, gaps):
+def check_finite_fit(coef, gaps, intercept=None):
     """The one check of a finished solve: coefficients, intercepts and duality
     gaps must be finite. A non-finite value is never returned as a fit (nor a
     NaN gap as a certificate): the solve overflowed."""
-    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()
-            and np.isfinite(gaps).all()):
+    if not (np.isfinite(coef).all() and np.isfinite(gaps).all()
+            and (intercept is None or np.isfinite(intercept).all())):
         raise ValueError(
             # the first words are scikit-learn's (its tests match them)
             "Coordinate descent iterations resulted in non-finite parameter values "
@@ -235,7 +235,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         dtype = datafit.dtype
         with np.errstate(all="ignore"):
             intercept = datafit.intercept(coef.T.astype(np.float64)).astype(dtype)
-        check_finite_fit(coef, intercept, res.gaps)
+        check_finite_fit(coef, res.gaps, intercept)
         self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(dtype), eps, y_was_1d)
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
@@ -379,7 +379,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         eps = self.tol * (yy if len(gaps) == datafit.n_tasks else np.array([yy.sum()]))
         warn_if_not_converged(gaps, eps, self.max_iter, stacklevel=4)
         intercept = datafit.intercept(coef.T.astype(np.float64)).astype(datafit.dtype)
-        check_finite_fit(coef, intercept, gaps)
+        check_finite_fit(coef, gaps, intercept)
         self.coef_ = coef
         self.intercept_ = intercept
         self.n_iter_ = int(n_iter.max())

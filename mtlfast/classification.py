@@ -211,7 +211,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         whole objective: the sum of the blocks' gaps (task_dual_gaps_: each
         task's, when the penalty is separable)."""
         gap = float(res.gaps.sum())
-        check_finite_fit(res.coef, res.intercept, res.gaps)
+        check_finite_fit(res.coef, res.gaps, res.intercept)
         if scale is not None:
             warn_if_not_converged(gap, self.tol * scale, self.max_iter, stacklevel=3)
         self.coef_ = np.ascontiguousarray(res.coef, dtype=self._dtype)

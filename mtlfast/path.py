@@ -124,7 +124,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
         res = solve(datafit, pen, coef, max_iter=max_iter, tol=tol, selection=selection,
                     seed=seed, n_threads=n_threads)
         coef = res.coef
-        check_finite_fit(coef, np.zeros(1), res.gaps)
+        check_finite_fit(coef, res.gaps)
         # the estimators' convergence rule (n-scaled gap against tol * ||y||^2)
         warn_if_not_converged(res.gaps * datafit.n_samples,
                               tol * (Yn2 if pen.separable else np.array([Yn2.sum()])),

@@ -48,20 +48,18 @@ def _matrix(rng, n, p, fmt, dtype):
     X = X.astype(dtype)
     if fmt == "dense":
         return X
-    if fmt == "dup":                                     # every entry stored twice
-        A = sparse.coo_matrix(X)
-        return sparse.csc_matrix((np.r_[A.data / 2, A.data / 2],
-                                  (np.r_[A.row, A.row], np.r_[A.col, A.col])), shape=X.shape,
-                                 dtype=dtype).tocsc(copy=False) if False else \
-            _dup_csc(X)
+    if fmt == "dup":
+        return with_duplicates(X)
     return sparse.csr_matrix(X).asformat(fmt)
 
 
-def _dup_csc(X):
+def with_duplicates(X):
+    """CSC with every nonzero of X stored twice, each half of the value (a
+    valid matrix that is not in canonical form)."""
+    X = np.asarray(X)
     data, ind, ptr = [], [], [0]
     for j in range(X.shape[1]):
-        nz = np.flatnonzero(X[:, j])
-        for i in nz:
+        for i in np.flatnonzero(X[:, j]):
             data += [X[i, j] / 2, X[i, j] / 2]
             ind += [i, i]
         ptr.append(len(data))
@@ -70,11 +68,13 @@ def _dup_csc(X):
 
 
 def _scaled(X, c):
-    return X * X.dtype.type(c) if not sparse.issparse(X) else (X * c).asformat(X.format) \
-        if X.format != "dok" else sparse.dok_matrix(X * c)
+    """c X in X's format and dtype."""
+    if not sparse.issparse(X):
+        return X * X.dtype.type(c)
+    return (X * c).asformat(X.format)
 
 
-def _fit(kind, X, Y, tasks, alpha, rng_seed):
+def _fit(kind, X, Y, tasks, alpha):
     """One fit; returns (coef, gap) of the result."""
     kw = dict(max_iter=300, tol=1e-8)
     m = mtlfast
@@ -166,13 +166,13 @@ def run(n_inputs, seed, timeout=20, verbose=False):
                     # not scale: X by c gives coef / c at alpha c (row-norm penalties)
                     log = kind.startswith("Log")
                     coef, gap = _fit(kind, Xc, Y if log else Y * scale, tasks,
-                                     alpha * scale if log else alpha * scale * scale, k)
+                                     alpha * scale if log else alpha * scale * scale)
                     signal.alarm(0)
                     if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(gap))):
                         outcome, detail = "silent-bad", "non-finite result"
                     elif scale != 1.0 and (dtype == np.float64 or 1e-30 <= scale <= 1e30):
                         # (float32 data scaled beyond 1e+-30 are another problem: zeros)
-                        ref, _ = _fit(kind, X, Y, tasks, alpha, k)
+                        ref, _ = _fit(kind, X, Y, tasks, alpha)
                         # compared through the fitted values X W (unique; W need not be:
                         # the problems have duplicated columns)
                         D = np.asarray(coef, dtype=np.float64) * (scale if log else 1.0) - ref

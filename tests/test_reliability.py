@@ -15,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 import mtlfast
 from mtlfast import _signals
 
+from fuzz import with_duplicates
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((60, 8))
 Y = X[:, :3] @ RNG.standard_normal((3, 3)) + 0.1 * RNG.standard_normal((60, 3))
@@ -51,24 +53,16 @@ def test_a_nan_gap_is_never_a_certificate():
     with pytest.warns(ConvergenceWarning):
         warn_if_not_converged([np.nan], [np.inf], 10, stacklevel=1)
     with pytest.raises(ValueError, match="non-finite"):
-        check_finite_fit(np.zeros(2), np.zeros(1), np.array([np.nan]))
+        check_finite_fit(np.zeros(2), np.array([np.nan]))
+    with pytest.raises(ValueError, match="non-finite"):
+        check_finite_fit(np.zeros(2), np.array([0.0]), np.array([np.inf]))
+    check_finite_fit(np.zeros(2), np.array([0.0]), np.zeros(1))     # finite: no error
 
 
 # -- 4: duplicate entries are summed, on a copy ---------------------------------
-def _with_duplicates(A):
-    """CSC with every entry stored twice, each half of the value."""
-    data, ind, ptr = [], [], [0]
-    for j in range(A.shape[1]):
-        for i in range(A.shape[0]):
-            data += [A[i, j] / 2, A[i, j] / 2]
-            ind += [i, i]
-        ptr.append(len(data))
-    return sparse.csc_matrix((np.array(data), np.array(ind), np.array(ptr)), shape=A.shape)
-
-
 @pytest.mark.parametrize("fmt", ["csc", "csr"])
 def test_duplicate_entries_are_summed(fmt):
-    Xd = _with_duplicates(X).asformat(fmt)
+    Xd = with_duplicates(X).asformat(fmt)
     assert not Xd.has_canonical_format
     nnz = Xd.nnz
     np.testing.assert_allclose(mtlfast.MultiTaskLasso(alpha=0.05).fit(Xd, Y).coef_,
@@ -133,14 +127,21 @@ def test_ctrl_c_stops_the_fit(name):
     before = dict(est.__dict__)
     Xa = args[0].copy()
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # a fit that ignored the signal would run for ever: a guard aborts it
+    # after 20 s, and the test then fails instead of hanging
+    guard_fired = threading.Event()
+    guard = threading.Timer(20.0, lambda: (guard_fired.set(), _signals.request_abort()))
     t0 = time.perf_counter()
     timer.start()
+    guard.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             est.fit(*args, **kw)
     finally:
         timer.cancel()
-    assert time.perf_counter() - t0 < 2.5          # the signal comes at 0.3 s
+        guard.cancel()
+    assert not guard_fired.is_set(), "the fit ignored SIGINT"
+    assert time.perf_counter() - t0 < 5.0          # the signal comes at 0.3 s
     assert est.__dict__.keys() == before.keys()    # no fitted attribute left behind
     assert (abs(args[0] - Xa)).sum() == 0          # the input is untouched
 
@@ -154,11 +155,11 @@ def test_abort_request_stops_fits_in_worker_threads():
             out["result"] = "finished"
         except KeyboardInterrupt:
             out["result"] = "stopped"
-    th = threading.Thread(target=work)
+    th = threading.Thread(target=work, daemon=True)    # a failure must not block the exit
     th.start()
     time.sleep(0.3)
     _signals.request_abort()
-    th.join(5.0)
+    th.join(10.0)
     assert not th.is_alive() and out["result"] == "stopped"
 
 

@@ -25,11 +25,6 @@ OVERFLOW = ("Coordinate descent iterations resulted in non-finite parameter valu
             "(refused before iterating): ")
 
 
-def huge(n):
-    """The largest accepted |entry| (n: rows; kept for the message)."""
-    return HUGE
-
-
 def canonical(X):
     """X as the kernels read it (see the module docstring); dense X as given."""
     if not sparse.issparse(X):
@@ -62,7 +57,7 @@ def column_maxabs(X):
     return np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
 
 
-def check_columns(colmax, n, what="X"):
+def check_columns(colmax, what="X"):
     """Clear errors for columns whose squares under- or overflow."""
     colmax = np.asarray(colmax, dtype=np.float64)
     small = (colmax > 0) & (colmax < TINY)
@@ -73,44 +68,36 @@ def check_columns(colmax, n, what="X"):
             "squared norm underflows in double precision and the fit would treat it as "
             f"zero ({int(small.sum())} such column(s)). Rescale the columns (for example "
             "sklearn.preprocessing.MaxAbsScaler).")
-    big = huge(n)
-    if (colmax > big).any():
+    if (colmax > HUGE).any():
         j = int(np.argmax(colmax))
         raise ValueError(
-            OVERFLOW + f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, above {big:.3g}: "
+            OVERFLOW + f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, above {HUGE:g}: "
             "sums of squares and the duality gap overflow in double precision. Rescale "
             "the columns (for example sklearn.preprocessing.MaxAbsScaler).")
 
 
-def check_target(y, n, what="y"):
+def check_target(y, what="y"):
     """The same limits for the targets (their squares set the stopping
     threshold tol * ||y||^2 and the gap): an all-zero y is fine."""
     ymax = float(np.max(np.abs(y))) if np.size(y) else 0.0
-    if 0 < ymax < TINY or ymax > huge(n):
+    if 0 < ymax < TINY or ymax > HUGE:
         raise ValueError(
-            (OVERFLOW if ymax > 1 else "") + f"{what}: largest |value| {ymax:.3g} is outside [{TINY:g}, {huge(n):.3g}] "
+            (OVERFLOW if ymax > 1 else "") + f"{what}: largest |value| {ymax:.3g} is outside [{TINY:g}, {HUGE:g}] "
             "(squares under- or overflow in double precision); rescale y.")
 
 
 def check_shared_norms(norms2, design):
-    """The shared-design kernel's column squared norms (computed in its first
-    pass over X, so this check reads X again only for suspect columns): a
-    non-finite norm overflowed, a norm below TINY**2 of a column with nonzero
-    entries underflowed."""
+    """check_columns for the shared-design kernel, from the column squared
+    norms of its first pass over X: a column whose largest |entry| is below
+    TINY has a squared norm below n TINY^2, one above HUGE a squared norm above
+    HUGE^2; only columns with a squared norm outside [n TINY^2, HUGE^2] (rare:
+    all-zero columns, bad data) are read again."""
     norms2 = np.asarray(norms2)
-    bad = ~(norms2 < np.inf)
-    if bad.any():
-        j = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            OVERFLOW + f"X: the sum of squares of column {j} overflows in double precision (entries "
-            f"above about {huge(design.n_samples):.3g}). Rescale the columns (for example "
-            "sklearn.preprocessing.MaxAbsScaler).")
-    # a column outside [TINY, HUGE] has a squared norm outside [TINY^2, n HUGE^2];
-    # only such suspects (rare) are read again
-    suspect = np.flatnonzero((norms2 < TINY ** 2) | (norms2 > HUGE ** 2))
+    suspect = np.flatnonzero(~((norms2 >= design.n_samples * TINY ** 2)
+                               & (norms2 <= HUGE ** 2)))
     colmax = np.zeros(len(norms2))
     for j in suspect:
         col = (design.X_data[design.X_indptr[j]:design.X_indptr[j + 1]] if design.is_sparse
                else design.X[:, j])
         colmax[j] = float(np.max(np.abs(col))) if col.size else 0.0
-    check_columns(colmax, design.n_samples)
+    check_columns(colmax)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datafits._checks import check_shared_norms
 from .. import _cd_shared, _cd_pertask, _cd_structured, _pn_logistic, reference
 from .._config import resolve_n_threads, single_threaded_blas
 from .._kinds import Strategy
@@ -44,6 +45,10 @@ class KernelOptions:
     seed: int = 0
     max_inner: int = 100
     inner_tol: float = 1e-3
+    # shared design: called as check_norms(norms2, design) with the column
+    # squared norms of the kernel's first pass, before any epoch (the data's
+    # magnitudes: mtlfast.datafits._checks.check_shared_norms)
+    check_norms: object = None
 
 
 @dataclass
@@ -161,7 +166,7 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     options = KernelOptions(
         int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads), code,
         _p0(datafit, p0), bool(screening), int(screen_freq), _block_size(datafit, block_size),
-        int(anderson_k), selection == "random", int(seed))
+        int(anderson_k), selection == "random", int(seed), check_norms=check_shared_norms)
     with single_threaded_blas():
         n_iter, gaps, R = _cd_shared.solve(datafit.kernel_design(), coef, penalty, options)
     return SolveResult(coef, n_iter, gaps, R)

@@ -53,7 +53,6 @@ from mtlfast._blocked cimport epoch_blocked
 
 
 
-from mtlfast.datafits._checks import check_shared_norms
 
 include "_cd_shared_core.pxi"
 
@@ -334,7 +333,8 @@ def solve(design, floating[:, ::1] coef, penalty, options):
         plain epochs), anderson_k (Anderson depth; 0: off), screen (gap-safe
         screening, see block_solve), screen_freq (with STRATEGY_CD, also
         screen every screen_freq epochs; 0: only at scikit-learn's gap
-        schedule).
+        schedule), check_norms (None, or called with the column squared norms
+        and the design before the first epoch; it raises for bad data).
 
     Returns
     -------
@@ -417,7 +417,8 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     with nogil:
         for j in prange(p, schedule='static', num_threads=n_threads):
             norms2[j] = col_norm2(&D, data_ptr, j)
-    check_shared_norms(norms_arr, design)      # under/overflowing columns: a clear error
+    if options.check_norms is not None:        # under/overflowing columns: a clear error
+        options.check_norms(norms_arr, design)
     watch_start(&e.watch)
     with nogil:
         # R = Y - X_eff W
