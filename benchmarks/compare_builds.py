@@ -11,7 +11,9 @@ rounds and their ratio (current / baseline; < 1 is faster), and the largest
 difference of the two builds' coefficients (relative to the largest one). The fits are the estimators'
 defaults (fit_intercept=True, n_threads=None, tol=1e-4) on the suite's
 problems (benchmarks/problems.py) at two strengths, per-task data, every
-structured model and the logistic solver; the machine's thread settings are
+structured model, the logistic solver, and shapes the suite does not contain
+(issue 15's tall problems, a dense one-task lasso, eight shapes drawn
+from seeds); the machine's thread settings are
 recorded. The current build is the installed mtlfast (run from outside the
 source tree); the baseline is the directory given, imported with any
 editable-install import hook removed (such a hook shadows PYTHONPATH); each
@@ -75,6 +77,43 @@ def _per_task_case(model, quick):
     return est, (X, y), {"tasks": tasks}
 
 
+def _shape_case(name, quick):
+    """Shapes the suite does not contain, with the estimators' defaults: the
+    tall problems of issue 15, a dense one-task lasso, and shapes drawn at
+    random from a seed (n/p ratio, T, correlation, density, alpha)."""
+    import mtlfast
+    from scipy import sparse
+    from mtlfast.datasets import make_multitask_regression
+    shrink = 4 if quick else 1
+    if name == "tall-gauss":
+        n, p, T, frac, dens, rho = 30000, 400, 8, 10, None, 0.0
+    elif name == "tall-intercept":
+        n, p, T, frac, dens, rho = 40000, 250, 5, 10, None, 0.0
+    elif name == "lasso-dense":
+        n, p, T, frac, dens, rho = 2000, 4000, 1, 100, None, 0.0
+    else:                                   # random-<seed>
+        rng = np.random.default_rng(int(name.split("-")[1]))
+        T = int(rng.choice([1, 3, 8, 20]))
+        n = int(10 ** rng.uniform(2.5, 4.3))
+        p = int(np.clip(10 ** rng.uniform(2.3, 4.3), 50, 4e7 / (n * max(T, 4))))
+        rho = float(rng.choice([0.0, 0.5, 0.9]))
+        frac = float(rng.choice([5, 20, 100]))
+        dens = float(rng.choice([0.005, 0.05])) if rng.random() < 0.3 else None
+    n, p = max(n // shrink, 50), max(p // shrink, 20)
+    X, Y, _ = make_multitask_regression(n_samples=n, n_features=p, n_tasks=T, rho=rho, seed=3)
+    if dens is not None:
+        mask = np.random.default_rng(4).random(X.shape) < dens
+        X = sparse.csc_matrix(X * mask)
+        Y = np.asarray(X @ np.random.default_rng(5).standard_normal((p, T))) + \
+            0.1 * np.random.default_rng(6).standard_normal((n, T))
+    Xc = X - X.mean(axis=0) if dens is None else X
+    XtY = np.asarray(Xc.T @ (Y - Y.mean(axis=0)))
+    if T == 1:
+        return mtlfast.Lasso(alpha=float(np.abs(XtY).max() / n) / frac), (X, Y[:, 0]), {}
+    alpha = float(np.linalg.norm(XtY, axis=1).max() / n) / frac
+    return mtlfast.MultiTaskLasso(alpha=alpha), (X, Y), {}
+
+
 def _logistic_case(penalty, quick):
     import mtlfast
     from mtlfast.datasets import make_multitask_regression
@@ -94,6 +133,9 @@ def cases(quick):
         out.append(f"per-task:{model}")
     for penalty in ("l21", "l1"):
         out.append(f"logistic:{penalty}")
+    for name in ("tall-gauss", "tall-intercept", "lasso-dense"):
+        out.append(f"shape:{name}")
+    out += [f"shape:random-{k}" for k in range(8)]
     return out
 
 
@@ -103,6 +145,8 @@ def build_case(case, quick):
         return _suite_case(rest[0], float(rest[1]), quick)
     if kind == "per-task":
         return _per_task_case(rest[0], quick)
+    if kind == "shape":
+        return _shape_case(rest[0], quick)
     return _logistic_case(rest[0], quick)
 
 
