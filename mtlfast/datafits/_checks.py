@@ -95,6 +95,8 @@ def check_shared_norms(norms2, design):
     norms2 = np.asarray(norms2)
     suspect = np.flatnonzero(~((norms2 >= design.n_samples * TINY ** 2)
                                & (norms2 <= HUGE ** 2)))
+    if suspect.size == 0:
+        return
     colmax = np.zeros(len(norms2))
     for j in suspect:
         col = (design.X_data[design.X_indptr[j]:design.X_indptr[j + 1]] if design.is_sparse
