@@ -192,6 +192,10 @@ def run(n_inputs, seed, timeout=20, verbose=False):
                 except (ValueError, TypeError) as exc:
                     signal.alarm(0)
                     outcome = "clear-error" if str(exc) else "unclear-error"
+                    if scale == 1.0:
+                        # the unscaled problems are valid (in range, both classes in
+                        # every task): refusing one is a defect
+                        outcome = "refused-valid"
                     detail = str(exc)[:120]
                 except Exception as exc:         # noqa: BLE001 (anything else is a defect)
                     signal.alarm(0)
@@ -216,7 +220,7 @@ def summary(counts):
         total.update(c)
     n = sum(total.values())
     bad = {o: total[o] for o in ("crash", "hang", "silent-bad", "modified-input",
-                                 "unclear-error")}
+                                 "unclear-error", "refused-valid")}
     return (f"{n} inputs over {len(counts)} categories: {total['ok']} fits, "
             f"{total['clear-error']} clear errors, {total['warned']} inexact with a "
             "ConvergenceWarning, " +

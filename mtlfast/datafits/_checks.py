@@ -19,6 +19,14 @@ from scipy import sparse
 # of X^T R) leave double precision's range and fits come out inexact.
 TINY = 1e-60
 HUGE = 1e60
+# float32 data keep float32 coefficients and residuals: coefficients up to
+# y/X must stay inside float32's range (3.4e38), hence 1e+-15 there
+LIMITS = {np.dtype(np.float64): (TINY, HUGE), np.dtype(np.float32): (1e-15, 1e15)}
+
+
+def limits(dtype):
+    """(smallest, largest) accepted largest |entry| for data of this dtype."""
+    return LIMITS.get(np.dtype(dtype), (TINY, HUGE))
 # overflow errors start with scikit-learn's words for the same failure (its
 # test suite, which the drop-in estimators pass, matches them)
 OVERFLOW = ("Coordinate descent iterations resulted in non-finite parameter values "
@@ -57,33 +65,38 @@ def column_maxabs(X):
     return np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
 
 
-def check_columns(colmax, what="X"):
-    """Clear errors for columns whose squares under- or overflow."""
+def check_columns(colmax, dtype=np.float64, what="X"):
+    """Clear errors for columns whose squares under- or overflow (limits of
+    the data's dtype)."""
+    lo, hi = limits(dtype)
     colmax = np.asarray(colmax, dtype=np.float64)
-    small = (colmax > 0) & (colmax < TINY)
+    small = (colmax > 0) & (colmax < lo)
     if small.any():
         j = int(np.flatnonzero(small)[0])
         raise ValueError(
-            f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, below {TINY:g}: its "
-            "squared norm underflows in double precision and the fit would treat it as "
-            f"zero ({int(small.sum())} such column(s)). Rescale the columns (for example "
-            "sklearn.preprocessing.MaxAbsScaler).")
-    if (colmax > HUGE).any():
+            f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, below {lo:g} (the "
+            f"limit for {np.dtype(dtype).name} data): its squared norm underflows or the "
+            f"coefficients overflow ({int(small.sum())} such column(s)). Rescale the "
+            "columns (for example sklearn.preprocessing.MaxAbsScaler).")
+    if (colmax > hi).any():
         j = int(np.argmax(colmax))
         raise ValueError(
-            OVERFLOW + f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, above {HUGE:g}: "
-            "sums of squares and the duality gap overflow in double precision. Rescale "
-            "the columns (for example sklearn.preprocessing.MaxAbsScaler).")
+            OVERFLOW + f"{what}: column {j} has largest |entry| {colmax[j]:.3g}, above {hi:g} "
+            f"(the limit for {np.dtype(dtype).name} data): sums of squares and the duality "
+            "gap overflow. Rescale the columns (for example "
+            "sklearn.preprocessing.MaxAbsScaler).")
 
 
-def check_target(y, what="y"):
+def check_target(y, dtype=np.float64, what="y"):
     """The same limits for the targets (their squares set the stopping
     threshold tol * ||y||^2 and the gap): an all-zero y is fine."""
+    lo, hi = limits(dtype)
     ymax = float(np.max(np.abs(y))) if np.size(y) else 0.0
-    if 0 < ymax < TINY or ymax > HUGE:
+    if 0 < ymax < lo or ymax > hi:
         raise ValueError(
-            (OVERFLOW if ymax > 1 else "") + f"{what}: largest |value| {ymax:.3g} is outside [{TINY:g}, {HUGE:g}] "
-            "(squares under- or overflow in double precision); rescale y.")
+            (OVERFLOW if ymax > 1 else "") + f"{what}: largest |value| {ymax:.3g} is outside "
+            f"[{lo:g}, {hi:g}] (the limits for {np.dtype(dtype).name} data: squares under- "
+            "or overflow); rescale y.")
 
 
 def check_shared_norms(norms2, design):
@@ -93,8 +106,9 @@ def check_shared_norms(norms2, design):
     HUGE^2; only columns with a squared norm outside [n TINY^2, HUGE^2] (rare:
     all-zero columns, bad data) are read again."""
     norms2 = np.asarray(norms2)
-    suspect = np.flatnonzero(~((norms2 >= design.n_samples * TINY ** 2)
-                               & (norms2 <= HUGE ** 2)))
+    dtype = design.X_data.dtype if design.is_sparse else design.X.dtype
+    lo, hi = limits(dtype)
+    suspect = np.flatnonzero(~((norms2 >= design.n_samples * lo ** 2) & (norms2 <= hi ** 2)))
     if suspect.size == 0:
         return
     colmax = np.zeros(len(norms2))
@@ -102,4 +116,4 @@ def check_shared_norms(norms2, design):
         col = (design.X_data[design.X_indptr[j]:design.X_indptr[j + 1]] if design.is_sparse
                else design.X[:, j])
         colmax[j] = float(np.max(np.abs(col))) if col.size else 0.0
-    check_columns(colmax)
+    check_columns(colmax, dtype)

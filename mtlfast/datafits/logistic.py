@@ -66,7 +66,7 @@ class LogisticPerTask(Datafit):
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
                  fit_intercept=True, shared=False):
         X = canonical(X)
-        check_columns(column_maxabs(X))
+        check_columns(column_maxabs(X), X.dtype)
         N, p = len(y), X.shape[1]
         self.n_samples, self.n_features, self.n_tasks = N, p, n_tasks
         self.fit_intercept = fit_intercept

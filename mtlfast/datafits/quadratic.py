@@ -51,7 +51,7 @@ class QuadraticShared(Datafit):
 
     def __init__(self, X, Y, sample_weight=None, fit_intercept=True):
         X = canonical(X)
-        check_target(Y)      # X's columns: the kernel checks their squared norms
+        check_target(Y, X.dtype)      # X's columns: the kernel checks their squared norms
         dtype = X.dtype
         n, p = X.shape
         self.n_samples, self.n_features, self.n_tasks = n, p, Y.shape[1]
@@ -200,8 +200,8 @@ class QuadraticPerTask(Datafit):
                  fit_intercept=True):
         X = canonical(X)
         N, p = X.shape
-        check_columns(column_maxabs(X))
-        check_target(y)
+        check_columns(column_maxabs(X), X.dtype)
+        check_target(y, X.dtype)
         self.n_tasks, self.n_features, self.n_samples = n_tasks, p, N
         self.dtype = X.dtype
         self.fit_intercept = fit_intercept
