@@ -14,14 +14,43 @@ def openmp_enabled():
     return _openmp.openmp_enabled()
 
 
-def resolve_n_threads(n_threads):
-    """The one thread policy of mtlfast.
+def busy_cores():
+    """Cores that other processes keep busy at this instant: the runnable
+    tasks of the machine (Linux: /proc/loadavg) other than this process's own
+    running threads. 0 where the system does not say (the snapshot costs ~20 us)."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    if running <= 1:                 # this thread alone
+        return 0
+    own = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+            own += stat[stat.rfind(")") + 2] == "R"     # the state field
+    except (OSError, IndexError):
+        own = 1
+    return max(0, running - max(own, 1))
 
-    None -> omp_get_max_threads() (honours OMP_NUM_THREADS; the number of
-    cores otherwise); -1 -> all cores; k >= 1 -> k. Always 1 without OpenMP.
+
+def resolve_n_threads(n_threads):
+    """The one thread policy of mtlfast: the most threads a fit may use.
+
+    None -> omp_get_max_threads() (honours OMP_NUM_THREADS; the cores this
+    process may run on otherwise), lowered to the cores that other processes
+    leave free right now (busy_cores; at least 1); -1 -> all cores; k >= 1 ->
+    k. Always 1 without OpenMP. Within a fit the kernels' driver times its
+    calls and runs each kind on one thread or on all of these, whichever is
+    faster at the moment (mtlfast/_driver.pxd, Governor): results never
+    depend on it.
     """
     if n_threads is None:
         k = _openmp.openmp_max_threads()
+        if k > 1:
+            k = min(k, max(1, (os.cpu_count() or k) - busy_cores()))
     elif isinstance(n_threads, numbers.Integral) and not isinstance(n_threads, bool):
         if n_threads == -1:
             k = os.cpu_count() or 1

@@ -91,14 +91,14 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
         n_gch = (b + G_CHUNK - 1) // G_CHUNK if small_R else 1
         if not small_R:
             if n_threads > 1:
-                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
+                for ch in prange(R_CHUNKS, schedule='dynamic', num_threads=n_threads,
                                  nogil=True):
                     _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
             else:
                 for ch in range(R_CHUNKS):
                     _block_G_tasks(R, XB, G, n, T, b, t_chunk, ch)
         elif n_threads > 1:
-            for ch in prange(n_gch, schedule='static', num_threads=n_threads, nogil=True):
+            for ch in prange(n_gch, schedule='dynamic', num_threads=n_threads, nogil=True):
                 _block_G(R, XB, G, n, T, b, ch)
         else:
             for ch in range(n_gch):
@@ -136,7 +136,7 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
         if changed:
             # R (n x T) -= X_B (n x b) @ Delta^T (b x T), in R_CHUNKS fixed row chunks
             if n_threads > 1:
-                for ch in prange(R_CHUNKS, schedule='static', num_threads=n_threads,
+                for ch in prange(R_CHUNKS, schedule='dynamic', num_threads=n_threads,
                                  nogil=True):
                     _block_update(R, XB, Dlt, n, T, b, rows, ch)
             else:

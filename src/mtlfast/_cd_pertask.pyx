@@ -80,8 +80,9 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
     return _gap_of(b, <double*> b.W, feats, m, n_threads)
 
 
-cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+cdef void _epoch_hook(void* ctx, const int* feats, int m, int n_threads, double* w_max,
                       double* d_w_max) noexcept nogil:
+    """(one thread: the per-task epochs are sequential)"""
     cdef Block* b = <Block*> ctx
     if b.f32:
         _epoch(b.D, b.pen, b.L, b.Lmax, <float*> b.W, <float*> b.r, b.t0, b.nt, feats, m,

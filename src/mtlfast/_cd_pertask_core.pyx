@@ -17,7 +17,8 @@ cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,
     if ws == NULL:
         m = D.p
     if n_threads > 1:
-        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
+        for k in prange(m, schedule='dynamic', chunksize=32,
+                        num_threads=n_threads, nogil=True):
             _xta_row(D, pen, W, r, t0, nt, k if ws == NULL else ws[k], &XtA[<Py_ssize_t> k * nt],
                      L)
     else:

@@ -102,19 +102,19 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
     return _gap_of(b, <double*> b.W, feats, m, n_threads)
 
 
-cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, double* w_max,
-                           double* d_w_max) noexcept nogil:
+cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n_threads,
+                           double* w_max, double* d_w_max) noexcept nogil:
     _run_epoch(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
-               feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, b.n_threads)
+               feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, n_threads)
 
 
-cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+cdef void _epoch_hook(void* ctx, const int* feats, int m, int n_threads, double* w_max,
                       double* d_w_max) noexcept nogil:
     cdef Block* b = <Block*> ctx
     if b.f32:
-        _epoch_of(b, <float*> b.W, feats, m, w_max, d_w_max)
+        _epoch_of(b, <float*> b.W, feats, m, n_threads, w_max, d_w_max)
     else:
-        _epoch_of(b, <double*> b.W, feats, m, w_max, d_w_max)
+        _epoch_of(b, <double*> b.W, feats, m, n_threads, w_max, d_w_max)
 
 
 cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
@@ -415,7 +415,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
 
     with nogil:
-        for j in prange(p, schedule='static', num_threads=n_threads):
+        for j in prange(p, schedule='dynamic', chunksize=64, num_threads=n_threads):
             norms2[j] = col_norm2(&D, data_ptr, j)
     if options.check_norms is not None:        # under/overflowing columns: a clear error
         options.check_norms(norms_arr, design)

@@ -46,7 +46,7 @@ cdef void _xta_dense_gemm(const Design* D, const Penalty* pen,
     cdef int n_blocks = (m + GAP_BLOCK - 1) // GAP_BLOCK
     cdef int blk
     if n_threads > 1:
-        for blk in prange(n_blocks, schedule='static', num_threads=n_threads, nogil=True):
+        for blk in prange(n_blocks, schedule='dynamic', num_threads=n_threads, nogil=True):
             _xta_dense_block(D, pen, W, ldw, R, T, ws, m, XtA, blk)
     else:
         for blk in range(n_blocks):
@@ -121,7 +121,8 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     if not D.is_sparse and T > 1 and si == 1:
         _xta_dense_gemm(D, pen, W, ldw, Rs, T, ws, m, XtA, n_threads)
     elif n_threads > 1:
-        for k in prange(m, schedule='static', num_threads=n_threads, nogil=True):
+        for k in prange(m, schedule='dynamic', chunksize=32,
+                        num_threads=n_threads, nogil=True):
             _xta_row(D, pen, k if ws == NULL else ws[k], W, ldw, Rs, rt, si, T, XtA)
     else:
         for k in range(m):

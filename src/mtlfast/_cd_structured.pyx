@@ -63,7 +63,7 @@ ctypedef struct Block:
     bint f32
     int t0, nt
     bint par                  # dots and residual updates over the tasks in parallel
-    int n_threads
+                              # (when the epoch has threads)
     double* V                 # p * nt: x_jt . r_t of the last gap
     int n_sc                  # features scored for the next working set
     double* g
@@ -86,19 +86,19 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
     return _gap_of(b, <double*> b.PA, feats, m, n_threads)
 
 
-cdef inline void _epoch_of(Block* b, floating* PA, const int* feats, int m, double* w_max,
-                           double* d_w_max) noexcept nogil:
+cdef inline void _epoch_of(Block* b, floating* PA, const int* feats, int m, int n_threads,
+                           double* w_max, double* d_w_max) noexcept nogil:
     _epoch(b.D, b.M, b.L, PA, <floating*> b.PB, <floating*> b.r, b.t0, b.nt, feats, m, b.g,
-           b.delta, b.buf, b.par, b.n_threads, w_max, d_w_max)
+           b.delta, b.buf, b.par and n_threads > 1, n_threads, w_max, d_w_max)
 
 
-cdef void _epoch_hook(void* ctx, const int* feats, int m, double* w_max,
+cdef void _epoch_hook(void* ctx, const int* feats, int m, int n_threads, double* w_max,
                       double* d_w_max) noexcept nogil:
     cdef Block* b = <Block*> ctx
     if b.f32:
-        _epoch_of(b, <float*> b.PA, feats, m, w_max, d_w_max)
+        _epoch_of(b, <float*> b.PA, feats, m, n_threads, w_max, d_w_max)
     else:
-        _epoch_of(b, <double*> b.PA, feats, m, w_max, d_w_max)
+        _epoch_of(b, <double*> b.PA, feats, m, n_threads, w_max, d_w_max)
 
 
 cdef inline int _score_of(Block* b, floating* PA, int* nnz) noexcept nogil:
@@ -165,7 +165,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     gap = model_gap(D, M, PA, PB, r, y, t0, nt, NULL, p, b.V, b.buf, b.buf2, n_threads, L)
 
     b.D, b.M, b.L, b.PA, b.PB, b.r, b.y = D, M, L, PA, PB, r, y
-    b.f32, b.t0, b.nt, b.n_threads = floating is float, t0, nt, n_threads
+    b.f32, b.t0, b.nt = floating is float, t0, nt
     b.par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook

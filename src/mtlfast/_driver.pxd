@@ -15,7 +15,7 @@
 #                                    kernel's own scaling; leaves in ctx what
 #                                    score/select/screen need (dual constraints,
 #                                    largest dual norm)
-#   epoch(ctx, feats, m, &w_max, &d_w_max)
+#   epoch(ctx, feats, m, n_threads, &w_max, &d_w_max)
 #                                    one pass over feats; w_max / d_w_max: the
 #                                    largest coefficient and change (for
 #                                    scikit-learn's rule)
@@ -43,9 +43,23 @@
 #   - an abort request (mtlfast._signals.request_abort, for fits running in
 #     worker threads).
 # One block that stops stops the others (the blocks of a solve share a Watch).
+#
+# Threads (Governor): n_threads is the most a hook may use. Each kind of call
+# (epoch, working-set gap, full gap) has a governor that times its calls and
+# runs them with 1 thread or with n_threads, whichever took less time per
+# feature at its last measurement, trying the other count again after a
+# number of calls that doubles (4 .. 64) while the choice holds. Kernels'
+# results never depend on the thread count (fixed partitions), so the choice
+# changes speed only. Why: a parallel region waits for its slowest thread; on
+# a machine where another process holds a core, that thread may wait a whole
+# scheduler time slice (ms) for a region of microseconds, and many small
+# regions then run several times slower than one thread; on a quiet machine
+# regions too small to pay for their fork and join are slower too. Measuring
+# is the one rule that sees both.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+from libc.math cimport fmax
 
 from mtlfast._signals cimport abort_generation
 
@@ -129,8 +143,8 @@ cdef inline int raise_if_stopped(const Watch* w) except -1:
 
 
 ctypedef double (*gap_fn)(void* ctx, const int* feats, int m, int n_threads) noexcept nogil
-ctypedef void (*epoch_fn)(void* ctx, const int* feats, int m, double* w_max,
-                          double* d_w_max) noexcept nogil
+ctypedef void (*epoch_fn)(void* ctx, const int* feats, int m, int n_threads,
+                          double* w_max, double* d_w_max) noexcept nogil
 ctypedef int (*score_fn)(void* ctx, int n_act, int* nnz) noexcept nogil
 ctypedef int (*select_fn)(void* ctx, const int* act, int n_act, int size,
                           int* ws) noexcept nogil
@@ -138,6 +152,57 @@ ctypedef int (*screen_fn)(void* ctx, int* act, int n_act, double gap) noexcept n
 ctypedef void (*set_fn)(void* ctx, const int* feats, int m) noexcept nogil
 ctypedef int (*block_fn)(void* ctx, int t0, int nt, int n_threads,
                          double* gap_out) noexcept nogil
+
+
+ctypedef struct Governor:
+    int n_max                 # the most threads (<= 1: always one, nothing timed)
+    int best                  # the count in use: 1 or n_max
+    int pick                  # the count of the call being timed
+    double cost[2]            # seconds per unit of the last call with 1 / n_max
+                              # threads (< 0: not measured yet)
+    int wait                  # calls with `best` before the other count is tried
+    int every                 # wait after a trial that confirmed `best`
+    double t0
+
+
+cdef inline void gov_init(Governor* g, int n_max) noexcept nogil:
+    g.n_max = n_max
+    g.best = n_max
+    g.cost[0] = -1.0
+    g.cost[1] = -1.0
+    g.wait = 0
+    g.every = 2
+
+
+cdef inline int gov_begin(Governor* g) noexcept nogil:
+    """The thread count of the next call (and its clock starts)."""
+    if g.n_max <= 1:
+        return 1
+    if g.cost[1] < 0.0:
+        g.pick = g.n_max
+    elif g.cost[0] < 0.0 or g.wait <= 0:
+        g.pick = 1 if g.best != 1 else g.n_max       # a trial of the other count
+    else:
+        g.pick = g.best
+    g.t0 = mtlfast_now()
+    return g.pick
+
+
+cdef inline void gov_end(Governor* g, double units) noexcept nogil:
+    """After the call: its time per unit of work (units > 0) updates the choice."""
+    cdef int best
+    if g.n_max <= 1:
+        return
+    g.cost[0 if g.pick == 1 else 1] = (mtlfast_now() - g.t0) / fmax(units, 1.0)
+    if g.cost[0] < 0.0 or g.cost[1] < 0.0:
+        return
+    best = 1 if g.cost[0] < g.cost[1] else g.n_max
+    if g.pick != g.best:                 # a trial
+        g.every = min(2 * g.every, 64) if best == g.best else 4
+        g.wait = g.every
+    else:
+        g.wait -= 1
+    g.best = best
 
 
 ctypedef struct SolveHooks:
@@ -163,8 +228,8 @@ ctypedef struct DriverOptions:
                               # epochs (0: only by scikit-learn's rule)
     int cd_gap_every          # plain epochs: also a gap every cd_gap_every epochs
                               # (0: only by scikit-learn's rule)
-    int n_threads             # threads of the full gaps
-    int inner_gap_threads     # threads of the working sets' own gaps
+    int n_threads             # the most threads of the epochs and full gaps
+    int inner_gap_threads     # the most threads of the working sets' own gaps
     bint outer_gap_on_active  # working sets: the full gap over the unscreened
                               # features only (the restricted problem has the same
                               # optimum); else over all p
@@ -193,8 +258,29 @@ cdef inline bint _rule(const DriverOptions* o, int n_iter, int every, double w_m
             or (every > 0 and n_iter % every == 0))
 
 
-cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* act_buf,
-                              double* gap) noexcept nogil:
+ctypedef struct Governors:
+    Governor epoch            # the epochs
+    Governor inner            # the working sets' own gaps
+    Governor full             # the full gaps
+
+
+cdef inline void _run_epoch_governed(const SolveHooks* h, Governor* g, const int* feats, int m,
+                                     double* w_max, double* d_w_max) noexcept nogil:
+    cdef int nt = gov_begin(g)
+    h.epoch(h.ctx, feats, m, nt, w_max, d_w_max)
+    gov_end(g, m)
+
+
+cdef inline double _gap_governed(const SolveHooks* h, Governor* g, const int* feats,
+                                 int m) noexcept nogil:
+    cdef int nt = gov_begin(g)
+    cdef double gap = h.gap(h.ctx, feats, m, nt)
+    gov_end(g, m)
+    return gap
+
+
+cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, Governors* G,
+                              int* act_buf, double* gap) noexcept nogil:
     """Epochs over the active features, a full gap when the rule says so,
     screening after each gap."""
     cdef int it, n_iter = 0, n_act = o.p, n_new
@@ -209,12 +295,12 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, int* 
     if h.on_new_set != NULL:
         h.on_new_set(h.ctx, act_buf, n_act)
     for it in range(o.max_iter):
-        h.epoch(h.ctx, act, n_act, &w_max, &d_w_max)
+        _run_epoch_governed(h, &G.epoch, act, n_act, &w_max, &d_w_max)
         if h.after_epoch != NULL:
             h.after_epoch(h.ctx, act_buf, n_act)
         n_iter = it + 1
         if _rule(o, n_iter, o.cd_gap_every, w_max, d_w_max):
-            gap[0] = h.gap(h.ctx, NULL, o.p, o.n_threads)
+            gap[0] = _gap_governed(h, &G.full, NULL, o.p)
             if gap[0] <= o.tol_abs or watch_stop(o.watch, gap[0]):
                 break
             if h.screen != NULL:
@@ -243,7 +329,8 @@ cdef inline bint _same_set(const int* ws, int n_ws, int* prev, int* n_prev) noex
     return same
 
 
-cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* act_buf,
+cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Governors* G,
+                              int* act_buf,
                               int* ws, int* prev, double* gap) noexcept nogil:
     """After each full gap, the nonzero rows plus the features closest to
     their dual constraint (at least p0, at least twice the nonzero rows,
@@ -266,12 +353,12 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* 
         if o.final_tol_if_same_ws and _same_set(ws, n_ws, prev, &n_prev):
             tol_in = 0.3 * o.tol_abs
         while n_iter < o.max_iter:
-            h.epoch(h.ctx, ws, n_ws, &w_max, &d_w_max)
+            _run_epoch_governed(h, &G.epoch, ws, n_ws, &w_max, &d_w_max)
             if h.after_epoch != NULL:
                 h.after_epoch(h.ctx, ws, n_ws)
             n_iter += 1
             if _rule(o, n_iter, o.gap_freq, w_max, d_w_max):
-                gap_in = h.gap(h.ctx, ws, n_ws, o.inner_gap_threads)
+                gap_in = _gap_governed(h, &G.inner, ws, n_ws)
                 if gap_in <= tol_in or watch_stop(o.watch, gap_in):
                     break
             elif watch_stop(o.watch, 0.0):
@@ -279,9 +366,9 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, int* 
         if o.watch != NULL and o.watch.status != RUNNING and o.watch.status != STOP_NONFINITE:
             break             # interrupted: the full gap is not needed
         if o.outer_gap_on_active:
-            gap[0] = h.gap(h.ctx, act, n_act, o.n_threads)
+            gap[0] = _gap_governed(h, &G.full, act, n_act)
         else:
-            gap[0] = h.gap(h.ctx, NULL, o.p, o.n_threads)
+            gap[0] = _gap_governed(h, &G.full, NULL, o.p)
         if h.screen != NULL and gap[0] > o.tol_abs:
             n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
             if n_new < n_act:
@@ -299,6 +386,10 @@ cdef inline int drive(const SolveHooks* h, const DriverOptions* o, double gap0,
     problem with outer_gap_on_active)."""
     cdef int j, n_iter
     cdef int p = o.p
+    cdef Governors G
+    gov_init(&G.epoch, o.n_threads)
+    gov_init(&G.inner, o.inner_gap_threads)
+    gov_init(&G.full, o.n_threads)
     cdef int* act_buf = <int*> malloc(<size_t> max(p, 1) * sizeof(int))
     cdef int* ws = <int*> malloc(<size_t> max(p, 1) * sizeof(int)) if o.use_ws else NULL
     cdef int* prev = (<int*> malloc(<size_t> max(p, 1) * sizeof(int))
@@ -311,9 +402,9 @@ cdef inline int drive(const SolveHooks* h, const DriverOptions* o, double gap0,
         act_buf[j] = j
     gap_out[0] = gap0
     if o.use_ws:
-        n_iter = _working_sets(h, o, act_buf, ws, prev, gap_out)
+        n_iter = _working_sets(h, o, &G, act_buf, ws, prev, gap_out)
     else:
-        n_iter = _plain_epochs(h, o, act_buf, gap_out)
+        n_iter = _plain_epochs(h, o, &G, act_buf, gap_out)
     free(act_buf); free(ws); free(prev)
     return n_iter
 

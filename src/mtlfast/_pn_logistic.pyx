@@ -63,16 +63,17 @@ cdef inline double _gap_of(Block* b, floating* coef, const int* feats, int m) no
 
 
 cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
-    """(the block's passes use w.n_threads, fixed for the solve)"""
     cdef Block* b = <Block*> ctx
+    b.w.n_threads = n_threads       # the threads of this call's passes
     if b.f32:
         return _gap_of(b, <float*> b.coef, feats, m)
     return _gap_of(b, <double*> b.coef, feats, m)
 
 
-cdef void _step_hook(void* ctx, const int* feats, int m, double* w_max,
+cdef void _step_hook(void* ctx, const int* feats, int m, int n_threads, double* w_max,
                      double* d_w_max) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    b.w.n_threads = n_threads       # the threads of this step's passes
     # inner accuracy follows the outer one (ill-conditioned designs need it)
     cdef double tol_in = b.inner_tol if b.tol < 0.0 else fmin(b.inner_tol,
                                                               0.1 * b.last_gap / b.scale)

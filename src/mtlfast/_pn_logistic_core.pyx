@@ -43,7 +43,8 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
     for i in range(lo, hi):
         w.rho[i] = c[i] * (y[i] - _expit(w.z[i]))
     if w.n_threads > 1:
-        for k in prange(n_feats, schedule='static', num_threads=w.n_threads, nogil=True):
+        for k in prange(n_feats, schedule='dynamic', chunksize=32,
+                        num_threads=w.n_threads, nogil=True):
             _xta_column(D, pen, W, t0, nt, c, k if feats == NULL else feats[k], w, norms2)
     else:
         for k in range(n_feats):
@@ -171,7 +172,8 @@ cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
         w.u[i] = 0.0
         w.hu[i] = 0.0
     if w.n_threads > 1:
-        for k in prange(n_feats, schedule='static', num_threads=w.n_threads, nogil=True):
+        for k in prange(n_feats, schedule='dynamic', chunksize=32,
+                        num_threads=w.n_threads, nogil=True):
             _model_column(D, coef, t0, nt, k if feats == NULL else feats[k], w)
     else:
         for k in range(n_feats):
