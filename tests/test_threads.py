@@ -47,7 +47,7 @@ def test_governed_threads_give_the_same_bits(sparse):
         X = sp.csc_matrix(X * (np.abs(X) > 1.0))
     for Est in (mtlfast.MultiTaskLasso, mtlfast.Lasso):
         y = Y if Est is mtlfast.MultiTaskLasso else Y[:, 0]
-        a = Est(alpha=0.002, tol=1e-12, max_iter=5000, n_threads=1).fit(X, y)
-        b = Est(alpha=0.002, tol=1e-12, max_iter=5000, n_threads=2).fit(X, y)
+        a = Est(alpha=0.01, tol=1e-10, max_iter=5000, n_threads=1).fit(X, y)
+        b = Est(alpha=0.01, tol=1e-10, max_iter=5000, n_threads=2).fit(X, y)
         np.testing.assert_array_equal(a.coef_, b.coef_)
         assert a.n_iter_ == b.n_iter_
