@@ -165,3 +165,43 @@ def test_thread_count_invariance_threaded_blocks(n, strategy):
     if strategy == "cd":
         plain = solve(df, pen, max_iter=30, tol=1e-12, strategy="cd", block_size=0)
         np.testing.assert_allclose(two.coef, plain.coef, atol=1e-10)
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+@pytest.mark.parametrize("covariance", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("epochs", [1, 2, 5])
+def test_covariance_epochs_match_reference(pen, covariance, dtype, epochs):
+    """Working sets on a tall dense design (n = 400 >= 4 * p): the set (all p
+    features, p0 = p) runs covariance epochs, on the set's Gram matrix and
+    X_S^T R, with the residual brought up to date once at the end; the same
+    iterates as the reference's cyclic epochs."""
+    df = _datafit("dense", True, True, dtype=dtype, n=400, p=60, T=3, seed=5)
+    rng = np.random.default_rng(4)
+    coef0 = rng.standard_normal((df.n_tasks, df.n_features)) * 0.1
+    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, strategy="ws", p0=df.n_features,
+              anderson_k=0, covariance=covariance)
+    r = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, backend="reference")
+    atol = 1e-12 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=atol)
+    # (float32 gaps near the optimum are rounding: compared to ~1e-6 of the scale)
+    np.testing.assert_allclose(k.gaps, r.gaps, rtol=1e-8 if dtype == np.float64 else 1e-2,
+                               atol=1e-13 if dtype == np.float64 else 1e-6 * df.gap_scale())
+    # the returned residual is the true one (caught up with the epochs)
+    W = k.coef.T.astype(np.float64)
+    R_true = df.Y.astype(np.float64) - df.design_dense() @ W
+    np.testing.assert_allclose(k.residual, R_true, atol=1e-10 if dtype == np.float64 else 1e-3)
+
+
+@pytest.mark.parametrize("pen", [L1(0.02), L21(0.05), SparseGroupL1L21(0.04, 0.4)], ids=repr)
+def test_covariance_working_sets_converge(pen):
+    """A tall problem solved with and without covariance epochs: the same
+    optimum, each certified by its gap."""
+    df = _datafit("dense", False, True, n=2000, p=120, T=4, seed=6, n_informative=15)
+    a = solve(df, pen, tol=1e-10, strategy="ws", covariance=True)
+    b = solve(df, pen, tol=1e-10, strategy="ws", covariance=False)
+    r = solve(df, pen, tol=1e-10, backend="reference")
+    scale = df.gap_scale()
+    assert np.all(a.gaps <= 1e-10 * scale * 1.0001)
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-6)
+    np.testing.assert_allclose(a.coef, r.coef, atol=1e-6)

@@ -49,6 +49,9 @@ class KernelOptions:
     # squared norms of the kernel's first pass, before any epoch (the data's
     # magnitudes: mtlfast.datafits._checks.check_shared_norms)
     check_norms: object = None
+    # shared design, working sets on dense X: covariance epochs for sets
+    # small against n (and first sets sized by the violated constraints)
+    covariance: bool = True
 
 
 @dataclass
@@ -102,7 +105,7 @@ def _check_backend(backend):
 def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
                  gap_freq=10, selection="cyclic", seed=0, n_threads=None,
                  backend="cython", strategy="auto", block_size=None, anderson_k=None, p0=None,
-                 screening=True, screen_freq=0):
+                 screening=True, screen_freq=0, covariance=True):
     """Minimize a QuadraticShared datafit + a row penalty (mtlfast._cd_shared).
 
     coef_init : (n_tasks, n_features) or None. Never modified.
@@ -136,6 +139,13 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         schedule). Measured on the suite's sparse problems, the extra gaps
         cost ~10% and screened almost nothing at the tolerances that reach
         1e-6 relative suboptimality (the sphere is still large there).
+    covariance : with strategy "ws" on dense X, working sets small against n
+        (m <= n / 4, m <= 48 (T + 1)) run covariance epochs (glmnet's
+        type.gaussian="covariance": the set's Gram matrix and X_S^T R, an
+        epoch in O(m^2 T) instead of O(n m T); same iterates up to rounding),
+        and a set is at least as large as the constraints the last full gap
+        found violated, up to that size. False: epochs on the columns, sets
+        grown from p0 by doubling only.
     """
     small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
     if anderson_k is None:
@@ -166,7 +176,8 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     options = KernelOptions(
         int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads), code,
         _p0(datafit, p0), bool(screening), int(screen_freq), _block_size(datafit, block_size),
-        int(anderson_k), selection == "random", int(seed), check_norms=check_shared_norms)
+        int(anderson_k), selection == "random", int(seed), check_norms=check_shared_norms,
+        covariance=bool(covariance))
     with single_threaded_blas():
         n_iter, gaps, R = _cd_shared.solve(datafit.kernel_design(), coef, penalty, options)
     return SolveResult(coef, n_iter, gaps, R)

@@ -229,6 +229,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
         h.screen = _screen_hook
     h.on_new_set = NULL
     h.after_epoch = NULL
+    h.end_set = NULL
     if AA.K > 0:
         h.on_new_set, h.after_epoch = _new_set_hook, _after_epoch_hook
     o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs

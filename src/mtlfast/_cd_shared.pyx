@@ -47,7 +47,7 @@ from libc.math cimport fabs, fmax
 from mtlfast._prox cimport Penalty, row_prox, row_norm, row_dual_norm
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
                               col_update_rows)
-from mtlfast._blas cimport _gemm
+from mtlfast._blas cimport _gemm, _syrk_lt
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
 from mtlfast._blocked cimport epoch_blocked
 
@@ -84,6 +84,8 @@ ctypedef struct Block:
     double* w_old
     double* buf
     ScoredFeature* sc
+    Cov* cov                  # covariance epochs of the current set (cov.m > 0)
+    bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
 
 
 cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
@@ -97,6 +99,12 @@ cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
 
 cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    if b.cov.m > 0:           # a working set's own gap, in covariance epochs
+        if b.f32:
+            return cov_gap(b.cov, b.pen, <float*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
+                           b.buf, &b.dn)
+        return cov_gap(b.cov, b.pen, <double*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
+                       b.buf, &b.dn)
     if b.f32:
         return _gap_of(b, <float*> b.W, feats, m, n_threads)
     return _gap_of(b, <double*> b.W, feats, m, n_threads)
@@ -104,6 +112,14 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
 
 cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n_threads,
                            double* w_max, double* d_w_max) noexcept nogil:
+    if b.cov.m > 0:
+        if b.T == 1:
+            cov_epoch(b.cov, b.pen, b.norms2, W, b.ldw, 1, b.D.n_samples, b.a, b.w_old,
+                      w_max, d_w_max)
+        else:
+            cov_epoch(b.cov, b.pen, b.norms2, W, b.ldw, b.T, b.D.n_samples, b.a, b.w_old,
+                      w_max, d_w_max)
+        return
     _run_epoch(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
                feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, n_threads)
 
@@ -126,8 +142,36 @@ cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
     return n_act
 
 
+cdef int _cov_max(const Block* b) noexcept nogil:
+    """The largest set that runs covariance epochs (see _use_cov)."""
+    cdef int m = min(b.D.n_samples // 4, COV_PER_TASK * (b.T + 1))
+    m = min(m, <int> (COV_MAX_BYTES / (<double> b.D.n_samples * (4 if b.f32 else 8))))
+    return m if b.cov_ok else 0
+
+
+cdef int _violators(const Block* b, const int* act, int n_act) noexcept nogil:
+    """Features of act (all when NULL) whose dual constraint the last full
+    gap's residual violates: N^D(X_j^T R - n lam2 W_j) > n lam1."""
+    cdef int k, j, count = 0
+    cdef double lam1n = b.D.n_samples * b.pen.lam1
+    for k in range(n_act):
+        j = k if act == NULL else act[k]
+        if b.norms2[j] > 0.0 and row_dual_norm(b.pen, &b.XtA[<Py_ssize_t> j * b.T], b.T,
+                                               b.buf) > lam1n:
+            count += 1
+    return count
+
+
 cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) noexcept nogil:
+    """The driver's size, enlarged to the violated constraints when the set
+    can run covariance epochs: there a set's size costs one Gram (n m^2,
+    level-3 BLAS), far less than the full gap of each extra round that a
+    small set growing by doubling would need (a tall fit then takes ~2
+    rounds: ~3 passes over X instead of ~10)."""
     cdef Block* b = <Block*> ctx
+    cdef int m_cov = _cov_max(b)
+    if m_cov > size:
+        size = max(size, min(_violators(b, act, n_act), m_cov))
     if b.f32:
         return build_ws(b.pen, b.norms2, <float*> b.W, b.ldw, act, n_act, b.T, b.XtA, b.T,
                         b.dn, b.D.n_samples, size, b.sc, b.buf, ws)
@@ -148,13 +192,45 @@ cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil
     return _screen_of(b, <double*> b.W, act, n_act, gap)
 
 
+cdef inline bint _use_cov(const Block* b, int m) noexcept nogil:
+    """Covariance epochs for a working set of m features: when an epoch on
+    the Gram (m^2 T) costs well below one on the columns (2 n m T) and the
+    Gram (n m^2, level-3 BLAS) is paid back within a few epochs."""
+    cdef int n = b.D.n_samples
+    return (b.cov_ok and m > 0 and 4 * <double> m <= n and m <= COV_PER_TASK * (b.T + 1)
+            and <double> n * m * (4 if b.f32 else 8) <= COV_MAX_BYTES)
+
+
 cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     """The epochs' features changed: the cached Gram blocks and the stored
-    Anderson iterates index the old list."""
+    Anderson iterates index the old list; a small set on a tall design runs
+    covariance epochs."""
     cdef Block* b = <Block*> ctx
+    cdef int rc = -1
     blocks_invalidate(b.S)
     b.AA.count = 0
     anderson_reserve(b.AA, m, b.T)
+    b.cov.m = 0
+    if feats != NULL and _use_cov(b, m):
+        if b.f32:
+            rc = cov_start(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, <const float*> b.Y,
+                           b.T, feats, m)
+        else:
+            rc = cov_start(b.cov, b.D, <double*> b.W, b.ldw, <double*> b.Rs,
+                           <const double*> b.Y, b.T, feats, m)
+        if rc != 0:
+            b.cov.m = 0
+
+
+cdef void _end_set_hook(void* ctx) noexcept nogil:
+    """The set is done: the residual catches up with its covariance epochs."""
+    cdef Block* b = <Block*> ctx
+    if b.cov.m == 0:
+        return
+    if b.f32:
+        cov_end(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, b.T)
+    else:
+        cov_end(b.cov, b.D, <double*> b.W, b.ldw, <double*> b.Rs, b.T)
 
 
 cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
@@ -170,6 +246,8 @@ cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) no
 
 cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    if b.cov.m > 0:           # (no extrapolation of covariance epochs)
+        return
     if b.f32:
         _anderson_of(b, <float*> b.W, feats, m)
     else:
@@ -184,7 +262,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
-                     int screen_freq, Watch* watch, double* gap_out) noexcept nogil:
+                     int screen_freq, bint covariance, Watch* watch,
+                     double* gap_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -221,6 +300,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     cdef DriverOptions o
     cdef BlockScratch S
     cdef Anderson AA
+    cdef Cov cov
+    cov_init(&cov)
     b.XtA = <double*> malloc(<size_t> p * T * sizeof(double))
     b.a = <double*> malloc(<size_t> T * sizeof(double))
     b.w_old = <double*> malloc(<size_t> T * sizeof(double))
@@ -245,14 +326,16 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     b.W, b.ldw, b.Rs, b.rt, b.si, b.c = W, ldw, Rs, rt, si, c
     b.Y, b.T, b.f32 = Y, T, floating is float
     b.random, b.state, b.n_threads = random, seed if seed != 0 else 0x9E3779B9u, n_threads
-    b.S, b.AA = &S, &AA
+    b.S, b.AA, b.cov = &S, &AA, &cov
+    b.cov_ok = (covariance and use_ws and not random and not D.is_sparse and si == 1
+                and D.mean == NULL)
     gap = _gap_hook(&b, NULL, p, n_threads)
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
     h.screen = NULL
     if screen:
         h.screen = _screen_hook
-    h.on_new_set, h.after_epoch = _new_set_hook, _after_epoch_hook
+    h.on_new_set, h.after_epoch, h.end_set = _new_set_hook, _after_epoch_hook, _end_set_hook
     o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
     o.use_ws, o.p0, o.gap_freq = use_ws, p0, gap_freq
     # plain epochs: scikit-learn's gap schedule, plus screen_freq when screening
@@ -268,6 +351,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
     blocks_free(&S)
     anderson_free(&AA)
+    cov_free(&cov)
     if n_iter < 0:
         return -1
     return n_iter
@@ -295,6 +379,7 @@ ctypedef struct Entry:
     int strategy, p0, block_size, anderson_k
     bint screen
     int screen_freq
+    bint covariance
 
 
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
@@ -305,7 +390,8 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                        (<const floating*> e.Y) + <Py_ssize_t> t0 * e.D.n_samples, nt,
                        e.max_iter, e.tol, e.gap_freq, e.random,
                        e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
-                       e.anderson_k, n_threads, e.screen, e.screen_freq, &e.watch, gap)
+                       e.anderson_k, n_threads, e.screen, e.screen_freq, e.covariance, &e.watch,
+                       gap)
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -413,6 +499,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
         max_iter, tol, gap_freq
     e.random, e.seed, e.strategy, e.p0, e.block_size = random, seed, strategy, p0, block_size
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
+    e.covariance = options.covariance
 
     with nogil:
         for j in prange(p, schedule='dynamic', chunksize=64, num_threads=n_threads):

@@ -4,6 +4,8 @@
 
 cdef enum:
     GAP_BLOCK = 64    # features per gemm block in the dense full gap
+    COV_PER_TASK = 48 # covariance epochs for sets of at most COV_PER_TASK (T + 1) features
+    COV_MAX_BYTES = 256 * 1024 * 1024    # ... whose gathered columns fit in this
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -284,4 +286,189 @@ cdef double _sq_norm(const floating* y, int n) noexcept nogil:
     cdef int i
     for i in range(n):
         s += <double> y[i] * y[i]
+    return s
+
+
+# ---- covariance epochs (glmnet's type.gaussian = "covariance", for a
+# working set): with dense X and a set of m features small against n, the
+# set's columns X_S are gathered once, with their Gram K = X_S^T X_S and
+# G = X_S^T R; an epoch then updates G (G -= K[:, k] Delta_k per changed row)
+# instead of the residual: O(m^2 T) per epoch instead of O(n m T). The
+# residual is brought up to date once, when the set is done (R -= X_S D,
+# D the set's change). Same iterates as the plain cyclic epoch up to rounding.
+
+ctypedef struct Cov:
+    int m                     # features of the current set (0: not in use)
+    int cap                   # capacity of the buffers, in features
+    const int* ws             # the set (the driver's buffer; sorted)
+    void* XS                  # n x m gathered columns (floating)
+    void* K                   # m x m Gram, both triangles (floating)
+    void* G                   # m x T: X_S^T R of the current iterate (floating)
+    double* W0                # m x T: the set's rows at its start
+    double* XtY               # m x T: X_S^T Y
+    double* G0                # m x T: G at the start
+    double R0_norm2           # ||R||^2 at the start
+    double R0Y                # <R, Y> at the start
+
+
+cdef inline void cov_init(Cov* C) noexcept nogil:
+    C.m = 0
+    C.cap = 0
+    C.XS = C.K = C.G = NULL
+    C.W0 = C.XtY = C.G0 = NULL
+
+
+cdef inline void cov_free(Cov* C) noexcept nogil:
+    free(C.XS); free(C.K); free(C.G); free(C.W0); free(C.XtY); free(C.G0)
+    cov_init(C)
+
+
+cdef int cov_start(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
+                   const floating* R, const floating* Y, int T,
+                   const int* ws, int m) noexcept nogil:
+    """Gather X_S, compute K, G, X_S^T Y and the start's ||R||^2, <R, Y>
+    (R flushed, F-ordered). Returns -1 when memory is short (the caller
+    then runs plain epochs)."""
+    cdef int n = D.n_samples, k, t
+    cdef size_t item = sizeof(floating)
+    cdef const floating* X = <const floating*> D.data
+    cdef floating* XS
+    cdef floating* K
+    cdef floating* G
+    cdef floating* tmp
+    if m > C.cap:
+        cov_free(C)
+        C.XS = malloc(<size_t> n * m * item)
+        C.K = malloc(<size_t> m * m * item)
+        C.G = malloc(<size_t> m * T * item)
+        C.W0 = <double*> malloc(<size_t> m * T * sizeof(double))
+        C.XtY = <double*> malloc(<size_t> m * T * sizeof(double))
+        C.G0 = <double*> malloc(<size_t> m * T * sizeof(double))
+        if (C.XS == NULL or C.K == NULL or C.G == NULL or C.W0 == NULL or C.XtY == NULL
+                or C.G0 == NULL):
+            cov_free(C)
+            return -1
+        C.cap = m
+    XS = <floating*> C.XS
+    K = <floating*> C.K
+    G = <floating*> C.G
+    for k in range(m):
+        memcpy(XS + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k] * n, n * item)
+    # K (m x m) = X_S^T X_S: the lower triangle, then mirrored
+    _syrk_lt(m, n, XS, n, K, m)
+    for k in range(m):
+        for t in range(k + 1, m):
+            K[<Py_ssize_t> t * m + k] = K[<Py_ssize_t> k * m + t]
+    # G^T (T x m, i.e. G row-major m x T) = R^T X_S
+    _gemm(c'T', c'N', T, m, n, 1.0, R, n, XS, n, 0.0, G, T)
+    # X_S^T Y, through G's buffer's twin: reuse K's precision via a temporary
+    tmp = <floating*> malloc(<size_t> m * T * item)
+    if tmp == NULL:
+        return -1
+    _gemm(c'T', c'N', T, m, n, 1.0, Y, n, XS, n, 0.0, tmp, T)
+    for k in range(m):
+        for t in range(T):
+            C.XtY[<Py_ssize_t> k * T + t] = tmp[<Py_ssize_t> k * T + t]
+            C.G0[<Py_ssize_t> k * T + t] = G[<Py_ssize_t> k * T + t]
+            C.W0[<Py_ssize_t> k * T + t] = W[t * ldw + ws[k]]
+    free(tmp)
+    C.R0_norm2 = 0.0
+    C.R0Y = 0.0
+    for t in range(T):
+        C.R0_norm2 += _sq_norm(R + <Py_ssize_t> t * n, n)
+        C.R0Y += _dot_d(R + <Py_ssize_t> t * n, Y + <Py_ssize_t> t * n, n)
+    C.ws = ws
+    C.m = m
+    return 0
+
+
+cdef void cov_end(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
+                  floating* R, int T) noexcept nogil:
+    """R -= X_S D with D = W_S - W0 (the set's change); the set is done."""
+    cdef int n = D.n_samples, m = C.m, k, t
+    cdef floating* Dl = <floating*> C.G       # G is not needed any more
+    cdef bint changed = False
+    if m == 0:
+        return
+    for k in range(m):
+        for t in range(T):
+            Dl[<Py_ssize_t> k * T + t] = <floating> (W[t * ldw + C.ws[k]]
+                                                     - C.W0[<Py_ssize_t> k * T + t])
+            changed = changed or Dl[<Py_ssize_t> k * T + t] != 0.0
+    if changed:
+        # R (n x T) -= X_S (n x m) @ D^T, D^T = Dl as a column-major (T x m) matrix
+        _gemm(c'N', c'T', n, T, m, -1.0, <floating*> C.XS, n, Dl, T, 1.0, R, n)
+    C.m = 0
+
+
+cdef void cov_epoch(const Cov* C, const Penalty* pen, const double* norms2,
+                    floating* W, Py_ssize_t ldw, int T, int n,
+                    double* a, double* w_old, double* w_max, double* d_w_max) noexcept nogil:
+    """One cyclic epoch over the set, on G (see above)."""
+    cdef int m = C.m, k, l, t, j
+    cdef double L
+    cdef floating w_new
+    cdef floating* G = <floating*> C.G
+    cdef const floating* Kk
+    cdef floating* Gl
+    cdef bint changed
+    cdef double wm = 0.0, dwm = 0.0
+    for k in range(m):
+        j = C.ws[k]
+        L = norms2[j]
+        for t in range(T):
+            w_old[t] = W[t * ldw + j]
+            a[t] = L * w_old[t] + G[<Py_ssize_t> k * T + t]
+        row_prox(pen, a, T, L, n)
+        changed = False
+        for t in range(T):
+            w_new = <floating> a[t]
+            a[t] = w_new - <floating> w_old[t]        # a now holds the changes
+            if a[t] != 0.0:
+                changed = True
+                W[t * ldw + j] = w_new
+                dwm = fmax(dwm, fabs(a[t]))
+            wm = fmax(wm, fabs(w_new))
+        if changed:
+            # G[l, :] -= K[l, k] * Delta_k for every l of the set
+            Kk = (<const floating*> C.K) + <Py_ssize_t> k * m
+            for l in range(m):
+                Gl = G + <Py_ssize_t> l * T
+                for t in range(T):
+                    Gl[t] -= <floating> (Kk[l] * a[t])
+    w_max[0] = wm
+    d_w_max[0] = dwm
+
+
+cdef double cov_gap(const Cov* C, const Penalty* pen, const floating* W, Py_ssize_t ldw,
+                    int T, int n, double* XtA, double* buf, double* dn_out) noexcept nogil:
+    """The duality gap of the set's subproblem (n-scaled), from G: with
+    D = W_S - W0,  ||R||^2 = ||R0||^2 - <D, G0> - <D, G>  (G = G0 - K D) and
+    <R, Y> = <R0, Y> - <D, X_S^T Y>; XtA[j] = G_j - n lam2 W_j for the set."""
+    cdef int m = C.m, k, t, j
+    cdef const floating* G = <const floating*> C.G
+    cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
+    cdef double R_norm2 = C.R0_norm2, RY = C.R0Y, W_norm2 = 0.0, NW = 0.0, dn = 0.0
+    cdef double d, w
+    for k in range(m):
+        j = C.ws[k]
+        for t in range(T):
+            w = W[t * ldw + j]
+            d = w - C.W0[<Py_ssize_t> k * T + t]
+            R_norm2 -= d * (C.G0[<Py_ssize_t> k * T + t] + G[<Py_ssize_t> k * T + t])
+            RY -= d * C.XtY[<Py_ssize_t> k * T + t]
+            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * w
+            buf[t] = w
+            W_norm2 += w * w
+        NW += row_norm(pen, buf, T)
+        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+    dn_out[0] = dn
+    return quadratic_gap(lam1n, lam2n, fmax(R_norm2, 0.0), RY, W_norm2, NW, dn, 0.0)
+
+
+cdef double _dot_d(const floating* x, const floating* y, int n) noexcept nogil:
+    cdef double s = 0.0
+    cdef int i
+    for i in range(n):
+        s += <double> x[i] * y[i]
     return s

@@ -169,7 +169,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     b.par = n_threads > 1 and D.offsets[t0 + nt] - D.offsets[t0] >= PAR_ROWS
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
-    h.screen, h.on_new_set, h.after_epoch = NULL, NULL, NULL
+    h.screen, h.on_new_set, h.after_epoch, h.end_set = NULL, NULL, NULL, NULL
     o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol_abs
     o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, gap_freq, gap_freq
     o.n_threads, o.inner_gap_threads = n_threads, 1

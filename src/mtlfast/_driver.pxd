@@ -31,6 +31,10 @@
 #                                    (new working set, or screening in plain
 #                                    epochs): reset caches and extrapolation
 #   after_epoch(ctx, feats, m)       (optional) after each epoch (Anderson step)
+#   end_set(ctx)                     (optional) the epochs' set is done: before
+#                                    each full gap and at the end (a kernel
+#                                    that kept the residual implicit during
+#                                    the set's epochs brings it up to date)
 #
 # Stopping early (Watch): the driver checks after every epoch and every gap
 #   - a NaN gap (overflow in the data or the iterates): stop, the gap is
@@ -150,6 +154,7 @@ ctypedef int (*select_fn)(void* ctx, const int* act, int n_act, int size,
                           int* ws) noexcept nogil
 ctypedef int (*screen_fn)(void* ctx, int* act, int n_act, double gap) noexcept nogil
 ctypedef void (*set_fn)(void* ctx, const int* feats, int m) noexcept nogil
+ctypedef void (*done_fn)(void* ctx) noexcept nogil
 ctypedef int (*block_fn)(void* ctx, int t0, int nt, int n_threads,
                          double* gap_out) noexcept nogil
 
@@ -214,6 +219,7 @@ ctypedef struct SolveHooks:
     screen_fn screen          # NULL: no screening
     set_fn on_new_set         # NULL: nothing to reset
     set_fn after_epoch        # NULL: nothing after an epoch
+    done_fn end_set           # NULL: nothing when a set is done
 
 
 ctypedef struct DriverOptions:
@@ -271,6 +277,13 @@ cdef inline void _run_epoch_governed(const SolveHooks* h, Governor* g, const int
     gov_end(g, m)
 
 
+cdef inline double _full_gap(const SolveHooks* h, Governor* g, const int* feats,
+                            int m) noexcept nogil:
+    if h.end_set != NULL:
+        h.end_set(h.ctx)
+    return _gap_governed(h, g, feats, m)
+
+
 cdef inline double _gap_governed(const SolveHooks* h, Governor* g, const int* feats,
                                  int m) noexcept nogil:
     cdef int nt = gov_begin(g)
@@ -300,7 +313,7 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, Gover
             h.after_epoch(h.ctx, act_buf, n_act)
         n_iter = it + 1
         if _rule(o, n_iter, o.cd_gap_every, w_max, d_w_max):
-            gap[0] = _gap_governed(h, &G.full, NULL, o.p)
+            gap[0] = _full_gap(h, &G.full, NULL, o.p)
             if gap[0] <= o.tol_abs or watch_stop(o.watch, gap[0]):
                 break
             if h.screen != NULL:
@@ -366,9 +379,9 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
         if o.watch != NULL and o.watch.status != RUNNING and o.watch.status != STOP_NONFINITE:
             break             # interrupted: the full gap is not needed
         if o.outer_gap_on_active:
-            gap[0] = _gap_governed(h, &G.full, act, n_act)
+            gap[0] = _full_gap(h, &G.full, act, n_act)
         else:
-            gap[0] = _gap_governed(h, &G.full, NULL, o.p)
+            gap[0] = _full_gap(h, &G.full, NULL, o.p)
         if h.screen != NULL and gap[0] > o.tol_abs:
             n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
             if n_new < n_act:
@@ -405,6 +418,8 @@ cdef inline int drive(const SolveHooks* h, const DriverOptions* o, double gap0,
         n_iter = _working_sets(h, o, &G, act_buf, ws, prev, gap_out)
     else:
         n_iter = _plain_epochs(h, o, &G, act_buf, gap_out)
+    if h.end_set != NULL:
+        h.end_set(h.ctx)
     free(act_buf); free(ws); free(prev)
     return n_iter
 

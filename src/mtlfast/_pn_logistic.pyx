@@ -171,7 +171,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
         gap = _gap_hook(&b, NULL, p, w.n_threads)
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _step_hook, _score_hook, _select_hook
-    h.screen, h.on_new_set, h.after_epoch = NULL, NULL, NULL
+    h.screen, h.on_new_set, h.after_epoch, h.end_set = NULL, NULL, NULL, NULL
     o.p, o.max_iter, o.tol, o.tol_abs = p, max_iter, tol, tol * b.scale
     o.use_ws, o.p0, o.gap_freq, o.cd_gap_every = use_ws, p0, 1, 1
     o.n_threads, o.inner_gap_threads = w.n_threads, w.n_threads
