@@ -237,6 +237,9 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             intercept = datafit.intercept(coef.T.astype(np.float64)).astype(dtype)
         check_finite_fit(coef, res.gaps, intercept)
         self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(dtype), eps, y_was_1d)
+        # the solver's work in passes over X (machine independent; the input
+        # checks and a dense X's centering copy come on top)
+        self.x_passes_ = float(res.x_passes)
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
         """Per-task designs (long or list layout), or a shared design with

@@ -62,6 +62,7 @@ class SolveResult:
     residual: np.ndarray = None
     intercept: np.ndarray = None   # logistic: the fitted intercepts (T,)
     parts: list = None         # structured models: the parts, each (p, T_k)
+    x_passes: float = None     # shared design: the work in passes over X (see _cd_shared.solve)
 
 
 def _strategy(strategy):
@@ -179,8 +180,9 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         int(anderson_k), selection == "random", int(seed), check_norms=check_shared_norms,
         covariance=bool(covariance))
     with single_threaded_blas():
-        n_iter, gaps, R = _cd_shared.solve(datafit.kernel_design(), coef, penalty, options)
-    return SolveResult(coef, n_iter, gaps, R)
+        n_iter, gaps, R, x_passes = _cd_shared.solve(datafit.kernel_design(), coef, penalty,
+                                                     options)
+    return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes)
 
 
 def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,

@@ -85,7 +85,22 @@ ctypedef struct Block:
     double* buf
     ScoredFeature* sc
     Cov* cov                  # covariance epochs of the current set (cov.m > 0)
+    double reads              # entries of X read so far (the work count, see solve)
     bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
+
+
+cdef inline double _entries(const Design* D, const int* feats, int m) noexcept nogil:
+    """Entries of X in the columns feats (all p when NULL)."""
+    cdef int k, j
+    cdef double s = 0.0
+    if not D.is_sparse:
+        return <double> (D.n_features if feats == NULL else m) * D.n_samples
+    if feats == NULL:
+        return <double> D.indptr[D.n_features]
+    for k in range(m):
+        j = feats[k]
+        s += D.indptr[j + 1] - D.indptr[j]
+    return s
 
 
 cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
@@ -99,12 +114,13 @@ cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
 
 cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
     cdef Block* b = <Block*> ctx
-    if b.cov.m > 0:           # a working set's own gap, in covariance epochs
+    if b.cov.m > 0:           # a working set's own gap, in covariance epochs (no X read)
         if b.f32:
             return cov_gap(b.cov, b.pen, <float*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
                            b.buf, &b.dn)
         return cov_gap(b.cov, b.pen, <double*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
                        b.buf, &b.dn)
+    b.reads += _entries(b.D, feats, m)
     if b.f32:
         return _gap_of(b, <float*> b.W, feats, m, n_threads)
     return _gap_of(b, <double*> b.W, feats, m, n_threads)
@@ -112,7 +128,7 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
 
 cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n_threads,
                            double* w_max, double* d_w_max) noexcept nogil:
-    if b.cov.m > 0:
+    if b.cov.m > 0:           # (no X read)
         if b.T == 1:
             cov_epoch(b.cov, b.pen, b.norms2, W, b.ldw, 1, b.D.n_samples, b.a, b.w_old,
                       w_max, d_w_max)
@@ -120,6 +136,9 @@ cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n
             cov_epoch(b.cov, b.pen, b.norms2, W, b.ldw, b.T, b.D.n_samples, b.a, b.w_old,
                       w_max, d_w_max)
         return
+    # a column's dot and update read it once (it stays in cache between them);
+    # the blocked epochs read each block twice (G = R^T X_B, R -= X_B D^T)
+    b.reads += _entries(b.D, feats, m) * (2 if b.S.bs > 1 else 1)
     _run_epoch(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
                feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, n_threads)
 
@@ -220,6 +239,8 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
                            <const double*> b.Y, b.T, feats, m)
         if rc != 0:
             b.cov.m = 0
+        else:                 # the gather, then the Gram and X_S^T [R, Y] on the copy
+            b.reads += 2 * _entries(b.D, feats, m)
 
 
 cdef void _end_set_hook(void* ctx) noexcept nogil:
@@ -227,6 +248,7 @@ cdef void _end_set_hook(void* ctx) noexcept nogil:
     cdef Block* b = <Block*> ctx
     if b.cov.m == 0:
         return
+    b.reads += _entries(b.D, b.cov.ws, b.cov.m)
     if b.f32:
         cov_end(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, b.T)
     else:
@@ -263,7 +285,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
                      int screen_freq, bint covariance, Watch* watch,
-                     double* gap_out) noexcept nogil:
+                     double* gap_out, double* reads_out) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -327,6 +349,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     b.Y, b.T, b.f32 = Y, T, floating is float
     b.random, b.state, b.n_threads = random, seed if seed != 0 else 0x9E3779B9u, n_threads
     b.S, b.AA, b.cov = &S, &AA, &cov
+    b.reads = 0.0
     b.cov_ok = (covariance and use_ws and not random and not D.is_sparse and si == 1
                 and D.mean == NULL)
     gap = _gap_hook(&b, NULL, p, n_threads)
@@ -348,6 +371,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
+    reads_out[0] = b.reads
     free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
     blocks_free(&S)
     anderson_free(&AA)
@@ -380,6 +404,8 @@ ctypedef struct Entry:
     bint screen
     int screen_freq
     bint covariance
+    bint separable
+    double* reads             # per block: entries of X read
 
 
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
@@ -391,7 +417,7 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                        e.max_iter, e.tol, e.gap_freq, e.random,
                        e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
                        e.anderson_k, n_threads, e.screen, e.screen_freq, e.covariance, &e.watch,
-                       gap)
+                       gap, &e.reads[t0 if e.separable else 0])
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -429,6 +455,10 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     gaps : ndarray of float64, the duality gap of each block in the
         1/(2n) objective scaling.
     R : ndarray (n, T), the final residual Y - X_eff W.
+    x_passes : float, the solve's work in passes over X: the entries of X it
+        read (epochs, gaps, Gram matrices, the column norms) over nnz(X), the
+        entries one X^T Y reads. Machine independent; a column's dot and
+        update in one epoch count once (it stays in cache between them).
     """
     cdef Design D
     cdef Penalty pen
@@ -500,6 +530,11 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     e.random, e.seed, e.strategy, e.p0, e.block_size = random, seed, strategy, p0, block_size
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
     e.covariance = options.covariance
+    e.separable = separable
+    reads_arr = np.zeros(n_blocks, dtype=np.float64)
+    cdef double[::1] reads = reads_arr
+    e.reads = &reads[0]
+    cdef double entries = _entries(&D, NULL, p)    # the column norms' pass
 
     with nogil:
         for j in prange(p, schedule='dynamic', chunksize=64, num_threads=n_threads):
@@ -514,8 +549,11 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                 w = coef[t, j]
                 if w != 0.0:
                     col_update(&D, j, w, Rp + t * rt, si, &c[t])
+                    entries += _entries(&D, &j, 1)
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
     raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
-    return n_iter_arr, gaps_arr, np.asfortranarray(R_arr)
+    entries += reads_arr.sum()
+    total = float(_entries(&D, NULL, p))
+    return n_iter_arr, gaps_arr, np.asfortranarray(R_arr), entries / total if total > 0 else 0.0
