@@ -141,11 +141,12 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         cost ~10% and screened almost nothing at the tolerances that reach
         1e-6 relative suboptimality (the sphere is still large there).
     covariance : with strategy "ws" on dense X, working sets small against n
-        (m <= n / 4, m <= 48 (T + 1)) run covariance epochs (glmnet's
+        (m <= n / 4, m <= 32 (T + 1)) run covariance epochs (glmnet's
         type.gaussian="covariance": the set's Gram matrix and X_S^T R, an
         epoch in O(m^2 T) instead of O(n m T); same iterates up to rounding),
         and a set is at least as large as the constraints the last full gap
-        found violated, up to that size. False: epochs on the columns, sets
+        found violated, up to sqrt(2 p T) (a Gram then costs about a full
+        gap). False: epochs on the columns, sets
         grown from p0 by doubling only.
     """
     small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM

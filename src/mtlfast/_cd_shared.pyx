@@ -27,6 +27,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint32_t
+from libc.math cimport sqrt
 
 from mtlfast._kinds cimport STRATEGY_WS
 from mtlfast._prox cimport Penalty, penalty_from, is_separable
@@ -188,7 +189,11 @@ cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) n
     small set growing by doubling would need (a tall fit then takes ~2
     rounds: ~3 passes over X instead of ~10)."""
     cdef Block* b = <Block*> ctx
-    cdef int m_cov = _cov_max(b)
+    # a Gram of m columns costs n m^2 / 2 flops: at most ~ one full gap
+    # (n p T), so m <= sqrt(2 p T); and at most 4 x the driver's size (the
+    # violated constraints overstate the support when alpha is small
+    # against the noise: the best-scored features often hold it)
+    cdef int m_cov = min(_cov_max(b), <int> sqrt(2.0 * b.D.n_features * b.T), 4 * size)
     if m_cov > size:
         size = max(size, min(_violators(b, act, n_act), m_cov))
     if b.f32:

@@ -4,7 +4,9 @@
 
 cdef enum:
     GAP_BLOCK = 64    # features per gemm block in the dense full gap
-    COV_PER_TASK = 48 # covariance epochs for sets of at most COV_PER_TASK (T + 1) features
+    COV_PER_TASK = 32 # covariance epochs for sets of at most COV_PER_TASK (T + 1) features
+                      # (a Gram of m columns, n m^2 / 2 flops at level-3 speed, then
+                      # costs about two epochs on the columns, 2 n m T each)
     COV_MAX_BYTES = 256 * 1024 * 1024    # ... whose gathered columns fit in this
 
 
