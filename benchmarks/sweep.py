@@ -289,15 +289,18 @@ def bench_problem(params, solvers, repeat, max_time):
 
 
 def ratio_of(rec):
-    """Fastest peer's time / mtlfast[1t]'s, and the fastest peer's name."""
+    """Fastest peer's time / mtlfast[1t]'s, and the fastest peer's name (0:
+    mtlfast missed the target that a peer reached; None: no peer reached it)."""
     r = rec["results"]
     ours = r.get("mtlfast[1t]", {}).get("time")
     best, name = np.inf, None
     for k, v in r.items():
         if not k.startswith("mtlfast") and v.get("time") is not None and v["time"] < best:
             best, name = v["time"], k
-    if ours is None or name is None:
+    if name is None:
         return None, name
+    if ours is None:
+        return 0.0, name          # a peer reached the target, mtlfast did not
     return best / ours, name
 
 
@@ -419,6 +422,7 @@ def main(argv=None):
     print(f"peers: {[s.name for s in found]}; absent: {absent}", flush=True)
     records = []
     with threadpool_limits(limits=1, user_api="blas"):
+        env = environment()          # the thread settings the fits run with
         for i, params in enumerate(draws):
             rec = bench_problem(params, solvers, args.repeat, args.max_time)
             records.append(rec)
@@ -430,7 +434,7 @@ def main(argv=None):
     table = markdown(records, names)
     print("\n" + table + "\n\n" + summary(records))
     with open(os.path.join(args.out, stamp + ".json"), "w") as f:
-        json.dump(dict(environment=environment(), absent=absent, records=records), f,
+        json.dump(dict(environment=env, absent=absent, records=records), f,
                   indent=1, default=float)
     with open(os.path.join(args.out, stamp + ".md"), "w") as f:
         f.write(table + "\n\n" + summary(records) + "\n")
