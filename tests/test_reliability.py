@@ -126,6 +126,13 @@ def test_ctrl_c_stops_the_fit(name):
     est, args, kw = FITS[name]()
     before = dict(est.__dict__)
     Xa = args[0].copy()
+    # Python's own SIGINT handler, installed again at the C level: in fresh CI
+    # environments (first run of the suite in a new venv, twice; never on a
+    # re-run) SIGINT went unseen by Python for this whole group of tests, as
+    # if a library used by an earlier test had left its own C handler behind
+    # (not identified yet). What is tested here is that the kernels honour the
+    # signal Python sees.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     # a fit that ignored the signal would run for ever: a guard aborts it
     # after 20 s, and the test then fails instead of hanging
