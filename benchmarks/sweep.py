@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import sparse
@@ -44,6 +45,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from problems import _zipf_sparse  # noqa: E402
+import solvers  # noqa: E402
+from cv import timed as best_time  # noqa: E402
 
 TARGET = 1e-6
 TOLS = [10.0 ** -k for k in range(2, 15)]
@@ -187,14 +190,7 @@ class Celer:
         return not p["intercept"] and (p["T"] == 1 or p["fmt"] == "dense")
 
     def fit(self, X, Y, alpha, tol, intercept):
-        from celer.homotopy import mtl_path, celer_path
-        if Y.shape[1] == 1:
-            out = celer_path(X, Y[:, 0], "lasso", alphas=np.array([alpha]), tol=tol,
-                             max_iter=1000, max_epochs=100000)
-            return out[1][:, :1]
-        out = mtl_path(X, Y, alphas=np.array([alpha]), tol=tol, max_iter=1000,
-                       max_epochs=100000)
-        return out[1][..., 0].T
+        return solvers.Celer().fit(SimpleNamespace(X=X, Y=Y), alpha, tol)
 
 
 def peers():
@@ -210,15 +206,6 @@ def peers():
 
 
 # ---- timing ------------------------------------------------------------------
-
-def best_time(fn, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
 
 def time_to_target(solver, X, Y, alpha, icpt, f_star, repeat, max_time):
     """(time, tol, x_passes, f_star) of the first tolerance whose fit reaches

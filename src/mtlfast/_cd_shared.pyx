@@ -76,7 +76,6 @@ ctypedef struct Block:
     bint f32
     bint random
     uint32_t state
-    int n_threads
     BlockScratch* S
     Anderson* AA
     double* XtA               # p * T: X_j^T R - n lam2 W_j of the last gap
@@ -352,7 +351,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     b.D, b.pen, b.norms2 = D, pen, norms2
     b.W, b.ldw, b.Rs, b.rt, b.si, b.c = W, ldw, Rs, rt, si, c
     b.Y, b.T, b.f32 = Y, T, floating is float
-    b.random, b.state, b.n_threads = random, seed if seed != 0 else 0x9E3779B9u, n_threads
+    b.random, b.state = random, seed if seed != 0 else 0x9E3779B9u
     b.S, b.AA, b.cov = &S, &AA, &cov
     b.reads = 0.0
     b.cov_ok = (covariance and use_ws and not random and not D.is_sparse and si == 1

@@ -363,7 +363,7 @@ cdef int cov_start(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
             K[<Py_ssize_t> t * m + k] = K[<Py_ssize_t> k * m + t]
     # G^T (T x m, i.e. G row-major m x T) = R^T X_S
     _gemm(c'T', c'N', T, m, n, 1.0, R, n, XS, n, 0.0, G, T)
-    # X_S^T Y, through G's buffer's twin: reuse K's precision via a temporary
+    # X_S^T Y (m x T, row-major), in the data's precision, then kept in double
     tmp = <floating*> malloc(<size_t> m * T * item)
     if tmp == NULL:
         return -1
