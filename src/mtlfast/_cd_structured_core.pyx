@@ -144,14 +144,14 @@ cdef void _epoch(const TaskDesign* D, const Model* M, const double* L, floating*
     for k in range(m):
         j = k if feats == NULL else feats[k]
         if par:
-            for tt in prange(nt, schedule='dynamic', num_threads=n_threads):
+            for tt in prange(nt, schedule='static', num_threads=n_threads):
                 g[tt] = piece_dot(D, j, t0 + tt, r)
         else:
             for tt in range(nt):
                 g[tt] = piece_dot(D, j, t0 + tt, r)
         row_update(M, p, j, t0, nt, PA, PB, g, &L[<Py_ssize_t> j * T + t0], delta, buf)
         if par:
-            for tt in prange(nt, schedule='dynamic', num_threads=n_threads):
+            for tt in prange(nt, schedule='static', num_threads=n_threads):
                 if delta[tt] != 0.0:
                     piece_update(D, j, t0 + tt, delta[tt], r)
         else:
