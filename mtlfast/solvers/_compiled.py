@@ -115,13 +115,16 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     backend : "cython" (the kernel) or "reference" (NumPy twin, cyclic only).
     strategy : "ws" (working sets grown from dual scores, with Anderson
         extrapolation), "cd" (plain epochs over all features; what the
-        reference runs) or "auto": "ws" for dense X, "cd" for sparse X and
-        for small problems (n * p * T < 250000, where an epoch costs well
-        under a millisecond and plain epochs keep scikit-learn's exact
-        iterates). Chosen by measurement (benchmarks/): on sparse designs the
-        columns are nearly orthogonal, plain epochs converge in a few passes
-        and working sets only add outer iterations; on dense designs working
-        sets win by 1.3-8x.
+        reference runs) or "auto": "ws" for dense X and for sparse X with
+        more features than samples, "cd" for sparse X with p <= n and for
+        small problems (n * p * T < 250000, where an epoch costs well under
+        a millisecond and plain epochs keep scikit-learn's exact iterates).
+        Chosen by measurement (benchmarks/sweep.py's sparse draws, seeds
+        0-2): on tall sparse designs the columns are nearly orthogonal,
+        plain epochs converge in a few passes and working sets only add
+        outer iterations (1-2x slower); on wide sparse designs working sets
+        took 0.1-1.2x the time of plain epochs (2 of 16 draws slower: 1.2x,
+        and 2.1x on a 13 ms fit); on dense designs they win by 1.3-8x.
     block_size : features per level-3 BLAS block in the epochs on dense X
         (None: automatic; 0: plain level-1 epochs). Same iterates either way.
     anderson_k : depth of the Anderson extrapolation of the iterates (0: none;
@@ -153,7 +156,8 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     if anderson_k is None:
         anderson_k = 0 if strategy == "auto" and small else 5
     if strategy == "auto":
-        strategy = "cd" if datafit.is_sparse or small else "ws"
+        tall_sparse = datafit.is_sparse and datafit.n_features <= datafit.n_samples
+        strategy = "cd" if tall_sparse or small else "ws"
     code = _strategy(strategy)
     _check_backend(backend)
     T, p = datafit.n_tasks, datafit.n_features

@@ -365,6 +365,8 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
         tol_in = 0.3 * (gap[0] if gap[0] > o.tol_abs else o.tol_abs)
         if o.final_tol_if_same_ws and _same_set(ws, n_ws, prev, &n_prev):
             tol_in = 0.3 * o.tol_abs
+        if n_ws >= n_act:     # the set is the whole (unscreened) problem: finish it
+            tol_in = o.tol_abs
         while n_iter < o.max_iter:
             _run_epoch_governed(h, &G.epoch, ws, n_ws, &w_max, &d_w_max)
             if h.after_epoch != NULL:
