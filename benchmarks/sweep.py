@@ -339,7 +339,7 @@ def markdown(records, names):
             cells.append("n/a" if v.get("status") == "not applicable" else fmt_t(v.get("time")))
         xp = r.get("mtlfast[1t]", {}).get("x_passes")
         ratio, peer = ratio_of(rec)
-        lines.append(f"| {i} | {shape_str(rec['params'])} | " + " | ".join(cells)
+        lines.append(f"| {rec.get('index', i)} | {shape_str(rec['params'])} | " + " | ".join(cells)
                      + f" | {'-' if xp is None else f'{xp:.1f}'} | {peer or '-'} | "
                      + ("-" if ratio is None else f"{ratio:.2f}") + " |")
     return "\n".join(lines)
@@ -377,17 +377,25 @@ def main(argv=None):
                     help="time 1 thread and the default with one core kept busy")
     ap.add_argument("--quiet-threads", action="store_true",
                     help="the --load table on a quiet machine (no busy loop)")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated problem numbers of the draw to run (the others "
+                         "are drawn, so the numbers keep their problems, but not run)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     draws = [draw(rng, args.quick) for _ in range(args.n_problems)]
+    only = (set(range(args.n_problems)) if args.only is None
+            else {int(k) for k in args.only.split(",")})
     os.makedirs(args.out, exist_ok=True)
-    stamp = f"sweep-seed{args.seed}" + ("-quick" if args.quick else "")
+    stamp = (f"sweep-seed{args.seed}" + ("-quick" if args.quick else "")
+             + ("" if args.only is None else "-only-" + args.only.replace(",", "-")))
     if args.load or args.quiet_threads:
         rows = []
         print("| problem | 1 thread s | default s | 2 threads s | 1t / default | 1t / 2t |")
         print("|---|---|---|---|---|---|")
-        for params in draws:
+        for i, params in enumerate(draws):
+            if i not in only:
+                continue
             r = bench_load(params, args.repeat, args.load)
             rows.append(r)
             print(f"| {shape_str(params)} | {r['t_1']:.4f} | {r['t_default']:.4f} | "
@@ -411,7 +419,10 @@ def main(argv=None):
     with threadpool_limits(limits=1, user_api="blas"):
         env = environment()          # the thread settings the fits run with
         for i, params in enumerate(draws):
+            if i not in only:
+                continue
             rec = bench_problem(params, solvers, args.repeat, args.max_time)
+            rec["index"] = i
             records.append(rec)
             ratio, peer = ratio_of(rec)
             print(f"{i}: {shape_str(params)}: " + ", ".join(
