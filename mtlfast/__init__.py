@@ -15,6 +15,7 @@ from .path import enet_path, lasso_path, alpha_grid
 from .model_selection import MultiTaskElasticNetCV, MultiTaskLassoCV, PathCV
 from .classification import MultiTaskLogisticRegression
 from . import penalties, datafits, reference
+from .persistence import save, load
 
 __all__ = [
     "ElasticNet", "Lasso", "MultiTaskElasticNet", "MultiTaskLasso",
@@ -22,5 +23,5 @@ __all__ = [
     "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
     "alpha_grid", "DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
     "TransferLasso", "MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV",
-    "MultiTaskLogisticRegression",
+    "MultiTaskLogisticRegression", "save", "load",
 ]

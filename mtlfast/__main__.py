@@ -1,4 +1,5 @@
-"""Command line: `python -m mtlfast demo` and `python -m mtlfast config`."""
+"""Command line: `mtlfast fit | predict | inspect` (batch jobs: mtlfast.cli),
+`mtlfast demo`, `mtlfast transfer` and `mtlfast config`."""
 import argparse
 import sys
 import time
@@ -119,8 +120,10 @@ def transfer_demo(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m mtlfast")
+    from .cli import add_commands, run
+    parser = argparse.ArgumentParser(prog="mtlfast")
     sub = parser.add_subparsers(dest="command", required=True)
+    add_commands(sub)
     d = sub.add_parser("demo", help="fit a multi-task lasso on a generated problem, "
                                     "next to scikit-learn")
     d.add_argument("--n-samples", type=int, default=500)
@@ -139,6 +142,8 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     sub.add_parser("config", help="show build and run-time configuration")
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):
+        return run(args)
     if args.command == "config":
         import mtlfast
         mtlfast.show_config()

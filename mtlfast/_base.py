@@ -5,6 +5,7 @@ import copy
 import functools
 import re
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -119,7 +120,63 @@ def check_finite_fit(coef, gaps, intercept=None):
             "(README, section Guarantees).")
 
 
-class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class TaskMetadata:
+    """Per-task data in scikit-learn's searches, cross-validation and
+    pipelines: with metadata routing on
+    (``sklearn.set_config(enable_metadata_routing=True)``), the row labels
+    ``tasks`` are requested by default by fit, predict, score,
+    decision_function and predict_proba, so GridSearchCV(...).fit(X, y,
+    tasks=t) hands every fold's labels to each of them (and to a
+    mtlfast.model_selection.TaskKFold splitter)."""
+    __metadata_request__fit = {"tasks": True}
+    __metadata_request__predict = {"tasks": True}
+    __metadata_request__score = {"tasks": True}
+
+
+_SEARCH_HELP = (
+    "Turn metadata routing on (sklearn.set_config(enable_metadata_routing=True)): "
+    "mtlfast's estimators then receive each fold's tasks in fit, predict and score; "
+    "score with the estimator's own score (scoring=None) or wrap a scorer with "
+    "mtlfast.model_selection.task_scorer('r2'); split with "
+    "cv=mtlfast.model_selection.TaskKFold() to keep every task in every fold.")
+
+
+def check_search_can_score_tasks(tasks):
+    """Per-task data fitted inside scikit-learn's _fit_and_score (a search or
+    cross_validate): fail the fit with a clear message when the test rows
+    would be scored without their tasks, where scikit-learn would otherwise
+    record NaN scores and pick a hyper-parameter at random. The two cases:
+    routing off (the tasks reach fit only), or routing on with a scorer that
+    calls predict(X) without them (a scorer name such as "r2")."""
+    if tasks is None:
+        return
+    frame = sys._getframe(1)
+    for _ in range(12):
+        frame = frame.f_back
+        if frame is None:
+            return
+        if (frame.f_code.co_name == "_fit_and_score"
+                and frame.f_globals.get("__name__", "").startswith("sklearn.")):
+            break
+    else:
+        return
+    import sklearn
+    if not sklearn.get_config().get("enable_metadata_routing", False):
+        raise ValueError("per-task data (tasks=...) reached fit inside a scikit-learn search "
+                         "or cross-validation with metadata routing off: the test rows would "
+                         "be scored without their tasks (NaN scores). " + _SEARCH_HELP)
+    scorer = frame.f_locals.get("scorer")
+    scorers = getattr(scorer, "_scorers", None)
+    for s in (scorers.values() if isinstance(scorers, dict) else [scorer]):
+        if s is None or getattr(s, "_mtlfast_tasks", False):
+            continue
+        if type(s).__name__ == "_PassthroughScorer":      # the estimator's own score
+            continue
+        raise ValueError(f"the scorer {s!r} calls predict(X) without the test rows' tasks "
+                         "(per-task data): its scores would be NaN. " + _SEARCH_HELP)
+
+
+class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Base class: squared loss on one design X shared by all tasks.
 
     Subclasses define `_make_penalty()` and may set `_multi_task_only` (2-D y
@@ -194,6 +251,7 @@ class SharedDesignRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        check_search_can_score_tasks(tasks)
         if _is_task_list(X) or tasks is not None or task_weight is not None:
             return self._fit_per_task(X, y, sample_weight, tasks, task_weight)
         self._per_task = False

@@ -31,7 +31,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import (fit_atomically, _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list,
+from ._base import (TaskMetadata, check_search_can_score_tasks, fit_atomically,
+                    _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list,
                     _is_task_list, check_sample_weight,
                     warn_if_not_converged, check_finite_fit)
 from .datafits import (LogisticPerTask, check_tasks, codes_for, check_task_weight,
@@ -41,7 +42,8 @@ from .solvers import solve_logistic
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
 
 
-class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimator):
+class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixin,
+                                  BaseEstimator):
     """Binary logistic regression for many related tasks at once.
 
     Parameters
@@ -195,6 +197,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         task_weight : (n_tasks,) positive loss weights omega_t
         """
         self._validate_params()
+        check_search_can_score_tasks(tasks)
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
         pen = self._make_penalty()
         W0 = b0 = None
@@ -243,6 +246,7 @@ class MultiTaskLogisticRegression(MultiOutputMixin, ClassifierMixin, BaseEstimat
         previous one, the problem validated once (see
         SharedDesignRegressor._fit_path). Yields fitted shallow copies."""
         self._validate_params()
+        check_search_can_score_tasks(tasks)
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
         res = None
         for value in values:

@@ -27,14 +27,17 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer
+from sklearn.model_selection import BaseCrossValidator
 
 from ._base import fit_atomically, _COMMON_CONSTRAINTS
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
-from ._cv_engine import (task_folds, _RefitBest, _prepare, _run_cv, _make_folds, _check_grid,
+from .datafits import check_tasks
+from ._cv_engine import (_TaskBound, task_folds, _RefitBest, _prepare, _run_cv, _make_folds, _check_grid,
                          _auto_grid, _fit_best, _split_params)
 
-__all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "task_folds"]
+__all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "TaskKFold", "task_folds",
+           "task_scorer"]
 
 
 _CV_CONSTRAINTS = {
@@ -319,3 +322,102 @@ class PathCV(_RefitBest, BaseEstimator):
         self.intercept_ = self.best_estimator_.intercept_
         self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
+
+
+class TaskKFold(BaseCrossValidator):
+    """K-fold cross-validation within each task: every task has rows in every
+    fold's training and test parts (fold k joins each task's k-th split of
+    its own rows: mtlfast.model_selection.task_folds). Usable as ``cv=``
+    anywhere in scikit-learn.
+
+    The task labels come from, in this order: ``split(..., tasks=t)`` (metadata
+    routing on: requested by default), ``split(..., groups=t)`` (routing off:
+    ``GridSearchCV(...).fit(X, y, groups=t)``), or the column named
+    ``task_column`` of a DataFrame X.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=False
+        Shuffle each task's rows before splitting them.
+    random_state : int, RandomState or None, default=None
+        With shuffle: the seed (each task's rows are shuffled by the same
+        generator, in task order).
+    task_column : str or None, default=None
+        A DataFrame X's column holding the task labels.
+    """
+    __metadata_request__split = {"tasks": True, "groups": True}
+
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None, task_column=None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.task_column = task_column
+
+    def get_n_splits(self, X=None, y=None, groups=None, tasks=None):
+        return self.n_splits
+
+    def _labels(self, X, groups, tasks):
+        if tasks is not None:
+            return tasks
+        if groups is not None:
+            return groups
+        if self.task_column is not None:
+            if not hasattr(X, "columns") or self.task_column not in X.columns:
+                raise ValueError(f"TaskKFold(task_column={self.task_column!r}): X has no such "
+                                 "column.")
+            return np.asarray(X[self.task_column])
+        raise ValueError("TaskKFold needs the rows' task labels: split(X, y, tasks=t) "
+                         "(metadata routing on), split(X, y, groups=t), or "
+                         "TaskKFold(task_column=...) with a DataFrame X.")
+
+    def split(self, X, y=None, groups=None, tasks=None):
+        """Yield (train, test) row indices, every task in every part."""
+        from sklearn.model_selection import KFold
+        from sklearn.utils import check_random_state
+        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
+            raise ValueError(f"TaskKFold needs n_splits >= 2, got {self.n_splits!r}.")
+        labels = self._labels(X, groups, tasks)
+        n = len(labels)
+        if X is not None and hasattr(X, "shape") and X.shape[0] != n:
+            raise ValueError(f"TaskKFold: {n} task labels for {X.shape[0]} rows of X.")
+        _, codes = check_tasks(labels, n)
+        rs = check_random_state(self.random_state) if self.shuffle else None
+        kf = KFold(self.n_splits, shuffle=self.shuffle,
+                   random_state=None if rs is None else rs.randint(np.iinfo(np.int32).max))
+        for train, test in task_folds(kf, codes, int(codes.max()) + 1):
+            yield train, test
+
+
+class _TaskScorer:
+    """A scikit-learn scorer with the test rows' tasks bound to predict."""
+    _mtlfast_tasks = True
+
+    def __init__(self, scoring):
+        self.scoring = scoring
+        self._scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+
+    def __call__(self, estimator, X, y, sample_weight=None, tasks=None):
+        est = estimator if tasks is None else _TaskBound(estimator, np.asarray(tasks))
+        kw = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self._scorer(est, X, y, **kw)
+
+    def __repr__(self):
+        return f"task_scorer({self.scoring!r})"
+
+    def get_metadata_routing(self):
+        from sklearn.utils.metadata_routing import MetadataRequest
+        req = MetadataRequest(owner=repr(self))
+        req.score.add_request(param="tasks", alias=True)
+        req.score.add_request(param="sample_weight", alias=None)
+        return req
+
+
+def task_scorer(scoring):
+    """Wrap a scikit-learn scorer (a name such as "r2" or
+    "neg_mean_squared_error", or a scorer object) for per-task models: the
+    test rows' tasks, routed as metadata, are bound to predict /
+    predict_proba / decision_function before the scorer runs. Use it as
+    ``scoring=task_scorer("r2")`` in GridSearchCV, RandomizedSearchCV or
+    cross_validate with metadata routing on."""
+    return _TaskScorer(scoring)

@@ -32,7 +32,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
-from ._base import fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS
+from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
+                    check_search_can_score_tasks)
 from .solvers import solve_structured
 from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
                                    check_source)
@@ -73,6 +74,7 @@ class _StructuredRegressor(SharedDesignRegressor):
         self
         """
         self._validate_params()
+        check_search_can_score_tasks(tasks)
         datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
                                                            task_weight)
         init = self._path_init() if self.warm_start and hasattr(self, "coef_") else None

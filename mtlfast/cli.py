@@ -1,0 +1,384 @@
+"""Batch jobs from the command line: `mtlfast fit`, `mtlfast predict`,
+`mtlfast inspect`.
+
+    mtlfast fit --data train.parquet --target y --tasks school \\
+                --model MultiTaskLasso --set alpha=0.05 --out model.mtl
+    mtlfast predict --model model.mtl --data new.parquet --out predictions.csv
+    mtlfast fit job.toml          (the same options as a TOML file)
+
+Exit codes: 0 done; 2 bad input (options, files, columns, parameters);
+3 the fit did not converge and --strict was given; 1 an internal error.
+Nothing is written when a job fails: the model and predictions files appear
+complete or not at all.
+"""
+import argparse
+import ast
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED = 0, 1, 2, 3
+
+EPILOG = """exit codes: 0 done; 2 bad input (options, files, columns, parameters);
+3 not converged (only with --strict); 1 internal error.
+data formats: .csv .tsv .parquet .npz .svm/.svmlight/.libsvm .mtx (see --help of fit)."""
+
+
+class BadInput(Exception):
+    """Exit code 2, with this message."""
+
+
+def estimators():
+    """The estimator classes the command line can fit, by name."""
+    import mtlfast
+    from sklearn.base import BaseEstimator
+    return {name: getattr(mtlfast, name) for name in mtlfast.__all__
+            if isinstance(getattr(mtlfast, name), type)
+            and issubclass(getattr(mtlfast, name), BaseEstimator)}
+
+
+def parse_value(text):
+    """A --set value: a Python literal (number, bool, None, list, string in
+    quotes) or else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        low = text.lower()
+        if low in ("true", "false"):
+            return low == "true"
+        if low in ("none", "null"):
+            return None
+        return text
+
+
+def parse_sets(items):
+    params = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set takes NAME=VALUE, got {item!r}.")
+        params[key.strip()] = parse_value(value.strip())
+    return params
+
+
+def _split_names(text):
+    if text is None:
+        return None
+    if isinstance(text, (list, tuple)):
+        return [str(t) for t in text]
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def _load_config(path):
+    try:
+        import tomllib
+    except ImportError:                                  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            cfg = tomllib.load(f)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read the job file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from None
+    return cfg
+
+
+FIT_KEYS = {"data", "target", "tasks", "features", "weight", "model", "params", "threads",
+            "out", "summary", "predictions", "strict", "target_file"}
+
+
+def _merge_config(args):
+    """Options from a TOML job file, overridden by those on the command line."""
+    if args.config is None:
+        return args
+    cfg = _load_config(args.config)
+    unknown = set(cfg) - FIT_KEYS
+    if unknown:
+        raise BadInput(f"{args.config}: unknown key(s) {sorted(unknown)}; known: "
+                       f"{sorted(FIT_KEYS)}.")
+    base = os.path.dirname(os.path.abspath(args.config))
+
+    def rel(p):
+        return p if p is None or os.path.isabs(p) else os.path.join(base, p)
+
+    for key in ("data", "target", "tasks", "features", "weight", "model", "threads", "out",
+                "summary", "predictions", "target_file"):
+        if getattr(args, key, None) is None and key in cfg:
+            value = cfg[key]
+            setattr(args, key, rel(value) if key in ("data", "out", "summary", "predictions",
+                                                     "target_file") else value)
+    params = dict(cfg.get("params", {}))
+    params.update(parse_sets(args.set))
+    args.set = [f"{k}={v!r}" for k, v in params.items()]
+    args.strict = args.strict or bool(cfg.get("strict", False))
+    return args
+
+
+def _estimator(name, params, threads):
+    table = estimators()
+    if name not in table:
+        raise BadInput(f"unknown model {name!r}; one of: {', '.join(sorted(table))}.")
+    est = table[name]()
+    if threads is not None and "n_threads" in est.get_params():
+        params = {**params, "n_threads": threads}
+    valid = est.get_params()
+    bad = [k for k in params if k not in valid]
+    if bad:
+        raise BadInput(f"{name} has no parameter(s) {bad}; its parameters: "
+                       f"{', '.join(sorted(valid))}.")
+    est.set_params(**params)
+    return est
+
+
+def _problem(table, targets, tasks, weight):
+    """(X, y, fit keyword arguments) from the table's columns."""
+    from ._data import DataError
+    X = table.features
+    if not targets:
+        if "y" in table.columns:
+            targets = ["y"]
+        else:
+            raise BadInput("--target is required (the target column or columns).")
+    cols = [np.asarray(table.column(t, "--target")) for t in targets]
+    for name, c in zip(targets, cols):
+        if c.dtype.kind not in "biuf":
+            raise DataError(f"target column {name!r} is not numeric (dtype {c.dtype}).")
+    y = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    kw = {}
+    if tasks is not None:
+        if len(cols) > 1:
+            raise BadInput("--tasks (one target per row, the long layout) takes one "
+                           "--target column, not several.")
+        kw["tasks"] = np.asarray(table.column(tasks, "--tasks"))
+    if weight is not None:
+        kw["sample_weight"] = np.asarray(table.column(weight, "--weight"), dtype=np.float64)
+    return X, y, kw
+
+
+def fit_command(args):
+    from . import persistence
+    from ._data import read_table, file_hash, write_predictions, default_predictions_ext
+    from sklearn.exceptions import ConvergenceWarning
+    args = _merge_config(args)
+    if args.data is None or args.model is None or args.out is None:
+        raise BadInput("fit needs --data, --model and --out (or a job file with them).")
+    targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
+    exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
+    t0 = time.perf_counter()
+    required = {t: "--target" for t in targets or []}
+    required.update({c: opt for c, opt in ((tasks, "--tasks"), (weight, "--weight")) if c})
+    table = read_table(args.data, _split_names(args.features), args.target_file, exclude,
+                       required)
+    X, y, kw = _problem(table, targets, tasks, weight)
+    t_read = time.perf_counter() - t0
+    est = _estimator(args.model, parse_sets(args.set), args.threads)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            est.fit(X, y, **kw)
+        except (ValueError, TypeError) as exc:
+            raise BadInput(f"{args.model}.fit: {exc}") from None
+    t_fit = time.perf_counter() - t0
+    not_converged = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    job = {"data": os.path.abspath(args.data), "format": table.format,
+           "features": table.feature_names, "targets": targets or ["y"], "tasks": tasks,
+           "weight": weight}
+    t0 = time.perf_counter()
+    persistence.save(est, args.out, metadata={"job": job})
+    pred_path = None
+    if args.predictions:
+        pred_path = write_predictions(args.predictions, _prediction_columns(est, table, X, kw,
+                                                                            job), table)
+    t_write = time.perf_counter() - t0
+    summary = {
+        "command": "fit", "model": args.model, "params": _plain(est.get_params(deep=False)),
+        "data": {"path": os.path.abspath(args.data), "sha256": file_hash(args.data),
+                 "n_rows": int(table.n_rows), "n_features": len(table.feature_names),
+                 "sparse": bool(hasattr(X, "tocsc")), "targets": targets or ["y"],
+                 "tasks": tasks, "weight": weight},
+        "timings_s": {"read": round(t_read, 6), "fit": round(t_fit, 6),
+                      "write": round(t_write, 6)},
+        "n_iter": _plain(getattr(est, "n_iter_", None)),
+        "dual_gap": _plain(getattr(est, "dual_gap_", None)),
+        "converged": not not_converged, "warnings": not_converged,
+        "model_file": os.path.abspath(args.out), "predictions_file": pred_path,
+        "versions": persistence._versions(),
+    }
+    _emit_summary(summary, args.summary)
+    if not_converged and args.strict:
+        print(f"mtlfast fit: not converged (--strict): {not_converged[0]}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def _prediction_columns(est, table, X, kw, job):
+    tasks = kw.get("tasks")
+    pred = est.predict(X, tasks) if tasks is not None else est.predict(X)
+    pred = np.asarray(pred)
+    out = {}
+    if tasks is not None:
+        out[job["tasks"]] = tasks
+    if pred.ndim == 1:
+        out["prediction" if len(job["targets"]) != 1 else f"{job['targets'][0]}_pred"] = pred
+    else:
+        names = job["targets"] if len(job["targets"]) == pred.shape[1] else [
+            f"task{t}" for t in range(pred.shape[1])]
+        for j, name in enumerate(names):
+            out[f"{name}_pred"] = pred[:, j]
+    return out
+
+
+def predict_command(args):
+    from . import persistence
+    from ._data import read_table, write_predictions, default_predictions_ext
+    if args.model is None or args.data is None:
+        raise BadInput("predict needs --model and --data.")
+    try:
+        manifest = persistence.read_manifest(args.model)
+    except (OSError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est = persistence.load(args.model)
+    job = manifest.get("metadata", {}).get("job", {})
+    tasks_col = args.tasks or job.get("tasks")
+    features = _split_names(args.features) or None
+    table_ext = os.path.splitext(args.data)[1].lower()
+    if features is None and job.get("features") and table_ext in (".csv", ".tsv", ".parquet",
+                                                                  ".pq"):
+        features = job["features"]
+    table = read_table(args.data, features, None,
+                       set(job.get("targets", [])) | {c for c in (tasks_col,
+                                                                  job.get("weight")) if c})
+    n_in = getattr(est, "n_features_in_", None)
+    if n_in is not None and table.features.shape[1] != n_in:
+        raise BadInput(f"{args.data}: {table.features.shape[1]} feature columns, the model "
+                       f"was fitted on {n_in}.")
+    kw = {}
+    if getattr(est, "_per_task", False):
+        if tasks_col is None:
+            raise BadInput("the model was fitted on per-task data: pass --tasks COLUMN.")
+        kw["tasks"] = np.asarray(table.column(tasks_col, "--tasks"))
+    out = args.out or (os.path.splitext(args.data)[0] + ".predictions"
+                       + default_predictions_ext(table.format))
+    try:
+        cols = _prediction_columns(est, table, table.features, kw,
+                                   {"tasks": tasks_col, "targets": job.get("targets", ["y"])})
+    except ValueError as exc:
+        raise BadInput(f"predict: {exc}") from None
+    write_predictions(out, cols, table)
+    _emit_summary({"command": "predict", "model_file": os.path.abspath(args.model),
+                   "data": os.path.abspath(args.data), "n_rows": int(table.n_rows),
+                   "predictions_file": os.path.abspath(out)}, args.summary)
+    return EXIT_OK
+
+
+def inspect_command(args):
+    from . import persistence
+    try:
+        manifest = persistence.read_manifest(args.model)
+    except (OSError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    shown = {k: manifest[k] for k in ("format", "format_version", "versions", "created",
+                                      "estimator", "params", "summary", "metadata")
+             if k in manifest}
+    print(json.dumps(shown, indent=1))
+    return EXIT_OK
+
+
+def _plain(v):
+    from .persistence import _jsonable
+    return _jsonable(v)
+
+
+def _emit_summary(summary, path):
+    text = json.dumps(summary, indent=1)
+    if path is None:
+        print(text)
+        return
+    tmp = path + ".part"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def add_commands(sub):
+    """The batch-job subcommands, on an argparse subparsers object."""
+    f = sub.add_parser(
+        "fit", help="fit a model on a data file and save it",
+        description="Fit an mtlfast estimator on a data file and write the model file "
+                    "(mtlfast.save's format), a JSON run summary (stdout or --summary) and, "
+                    "on request, the training predictions.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("config", nargs="?", default=None,
+                   help="a TOML job file with the options below as keys (data, target, "
+                        "tasks, features, weight, model, threads, out, summary, predictions, "
+                        "strict, target_file) and a [params] table; options given on the "
+                        "command line win")
+    f.add_argument("--data", help="training data: .csv .tsv .parquet .npz .svm .mtx")
+    f.add_argument("--target", help="target column(s), comma-separated (several: one task "
+                                    "per column on a shared design); default 'y'")
+    f.add_argument("--tasks", help="the task column (long layout: one row per sample, its "
+                                   "task's label in this column)")
+    f.add_argument("--features", help="feature columns, comma-separated (default: all "
+                                      "columns but the target, task and weight columns)")
+    f.add_argument("--weight", help="a sample-weight column")
+    f.add_argument("--target-file", help="targets for a Matrix Market (.mtx) data file "
+                                         "(.npy or text, one value per row)")
+    f.add_argument("--model", help="estimator class, e.g. MultiTaskLasso, Lasso, "
+                                   "DirtyMultiTaskLasso, MultiTaskLogisticRegression")
+    f.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="an estimator parameter (repeatable), e.g. --set alpha=0.05")
+    f.add_argument("--threads", type=int, help="OpenMP threads (n_threads); default: the "
+                                               "idle cores")
+    f.add_argument("--out", help="the model file to write")
+    f.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
+    f.add_argument("--predictions", help="also write the training predictions here")
+    f.add_argument("--strict", action="store_true",
+                   help="exit with code 3 when the fit does not converge")
+    f.set_defaults(run=fit_command)
+
+    p = sub.add_parser("predict", help="predict with a saved model",
+                       description="Predict with a model file on a data file; the feature, "
+                                   "task and target columns default to those of the fit.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="a model file written by mtlfast fit or mtlfast.save")
+    p.add_argument("--data", help="the rows to predict")
+    p.add_argument("--tasks", help="the task column (default: the fit's)")
+    p.add_argument("--features", help="feature columns (default: the fit's)")
+    p.add_argument("--out", help="predictions file (.csv .tsv .parquet .npz; default: next "
+                                 "to the data, in its format family)")
+    p.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
+    p.set_defaults(run=predict_command)
+
+    i = sub.add_parser("inspect", help="show a model file's manifest (no model code runs)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    i.add_argument("model", help="a model file")
+    i.set_defaults(run=inspect_command)
+
+
+def run(args):
+    """Run a parsed batch command; returns the exit code."""
+    from ._data import DataError
+    try:
+        return args.run(args)
+    except (BadInput, DataError) as exc:
+        print(f"mtlfast {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"mtlfast {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:                      # noqa: BLE001 - reported, exit code 1
+        import traceback
+        traceback.print_exc()
+        print(f"mtlfast {args.command}: internal error: {exc!r}", file=sys.stderr)
+        return EXIT_INTERNAL
