@@ -208,15 +208,20 @@ def test_covariance_working_sets_converge(pen):
 
 
 @pytest.mark.parametrize("pen", [L1(0.01), L21(0.02)], ids=repr)
-def test_auto_strategy_on_sparse_designs(pen):
-    """"auto" runs working sets on a wide sparse design (sized by the
-    violated constraints) and plain epochs on a tall one: each the same
-    iterates as the strategy it names, at the reference's optimum."""
+def test_auto_strategy_on_sparse_designs(pen, monkeypatch):
+    """"auto" on sparse X: plain epochs (the same iterates as "cd"), and on a
+    wide design, a fit still running after CD_FIRST epochs continues with
+    working sets from there: the reference's optimum, certified."""
+    from mtlfast.solvers import _compiled
     wide = _datafit("sparse", False, True, n=100, p=1300, T=2, seed=7, n_informative=10)
     tall = _datafit("sparse", False, True, n=1300, p=100, T=2, seed=8, n_informative=10)
-    for df, named in ((wide, "ws"), (tall, "cd")):
+    for df in (wide, tall):
         auto = solve(df, pen, tol=1e-10, strategy="auto")
-        np.testing.assert_array_equal(auto.coef, solve(df, pen, tol=1e-10, strategy=named).coef)
-        assert np.all(auto.gaps <= 1e-10 * df.gap_scale() * 1.0001)
-        ref = solve(df, pen, tol=1e-10, backend="reference")
-        np.testing.assert_allclose(auto.coef, ref.coef, atol=1e-6)
+        np.testing.assert_array_equal(auto.coef, solve(df, pen, tol=1e-10, strategy="cd").coef)
+    monkeypatch.setattr(_compiled, "CD_FIRST", 3)
+    cd = solve(wide, pen, tol=1e-10, strategy="cd")
+    auto = solve(wide, pen, tol=1e-10, strategy="auto")
+    assert auto.n_iter.max() > 3 and not np.array_equal(auto.coef, cd.coef)
+    assert np.all(auto.gaps <= 1e-10 * wide.gap_scale() * 1.0001)
+    ref = solve(wide, pen, tol=1e-10, backend="reference")
+    np.testing.assert_allclose(auto.coef, ref.coef, atol=1e-6)

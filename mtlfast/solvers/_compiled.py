@@ -14,7 +14,7 @@ the 1/(2n) scaling; the per-task kernels work on their objective as the
 datafit writes it (no hidden factor). `tol` multiplies datafit.gap_scale()
 in the datafit's own scaling either way.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .._kinds import Strategy
 
 _STRATEGIES = {"cd": Strategy.STRATEGY_CD, "ws": Strategy.STRATEGY_WS}
 SMALL_PROBLEM = 250_000   # n * p * T below which "auto" runs plain epochs
+CD_FIRST = 100            # wide sparse X: plain epochs before "auto" turns to working sets
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,18 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     backend : "cython" (the kernel) or "reference" (NumPy twin, cyclic only).
     strategy : "ws" (working sets grown from dual scores, with Anderson
         extrapolation), "cd" (plain epochs over all features; what the
-        reference runs) or "auto": "ws" for dense X and for sparse X with
-        more features than samples, "cd" for sparse X with p <= n and for
-        small problems (n * p * T < 250000, where an epoch costs well under
-        a millisecond and plain epochs keep scikit-learn's exact iterates).
-        Chosen by measurement (benchmarks/sweep.py's sparse draws, seeds
-        0-2): on tall sparse designs the columns are nearly orthogonal,
-        plain epochs converge in a few passes and working sets only add
-        outer iterations (1-2x slower); on wide sparse designs working sets
-        took 0.1-1.2x the time of plain epochs (2 of 16 draws slower: 1.2x,
-        and 2.1x on a 13 ms fit); on dense designs they win by 1.3-8x.
+        reference runs) or "auto": "ws" for dense X; "cd" for small problems
+        (n * p * T < 250000, where an epoch costs well under a millisecond
+        and plain epochs keep scikit-learn's exact iterates) and for sparse
+        X, except that on sparse X with more features than samples a fit
+        still running after CD_FIRST (100) epochs continues with "ws" from
+        where it is. Chosen by measurement (benchmarks/sweep.py's sparse
+        draws, seeds 0-2, and the suite's sparse problems): sparse columns
+        are often nearly orthogonal, plain epochs then converge in a few
+        passes and working sets only add outer iterations (1-2x slower);
+        where plain epochs crawl (n small against p, heavy-tailed columns,
+        supports near n: up to 26000 epochs) working sets took 0.1-0.5x
+        their time; on dense designs working sets win by 1.3-8x.
     block_size : features per level-3 BLAS block in the epochs on dense X
         (None: automatic; 0: plain level-1 epochs). Same iterates either way.
     anderson_k : depth of the Anderson extrapolation of the iterates (0: none;
@@ -155,9 +158,11 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
     if anderson_k is None:
         anderson_k = 0 if strategy == "auto" and small else 5
+    then_ws = False             # wide sparse X: plain epochs first, then working sets
     if strategy == "auto":
-        tall_sparse = datafit.is_sparse and datafit.n_features <= datafit.n_samples
-        strategy = "cd" if tall_sparse or small else "ws"
+        then_ws = (datafit.is_sparse and datafit.n_features > datafit.n_samples and not small
+                   and selection == "cyclic" and max_iter > CD_FIRST)
+        strategy = "cd" if datafit.is_sparse or small else "ws"
     code = _strategy(strategy)
     _check_backend(backend)
     T, p = datafit.n_tasks, datafit.n_features
@@ -180,13 +185,20 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
         return SolveResult(W.T.astype(datafit.dtype), iters, gaps)
     coef = _initial_coef(datafit, coef_init)
     options = KernelOptions(
-        int(max_iter), float(tol), int(gap_freq), resolve_n_threads(n_threads), code,
-        _p0(datafit, p0), bool(screening), int(screen_freq), _block_size(datafit, block_size),
-        int(anderson_k), selection == "random", int(seed), check_norms=check_shared_norms,
+        int(CD_FIRST if then_ws else max_iter), float(tol), int(gap_freq),
+        resolve_n_threads(n_threads), code, _p0(datafit, p0), bool(screening),
+        int(screen_freq), _block_size(datafit, block_size), int(anderson_k),
+        selection == "random", int(seed), check_norms=check_shared_norms,
         covariance=bool(covariance))
+    design = datafit.kernel_design()
     with single_threaded_blas():
-        n_iter, gaps, R, x_passes = _cd_shared.solve(datafit.kernel_design(), coef, penalty,
-                                                     options)
+        n_iter, gaps, R, x_passes = _cd_shared.solve(design, coef, penalty, options)
+        if then_ws and n_iter.max() >= CD_FIRST:
+            # not converged in CD_FIRST epochs: working sets from here (coef in/out)
+            options = replace(options, max_iter=int(max_iter) - CD_FIRST,
+                              strategy=Strategy.STRATEGY_WS)
+            n_more, gaps, R, more = _cd_shared.solve(design, coef, penalty, options)
+            n_iter, x_passes = n_iter + n_more, x_passes + more
     return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes)
 
 
