@@ -6,6 +6,18 @@ pure-NumPy reference twin of every kernel (mtlfast.reference).
 """
 __version__ = "0.1.0"
 
+try:
+    from . import _openmp  # noqa: F401  (a compiled module: is the package built?)
+except ImportError as _exc:
+    import os as _os
+    raise ImportError(
+        f"mtlfast's compiled modules were not found next to {_os.path.dirname(__file__)}: "
+        "this is the source folder, not an installed (built) package. Python puts the "
+        "current directory first on sys.path, so running it from the repository's root "
+        "imports the sources: install the package (pip install .) and run from another "
+        "directory (the tests: cd tests && python -m pytest), or build in place with "
+        "pip install --no-build-isolation -e .") from _exc
+
 from ._config import show_config, config, openmp_enabled, resolve_n_threads
 from .linear_model import (
     ElasticNet, Lasso, MultiTaskElasticNet, MultiTaskLasso, MultiTaskSparseGroupLasso)

@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 
 from .datafits import (QuadraticShared, QuadraticPerTask, check_tasks, codes_for,
                        stack_task_list, check_task_weight, per_row_linear)
+from . import _control
 from .solvers import solve_shared, solve_tasks
 
 _COMMON_CONSTRAINTS = {
@@ -31,6 +32,9 @@ _COMMON_CONSTRAINTS = {
     "selection": [StrOptions({"cyclic", "random"})],
     "n_threads": [None, Options(numbers.Integral, {-1}),
                   Interval(numbers.Integral, 1, None, closed="left")],
+    "verbose": ["verbose"],
+    "callback": [None, callable],
+    "max_time": [None, Interval(numbers.Real, 0, None, closed="neither")],
 }
 
 
@@ -82,12 +86,17 @@ def _stack_task_list(X, y, tasks):
 
 def warn_if_not_converged(gaps, eps, max_iter, stacklevel):
     """The one ConvergenceWarning of mtlfast: some block's gap above its
-    tolerance after max_iter iterations."""
+    tolerance after max_iter iterations, or when the time budget or the
+    callback stopped the fit (mtlfast._control)."""
     gaps, eps = np.asarray(gaps, dtype=float), np.asarray(eps, dtype=float)
     if np.any(~(gaps <= eps)):          # a NaN gap is not converged either
+        control = _control.current()
+        reason = None if control is None else control.stop_reason()
+        advice = (f"The fit was {reason}" if reason else
+                  "You might want to increase the number of iterations "
+                  f"(max_iter={max_iter})")
         warnings.warn(
-            "Objective did not converge. You might want to increase the number of "
-            f"iterations (max_iter={max_iter}). Duality gap: {gaps.max():.3e}, "
+            f"Objective did not converge. {advice}. Duality gap: {gaps.max():.3e}, "
             f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
@@ -98,6 +107,12 @@ def fit_atomically(fit):
     def wrapper(self, *args, **kwargs):
         state = dict(self.__dict__)
         try:
+            if _control.current() is None and hasattr(self, "max_time"):
+                # the outermost fit of an estimator with feedback and control
+                control = _control.FitControl(type(self).__name__, self.verbose,
+                                              self.callback, self.max_time)
+                with _control.fit_control(control):
+                    return fit(self, *args, **kwargs)
             return fit(self, *args, **kwargs)
         except BaseException:
             self.__dict__.clear()
@@ -213,7 +228,12 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
             raise ValueError(f"X and y have inconsistent numbers of samples: "
                              f"X has {X.shape[0]} rows, y has {y.shape[0]}.")
         if y.ndim == 1 and self._multi_task_only:
-            raise ValueError("For mono-task outputs, use %s" % self._mono_task_name)
+            # scikit-learn's words first (its tests match them)
+            raise ValueError(
+                f"For mono-task outputs, use {self._mono_task_name}. {type(self).__name__} "
+                "needs a 2-D y (one column per task) on a shared design; for per-task data "
+                "in the long layout (one target per row) pass tasks=..., each row's task "
+                "label.")
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError("y has 0 columns: at least one task is required.")
         sw = check_sample_weight(sample_weight, X)
@@ -428,7 +448,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         labels, codes = check_tasks(tasks, X.shape[0])
         T = len(labels)
         sw = check_sample_weight(sample_weight, X)
-        tw = check_task_weight(task_weight, T)
+        tw = check_task_weight(task_weight, T, labels)
         datafit = QuadraticPerTask(X, y.astype(X.dtype), codes, T, sw, tw, self.fit_intercept)
         return datafit, labels, per_task
 

@@ -270,14 +270,21 @@ def _check_grid(values, name="alphas"):
     return values
 
 
-def _auto_grid(template, X, Y, sw, tasks, task_weight, eps, n_alphas):
+def _auto_grid(template, X, Y, sw, tasks, task_weight, eps, n_alphas, caller=None):
     """Geometric grid alpha_max -> eps * alpha_max of the template's penalty
-    on the full data (the template's own assembly: centering, weights)."""
+    on the full data (the template's own assembly: centering, weights).
+    caller: "PathCV" for its own message where no grid exists (the drop-in
+    CV estimators keep scikit-learn's)."""
     est = clone(template)
     if not hasattr(est, "_make_penalty"):
         raise ValueError(f"{type(template).__name__}: give the grid of values explicitly "
                          "(no automatic alpha grid for this model).")
     alpha_max = est._alpha_max(X, Y, sw, tasks, task_weight)
+    if not np.isfinite(alpha_max) and caller == "PathCV":
+        raise ValueError(
+            f"PathCV: no automatic alpha grid for {template!r}: its penalty never sets every "
+            "coefficient to zero (a pure ridge penalty), so there is no alpha_max to start "
+            "from. Pass the grid: PathCV(..., values=[...]).")
     if not np.isfinite(alpha_max):
         raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0. "
                          "Please supply a grid by providing your estimator with the "

@@ -89,11 +89,15 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "n_threads": _COMMON_CONSTRAINTS["n_threads"],
+        "verbose": _COMMON_CONSTRAINTS["verbose"],
+        "callback": _COMMON_CONSTRAINTS["callback"],
+        "max_time": _COMMON_CONSTRAINTS["max_time"],
     }
 
     def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
                  fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
-                 n_threads=None):
+                 n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha = alpha
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -103,6 +107,9 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         self.tol = tol
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
     def _make_penalty(self):
         a = self.alpha
@@ -176,7 +183,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
             # one task, or every task with the same two labels (a 0/1 indicator
             # matrix): one (2,) array, scikit-learn's single/multilabel convention
             self.classes_ = self.classes_[0]
-        tw = check_task_weight(task_weight, T)
+        tw = check_task_weight(task_weight, T, labels)
         if per_task:
             df = LogisticPerTask(X, yl, codes, T, sw, tw, self.fit_intercept)
         else:

@@ -62,7 +62,8 @@ class MultiTaskElasticNet(SharedDesignRegressor):
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, random_state=None,
-                 selection="cyclic", n_threads=None):
+                 selection="cyclic", n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -73,6 +74,9 @@ class MultiTaskElasticNet(SharedDesignRegressor):
         self.random_state = random_state
         self.selection = selection
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
     def _make_penalty(self):
         return penalties.L21L2(self.alpha, self.l1_ratio)
@@ -90,10 +94,12 @@ class MultiTaskLasso(MultiTaskElasticNet):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
-                 n_threads=None):
+                 n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
-                         random_state=random_state, selection=selection, n_threads=n_threads)
+                         random_state=random_state, selection=selection, n_threads=n_threads,
+                         verbose=verbose, callback=callback, max_time=max_time)
 
     def _make_penalty(self):
         return penalties.L21(self.alpha)
@@ -140,7 +146,8 @@ class ElasticNet(SharedDesignRegressor):
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
-                 random_state=None, selection="cyclic", n_threads=None):
+                 random_state=None, selection="cyclic", n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -153,6 +160,9 @@ class ElasticNet(SharedDesignRegressor):
         self.random_state = random_state
         self.selection = selection
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
     def _make_penalty(self):
         if self.l1_ratio == 0:
@@ -193,11 +203,13 @@ class Lasso(ElasticNet):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, positive=False,
-                 random_state=None, selection="cyclic", n_threads=None):
+                 random_state=None, selection="cyclic", n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          precompute=precompute, max_iter=max_iter, copy_X=copy_X, tol=tol,
                          warm_start=warm_start, positive=positive,
-                         random_state=random_state, selection=selection, n_threads=n_threads)
+                         random_state=random_state, selection=selection, n_threads=n_threads,
+                         verbose=verbose, callback=callback, max_time=max_time)
 
     def _make_penalty(self):
         return penalties.L1(self.alpha, positive=self.positive)
@@ -219,10 +231,12 @@ class MultiTaskSparseGroupLasso(MultiTaskLasso):
 
     def __init__(self, alpha=1.0, *, tau=0.5, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
-                 n_threads=None):
+                 n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         super().__init__(alpha=alpha, fit_intercept=fit_intercept, copy_X=copy_X,
                          max_iter=max_iter, tol=tol, warm_start=warm_start,
-                         random_state=random_state, selection=selection, n_threads=n_threads)
+                         random_state=random_state, selection=selection, n_threads=n_threads,
+                         verbose=verbose, callback=callback, max_time=max_time)
         self.tau = tau
 
     def _make_penalty(self):

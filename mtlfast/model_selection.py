@@ -300,7 +300,7 @@ class PathCV(_RefitBest, BaseEstimator):
                 raise ValueError("an automatic grid exists only for param='alpha': give "
                                  "values as an array.")
             grid = _auto_grid(self.estimator, X, Y, sw, tasks, task_weight, self.eps,
-                              int(self.values))
+                              int(self.values), caller="PathCV")
         else:
             grid = np.sort(_check_grid(self.values, "values"))[::-1]
         scorer = None if self.scoring is None else check_scoring(self.estimator,

@@ -35,6 +35,7 @@ from . import penalties
 from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
                     check_search_can_score_tasks)
 from .solvers import solve_structured
+from .datafits._layout import by_label
 from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
                                    check_source)
 
@@ -86,7 +87,7 @@ class _StructuredRegressor(SharedDesignRegressor):
     def _solve_per_task(self, datafit, init, labels, per_task):
         """Solve from init (the parts of a previous fit; ignored when their
         shapes do not match this model's) and set the fitted attributes."""
-        model = self._make_model(datafit)
+        model = self._make_model(datafit, labels)
         shapes = [Pk.shape for Pk in model.init_parts(datafit.n_features, datafit.n_tasks)]
         if init is not None and [Pk.shape for Pk in init] != shapes:
             init = None
@@ -181,7 +182,8 @@ class DirtyMultiTaskLasso(_TwoPartRegressor):
                               "alpha_specific": _POSITIVE}
 
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, fit_intercept=True,
-                 max_iter=1000, tol=1e-4, warm_start=False, n_threads=None):
+                 max_iter=1000, tol=1e-4, warm_start=False, n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self.fit_intercept = fit_intercept
@@ -189,8 +191,11 @@ class DirtyMultiTaskLasso(_TwoPartRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
-    def _make_model(self, datafit):
+    def _make_model(self, datafit, labels=None):
         return TwoPart(penalties.L21(self.alpha_shared), penalties.L1(self.alpha_specific))
 
 
@@ -238,7 +243,8 @@ class MeanRegularizedMultiTask(_TwoPartRegressor):
 
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, shared_penalty="l1",
                  specific_penalty="l21", fit_intercept=True, max_iter=1000, tol=1e-4,
-                 warm_start=False, n_threads=None):
+                 warm_start=False, n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self.shared_penalty = shared_penalty
@@ -248,8 +254,11 @@ class MeanRegularizedMultiTask(_TwoPartRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
-    def _make_model(self, datafit):
+    def _make_model(self, datafit, labels=None):
         return TwoPart(_part_penalty(self.shared_penalty, self.alpha_shared, False),
                        _part_penalty(self.specific_penalty, self.alpha_specific, True),
                        shared_a=True)
@@ -287,7 +296,8 @@ class TaskGraphMultiTask(_StructuredRegressor):
 
     def __init__(self, alpha=1.0, *, graph_alpha=1.0, similarity=None, penalty="l21",
                  fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 n_threads=None):
+                 n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha = alpha
         self.graph_alpha = graph_alpha
         self.similarity = similarity
@@ -297,10 +307,15 @@ class TaskGraphMultiTask(_StructuredRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
-    def _make_model(self, datafit):
+    def _make_model(self, datafit, labels=None):
         T = datafit.n_tasks
-        A = np.ones((T, T)) if self.similarity is None else self.similarity
+        # a DataFrame labelled by task is aligned by label (by_label)
+        A = np.ones((T, T)) if self.similarity is None else by_label(
+            self.similarity, labels, "similarity")
         pen = penalties.L1(self.alpha) if self.penalty == "l1" else penalties.L21(self.alpha)
         return TaskGraph(pen, self.graph_alpha, check_similarity(A, T))
 
@@ -337,7 +352,8 @@ class TransferLasso(_StructuredRegressor):
                               "coef_source": ["array-like", None]}
 
     def __init__(self, alpha=1.0, *, beta=0.5, coef_source=None, fit_intercept=True,
-                 max_iter=1000, tol=1e-4, warm_start=False, n_threads=None):
+                 max_iter=1000, tol=1e-4, warm_start=False, n_threads=None,
+                 verbose=0, callback=None, max_time=None):
         self.alpha = alpha
         self.beta = beta
         self.coef_source = coef_source
@@ -346,6 +362,9 @@ class TransferLasso(_StructuredRegressor):
         self.tol = tol
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
 
     @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None):
@@ -359,6 +378,6 @@ class TransferLasso(_StructuredRegressor):
     def _get_parts(self):
         return [np.atleast_2d(np.asarray(self.coef_, dtype=np.float64)).T]
 
-    def _make_model(self, datafit):
+    def _make_model(self, datafit, labels=None):
         S = check_source(self.coef_source, datafit.n_tasks, datafit.n_features)
         return Transfer(self.alpha, self.beta, S)

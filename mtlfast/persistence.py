@@ -190,8 +190,24 @@ class _Decoder:
             cls = _resolve(obj["__object__"])
             est = cls.__new__(cls)
             est.__dict__.update(self(obj["state"]))
+            _add_new_parameters(est)
             return est
         return {k: self(v) for k, v in obj.items()}
+
+
+def _add_new_parameters(est):
+    """A model saved before its class gained a constructor parameter: the
+    parameter gets its default (what the older version did), so that
+    get_params, clone and fit keep working."""
+    import inspect
+    try:
+        params = inspect.signature(type(est).__init__).parameters
+    except (TypeError, ValueError):
+        return
+    for name, p in params.items():
+        if (name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                and p.default is not p.empty and name not in est.__dict__):
+            setattr(est, name, p.default)
 
 
 def _hashable(v):
@@ -311,4 +327,5 @@ def load(path):
                       UserWarning, stacklevel=2)
     est = cls.__new__(cls)
     est.__dict__.update(_Decoder(arrays)(manifest["state"]))
+    _add_new_parameters(est)
     return est

@@ -167,3 +167,23 @@ def test_show_config(capsys):
     assert mtlfast.resolve_n_threads(1) == 1
     with pytest.raises(ValueError):
         mtlfast.resolve_n_threads(0)
+
+
+def test_importing_the_source_folder_says_so(tmp_path):
+    """The package's Python files without their compiled modules (what
+    `import mtlfast` finds from the repository's root): a message that says
+    what happened, not a "circular import"."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    src = os.path.dirname(mtlfast.__file__)
+    shutil.copytree(src, tmp_path / "mtlfast",
+                    ignore=lambda d, names: [n for n in names if not (
+                        n.endswith(".py") or os.path.isdir(os.path.join(d, n)))
+                        or n == "__pycache__"])
+    proc = subprocess.run([sys.executable, "-S", "-c", "import mtlfast"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "compiled modules were not found" in proc.stderr
+    assert "circular import" not in proc.stderr.splitlines()[-1]

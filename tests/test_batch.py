@@ -171,6 +171,10 @@ def test_model_file_of_an_earlier_version_loads():
         est = mtlfast.load(FIXTURE)
     X, Y = make_problem(n=60, p=15, T=3, seed=1)
     assert type(est) is mtlfast.MultiTaskLasso and est.get_params()["alpha"] == 0.05
+    # parameters added since (verbose, callback, max_time) take their defaults
+    assert est.get_params()["max_time"] is None
+    sklearn_clone = __import__("sklearn").base.clone(est)
+    assert sklearn_clone.get_params() == mtlfast.MultiTaskLasso(alpha=0.05, tol=1e-12).get_params()
     np.testing.assert_allclose(est.predict(X), X @ est.coef_.T + est.intercept_, rtol=1e-14)
     # fitted to tol=1e-12: the same optimum as today's fit
     ref = mtlfast.MultiTaskLasso(alpha=0.05, tol=1e-12).fit(X, Y)

@@ -279,3 +279,12 @@ def test_path_cv_logistic_log_loss_matches_fold_by_fold_fits(layout):
                 expected[i, k] = np.mean([ll[kw["tasks"][te] == t].mean() for t in range(3)])
     np.testing.assert_allclose(cv.loss_path_, expected, rtol=1e-6)
     assert cv.best_value_ == cv.values_[np.argmin(expected.mean(axis=1))]
+
+
+def test_pathcv_without_a_grid_for_a_ridge_penalty_says_so():
+    from mtlfast import MultiTaskLogisticRegression
+    from conftest import make_problem
+    X, Y = make_problem(n=40, p=6, T=2)
+    with pytest.raises(ValueError, match=r"PathCV: no automatic alpha grid .* values=\[") as e:
+        PathCV(MultiTaskLogisticRegression(penalty="l2")).fit(X, (Y > 0).astype(int))
+    assert "l1_ratio" not in str(e.value) and "alphas=" not in str(e.value)

@@ -180,7 +180,7 @@ def test_logistic_predict_takes_the_list_layout():
 
 
 @pytest.mark.parametrize("tw, match", [(np.array([1 + 1j, 1, 1]), "real"),
-                                       ({0: 1.0, 1: 1.0, 2: 1.0}, "dict")])
+                                       ({0: 1.0, 1: 1.0, 5: 1.0}, "do not match the tasks")])
 def test_task_weight_errors(tw, match):
     with pytest.raises(ValueError, match=match):
         mtlfast.Lasso(alpha=0.05).fit(X, y, tasks=tasks, task_weight=tw)

@@ -110,13 +110,57 @@ def csc_task_pointers(indices, indptr, offsets):
     return tptr.ravel()
 
 
-def check_task_weight(task_weight, n_tasks):
-    """Validated task weights omega_t: (n_tasks,) positive and finite, or None."""
+def _label_list(labels):
+    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(labels).tolist()]
+
+
+def _align(keys, labels, name):
+    """Positions of `labels` among `keys` (an object's labels); a clear error
+    when the two sets differ."""
+    keys = _label_list(keys)
+    want = _label_list(labels)
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{name}: repeated task labels {sorted(map(str, keys))}.")
+    missing = [k for k in want if k not in keys]
+    extra = [k for k in keys if k not in want]
+    if missing or extra:
+        raise ValueError(f"{name} is labelled by task, but its labels do not match the "
+                         f"tasks of the fit {want[:10]}: missing {missing[:10]}, unknown "
+                         f"{extra[:10]}.")
+    pos = {k: i for i, k in enumerate(keys)}
+    return np.array([pos[k] for k in want], dtype=np.intp)
+
+
+def by_label(obj, labels, name):
+    """An object keyed by task label, in the order of `labels` (the sorted
+    task labels of the fit: coef_'s rows): a dict or a pandas Series gives a
+    1-D array, a pandas DataFrame a 2-D one (rows and columns both aligned).
+    Positional objects (arrays, lists) are returned as they are."""
+    if obj is None or labels is None:
+        return obj
+    if isinstance(obj, dict):
+        idx = _align(list(obj.keys()), labels, name)
+        values = list(obj.values())
+        return np.asarray([values[i] for i in idx])
+    if hasattr(obj, "columns") and hasattr(obj, "index"):            # a DataFrame
+        rows = _align(list(obj.index), labels, f"{name} (rows)")
+        cols = _align(list(obj.columns), labels, f"{name} (columns)")
+        return np.asarray(obj.to_numpy())[np.ix_(rows, cols)]
+    if hasattr(obj, "index") and hasattr(obj, "to_numpy") and getattr(obj, "ndim", 0) == 1:
+        idx = _align(list(obj.index), labels, name)                   # a Series
+        return np.asarray(obj.to_numpy())[idx]
+    return obj
+
+
+def check_task_weight(task_weight, n_tasks, labels=None):
+    """Validated task weights omega_t: (n_tasks,) positive and finite, or None.
+    A dict or a pandas Series keyed by task label is aligned to `labels`
+    (by_label); an array is positional (the order of the sorted labels)."""
     if task_weight is None:
         return None
-    if isinstance(task_weight, dict):
-        raise ValueError("task_weight must be an array with one weight per task, in the "
-                         "order of the sorted task labels (tasks_), not a dict.")
+    if isinstance(task_weight, dict) and labels is None:
+        raise ValueError("task_weight as a dict needs the task labels (per-task data).")
+    task_weight = by_label(task_weight, labels, "task_weight")
     tw = np.asarray(task_weight)
     if tw.dtype.kind not in "biuf":
         raise ValueError(f"task_weight must hold real numbers, got dtype {tw.dtype}.")

@@ -14,12 +14,13 @@ the 1/(2n) scaling; the per-task kernels work on their objective as the
 datafit writes it (no hidden factor). `tol` multiplies datafit.gap_scale()
 in the datafit's own scaling either way.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..datafits._checks import check_shared_norms
 from .. import _cd_shared, _cd_pertask, _cd_structured, _pn_logistic, reference
+from .. import _control
 from .._config import resolve_n_threads, single_threaded_blas
 from .._kinds import Strategy
 
@@ -53,6 +54,10 @@ class KernelOptions:
     # shared design, working sets on dense X: covariance epochs for sets
     # small against n (and first sets sized by the violated constraints)
     covariance: bool = True
+    # the current fit's time budget (time.monotonic seconds) and progress
+    # callable (mtlfast._control: set by the estimators' fit)
+    deadline: float = field(default_factory=_control.deadline)
+    progress: object = field(default_factory=_control.progress)
 
 
 @dataclass
@@ -193,12 +198,15 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     design = datafit.kernel_design()
     with single_threaded_blas():
         n_iter, gaps, R, x_passes = _cd_shared.solve(design, coef, penalty, options)
-        if then_ws and n_iter.max() >= CD_FIRST:
+        control = _control.current()
+        stopped = control is not None and control.stop_reason() is not None
+        if then_ws and n_iter.max() >= CD_FIRST and not stopped:
             # not converged in CD_FIRST epochs: working sets from here (coef in/out)
             options = replace(options, max_iter=int(max_iter) - CD_FIRST,
                               strategy=Strategy.STRATEGY_WS)
             n_more, gaps, R, more = _cd_shared.solve(design, coef, penalty, options)
             n_iter, x_passes = n_iter + n_more, x_passes + more
+    _control.raise_callback_error()
     return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes)
 
 
@@ -244,6 +252,7 @@ def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, ga
                             anderson_k=int(anderson_k))
     with single_threaded_blas():
         n_iter, gaps, r = _cd_pertask.solve(datafit.kernel_design(), coef, penalty, options)
+    _control.raise_callback_error()
     return SolveResult(coef, n_iter, gaps, r)
 
 
@@ -284,6 +293,7 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
     with single_threaded_blas():
         n_iter, gaps, r = _cd_structured.solve(datafit.kernel_design(), PA, PB,
                                                model.kernel_params(), options)
+    _control.raise_callback_error()
     parts = [PA.T] if len(parts_init) == 1 else [PA.T, PB.T]
     return SolveResult(model.effective(parts).T, n_iter, gaps, r, parts=parts)
 
@@ -316,6 +326,7 @@ def solve_logistic(datafit, penalty, coef_init=None, intercept_init=None, *, max
     options = KernelOptions(int(max_iter), float(tol), n_threads=int(n_threads), strategy=code,
                             p0=int(p0), max_inner=int(max_inner), inner_tol=float(inner_tol))
     n_iter, gaps = _pn_logistic.solve(datafit.kernel_design(dtype), coef, b, penalty, options)
+    _control.raise_callback_error()
     if tol < 0:
         gaps = np.full_like(gaps, np.inf)
     return SolveResult(coef, n_iter, gaps, intercept=b)

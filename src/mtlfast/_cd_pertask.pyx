@@ -38,7 +38,7 @@ from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve, anderson_step,
                                 anderson_free)
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
-from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 
 
@@ -323,6 +323,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     e.screen, e.use_ws, e.p0, e.anderson_k = screen, use_ws, p0, options.anderson_k
 
     watch_start(&e.watch)
+    watch_options(&e.watch, options)
     with nogil:
         # r = y - A(W)
         for j in range(p):

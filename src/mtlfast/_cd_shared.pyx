@@ -36,7 +36,7 @@ from mtlfast._blocked cimport BlockScratch, blocks_alloc, blocks_invalidate, blo
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
                                 anderson_step, anderson_free)
 from mtlfast._workset cimport ScoredFeature, build_ws
-from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 from cython cimport floating
 from cython.parallel cimport prange
@@ -551,6 +551,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     if options.check_norms is not None:        # under/overflowing columns: a clear error
         options.check_norms(norms_arr, design)
     watch_start(&e.watch)
+    watch_options(&e.watch, options)
     with nogil:
         # R = Y - X_eff W
         for j in range(p):

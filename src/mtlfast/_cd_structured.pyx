@@ -38,7 +38,7 @@ from mtlfast._taskdesign cimport (
 from mtlfast._workset cimport ScoredFeature, select_ws
 from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,
                               _w, _lap_row, _lap_vec)
-from mtlfast._driver cimport Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, run_blocks
+from mtlfast._driver cimport Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, run_blocks
 
 
 # rows in a block from which the per-feature dots and updates are split
@@ -295,6 +295,7 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
     e.use_ws, e.p0 = use_ws, p0
 
     watch_start(&e.watch)
+    watch_options(&e.watch, options)
     with nogil:
         # r = y - A(W)
         for j in range(p):

@@ -96,6 +96,8 @@ cdef enum StopReason:
     STOP_SIGNAL = 1           # a signal handler raised: its exception is pending
     STOP_NONFINITE = 2        # the gap is NaN
     STOP_ABORT = 3            # mtlfast._signals.request_abort()
+    STOP_TIME = 4             # the time budget (max_time) is spent
+    STOP_CALLBACK = 5         # the progress callback asked to stop
 
 
 ctypedef struct Watch:
@@ -103,13 +105,53 @@ ctypedef struct Watch:
     unsigned long thread      # the thread that started the fit
     unsigned long generation  # abort generation at the start
     double next_check         # time (mtlfast_now) of the next signal check
+    double t0                 # time of the start
+    double deadline           # time at which to stop (0: no budget)
+    void* progress            # progress(gap, target, n_iter, seconds) -> stop?, a
+                              # Python callable that never raises, or NULL
 
 
 cdef inline void watch_start(Watch* w) noexcept nogil:
     w.status = RUNNING
     w.thread = PyThread_get_thread_ident()
     w.generation = abort_generation()
-    w.next_check = mtlfast_now()
+    w.t0 = mtlfast_now()
+    w.next_check = w.t0
+    w.deadline = 0.0
+    w.progress = NULL
+
+
+cdef inline void watch_options(Watch* w, options):
+    """The time budget and the progress callback of a kernel's options
+    (fields deadline, on the clock of Python's time.monotonic, or None; and
+    progress; with the GIL). The caller keeps the callable alive during
+    the solve."""
+    cdef object deadline = getattr(options, "deadline", None)
+    cdef object progress = getattr(options, "progress", None)
+    if deadline is not None:
+        w.deadline = max(<double> deadline, 1e-9)
+    if progress is not None:
+        w.progress = <void*> progress
+
+
+cdef inline bint watch_soft_stop(const Watch* w) noexcept nogil:
+    """Stopped by the budget or the callback: the fit ends normally, with
+    the gap of its last point."""
+    return w != NULL and (w.status == STOP_TIME or w.status == STOP_CALLBACK)
+
+
+cdef inline void watch_report(Watch* w, double gap, double target, int n_iter) noexcept nogil:
+    """After each full gap: the progress callback, on the thread that
+    started the fit (the blocks run elsewhere report nothing)."""
+    cdef bint stop = False
+    if w == NULL or w.progress == NULL or w.status != RUNNING:
+        return
+    if PyThread_get_thread_ident() != w.thread:
+        return
+    with gil:
+        stop = bool((<object> w.progress)(gap, target, n_iter, mtlfast_now() - w.t0))
+    if stop:
+        w.status = STOP_CALLBACK
 
 
 cdef inline bint watch_stop(Watch* w, double gap) noexcept nogil:
@@ -125,6 +167,9 @@ cdef inline bint watch_stop(Watch* w, double gap) noexcept nogil:
         return True
     if abort_generation() != w.generation:
         w.status = STOP_ABORT
+        return True
+    if w.deadline > 0.0 and mtlfast_now() >= w.deadline:
+        w.status = STOP_TIME
         return True
     if PyThread_get_thread_ident() == w.thread:
         now = mtlfast_now()
@@ -314,6 +359,7 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, Gover
         n_iter = it + 1
         if _rule(o, n_iter, o.cd_gap_every, w_max, d_w_max):
             gap[0] = _full_gap(h, &G.full, NULL, o.p)
+            watch_report(o.watch, gap[0], o.tol_abs, n_iter)
             if gap[0] <= o.tol_abs or watch_stop(o.watch, gap[0]):
                 break
             if h.screen != NULL:
@@ -324,6 +370,8 @@ cdef inline int _plain_epochs(const SolveHooks* h, const DriverOptions* o, Gover
                     if h.on_new_set != NULL:
                         h.on_new_set(h.ctx, act_buf, n_act)
         elif watch_stop(o.watch, 0.0):
+            if watch_soft_stop(o.watch):      # the returned gap is the last point's
+                gap[0] = _full_gap(h, &G.full, NULL, o.p)
             break
     return n_iter
 
@@ -378,12 +426,13 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
                     break
             elif watch_stop(o.watch, 0.0):
                 break
-        if o.watch != NULL and o.watch.status != RUNNING and o.watch.status != STOP_NONFINITE:
+        if o.watch != NULL and (o.watch.status == STOP_SIGNAL or o.watch.status == STOP_ABORT):
             break             # interrupted: the full gap is not needed
         if o.outer_gap_on_active:
             gap[0] = _full_gap(h, &G.full, act, n_act)
         else:
             gap[0] = _full_gap(h, &G.full, NULL, o.p)
+        watch_report(o.watch, gap[0], o.tol_abs, n_iter)
         if h.screen != NULL and gap[0] > o.tol_abs:
             n_new = h.screen(h.ctx, act_buf, n_act, gap[0])
             if n_new < n_act:

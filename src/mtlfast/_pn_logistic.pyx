@@ -28,7 +28,7 @@ from mtlfast._kinds cimport STRATEGY_WS
 from mtlfast._prox cimport Penalty, penalty_from, is_separable
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign
-from mtlfast._driver cimport (Watch, watch_start, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 from mtlfast._pn_logistic_core cimport Work, _refit_intercepts, _newton_step
 
@@ -310,6 +310,7 @@ def solve(design, floating[:, ::1] coef, double[::1] intercept, penalty, options
     e.y, e.c, e.f32, e.max_iter, e.tol = &y[0], &c[0], floating is float, max_iter, tol
     e.max_inner, e.inner_tol, e.use_ws, e.p0, e.work = max_inner, inner_tol, use_ws, p0, &w
     watch_start(&e.watch)
+    watch_options(&e.watch, options)
     with nogil:
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter_v[0], &gaps_v[0])
     raise_if_stopped(&e.watch)
