@@ -156,6 +156,31 @@ _SEARCH_HELP = (
     "cv=mtlfast.model_selection.TaskKFold() to keep every task in every fold.")
 
 
+def task_column(est, X, tasks, fitting):
+    """(X, tasks) with a DataFrame's task column split off: at fit, `tasks`
+    given as a column name of a DataFrame X (``fit(df, y, tasks="school")``;
+    remembered as task_column_); afterwards, predict/score find the column in
+    X by that name (and drop it when tasks are given explicitly). Any other
+    input passes through."""
+    frame = hasattr(X, "columns") and hasattr(X, "drop")
+    if fitting:
+        if isinstance(tasks, str):
+            if not frame:
+                raise ValueError(f"tasks={tasks!r} names a column: X must then be a pandas "
+                                 "DataFrame with that column (else pass one label per row).")
+            if tasks not in X.columns:
+                raise ValueError(f"tasks={tasks!r}: X has no such column; columns: "
+                                 f"{list(X.columns)[:20]}.")
+            est.task_column_ = tasks
+            return X.drop(columns=[tasks]), X[tasks].to_numpy()
+        est.__dict__.pop("task_column_", None)
+        return X, tasks
+    col = getattr(est, "task_column_", None)
+    if col is not None and frame and col in X.columns:
+        return X.drop(columns=[col]), (X[col].to_numpy() if tasks is None else tasks)
+    return X, tasks
+
+
 def check_search_can_score_tasks(tasks):
     """Per-task data fitted inside scikit-learn's _fit_and_score (a search or
     cross_validate): fail the fit with a clear message when the test rows
@@ -163,7 +188,7 @@ def check_search_can_score_tasks(tasks):
     record NaN scores and pick a hyper-parameter at random. The two cases:
     routing off (the tasks reach fit only), or routing on with a scorer that
     calls predict(X) without them (a scorer name such as "r2")."""
-    if tasks is None:
+    if tasks is None or isinstance(tasks, str):   # a DataFrame's column travels with X
         return
     frame = sys._getframe(1)
     for _ in range(12):
@@ -272,6 +297,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         """
         self._validate_params()
         check_search_can_score_tasks(tasks)
+        X, tasks = task_column(self, X, tasks, fitting=True)
         if _is_task_list(X) or tasks is not None or task_weight is not None:
             return self._fit_per_task(X, y, sample_weight, tasks, task_weight)
         self._per_task = False
@@ -531,6 +557,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         prediction per row, x_i . coef_[t(i)] + intercept_[t(i)]; a list of
         per-task designs gives a list of predictions.
         """
+        X, tasks = task_column(self, X, tasks, fitting=False)
         if not getattr(self, "_per_task", False):
             if tasks is not None:
                 raise ValueError("tasks was given but the model was fitted on a shared "
@@ -554,6 +581,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
     def score(self, X, y, sample_weight=None, tasks=None):
         """R^2 of the predictions (per-task data: pass tasks as in predict)."""
         from sklearn.metrics import r2_score
+        X, tasks = task_column(self, X, tasks, fitting=False)
         if not getattr(self, "_per_task", False) and tasks is None:
             return super().score(X, y, sample_weight=sample_weight)
         pred = self.predict(X, tasks)

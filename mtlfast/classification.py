@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import penalties
 from ._config import resolve_n_threads
-from ._base import (TaskMetadata, check_search_can_score_tasks, fit_atomically,
+from ._base import (TaskMetadata, check_search_can_score_tasks, fit_atomically, task_column,
                     _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list,
                     _is_task_list, check_sample_weight,
                     warn_if_not_converged, check_finite_fit)
@@ -205,6 +205,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         """
         self._validate_params()
         check_search_can_score_tasks(tasks)
+        X, tasks = task_column(self, X, tasks, fitting=True)
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
         pen = self._make_penalty()
         W0 = b0 = None
@@ -254,6 +255,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         SharedDesignRegressor._fit_path). Yields fitted shallow copies."""
         self._validate_params()
         check_search_can_score_tasks(tasks)
+        X, tasks = task_column(self, X, tasks, fitting=True)
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
         res = None
         for value in values:
@@ -306,6 +308,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
     def decision_function(self, X, tasks=None):
         """z = X @ coef_.T + intercept_: (n_samples, n_tasks) for a shared
         design; per-task fits: (n_samples,) for the given tasks."""
+        X, tasks = task_column(self, X, tasks, fitting=False)
         per_design = self._per_design(self.decision_function, X, tasks)
         if per_design is not None:
             return per_design
@@ -329,6 +332,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         n_tasks), each task's positive-class probability (scikit-learn's
         multilabel convention); one task (1-D y) or per-task fits:
         (n_samples, 2) in the task's class order."""
+        X, tasks = task_column(self, X, tasks, fitting=False)
         per_design = self._per_design(self.predict_proba, X, tasks)
         if per_design is not None:
             return per_design
@@ -341,6 +345,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
     def predict(self, X, tasks=None):
         """Labels: (n_samples, n_tasks) for a shared design ((n_samples,) if
         fitted on 1-D y); per-task fits: (n_samples,) for the given tasks."""
+        X, tasks = task_column(self, X, tasks, fitting=False)
         per_design = self._per_design(self.predict, X, tasks)
         if per_design is not None:
             return per_design

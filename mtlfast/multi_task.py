@@ -33,7 +33,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
 from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
-                    check_search_can_score_tasks)
+                    check_search_can_score_tasks, task_column)
 from .solvers import solve_structured
 from .datafits._layout import by_label
 from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
@@ -76,6 +76,7 @@ class _StructuredRegressor(SharedDesignRegressor):
         """
         self._validate_params()
         check_search_can_score_tasks(tasks)
+        X, tasks = task_column(self, X, tasks, fitting=True)
         datafit, labels, per_task = self._per_task_datafit(X, y, sample_weight, tasks,
                                                            task_weight)
         init = self._path_init() if self.warm_start and hasattr(self, "coef_") else None

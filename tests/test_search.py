@@ -144,3 +144,43 @@ def test_clear_error_instead_of_nan_scores():
                          scoring="r2").fit(X, y, tasks=tasks)
     # a plain fit with tasks, outside any search, is not affected
     mtlfast.MultiTaskLasso(alpha=0.1).fit(X, y, tasks=tasks)
+
+
+@pytest.mark.parametrize("make", [lambda: mtlfast.MultiTaskLasso(alpha=0.05),
+                                  lambda: mtlfast.DirtyMultiTaskLasso(0.05, 0.05),
+                                  lambda: mtlfast.MultiTaskLogisticRegression(alpha=0.01)],
+                         ids=["lasso", "dirty", "logistic"])
+def test_dataframe_task_column_by_name(make):
+    pd = pytest.importorskip("pandas")
+    X, y, tasks = _data(6)
+    if "Logistic" in type(make()).__name__:
+        y = (y > np.median(y)).astype(int)
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    df.insert(3, "school", tasks)
+    ref = make().fit(X, y, tasks=tasks)
+    est = make().fit(df, y, tasks="school")
+    assert est.task_column_ == "school"
+    np.testing.assert_array_equal(est.coef_, ref.coef_)
+    np.testing.assert_allclose(est.predict(df), ref.predict(X, tasks), rtol=1e-12, atol=1e-14)
+    assert list(est.feature_names_in_) == [f"f{j}" for j in range(X.shape[1])]
+    with pytest.raises(ValueError, match="no such column"):
+        make().fit(df, y, tasks="district")
+    with pytest.raises(ValueError, match="must then be a pandas DataFrame"):
+        make().fit(X, y, tasks="school")
+
+
+def test_search_with_a_task_column_needs_no_routing():
+    """A DataFrame's task column travels with X: any scorer and TaskKFold work
+    with routing off, the same scores as a manual loop."""
+    pd = pytest.importorskip("pandas")
+    X, y, tasks = _data(7)
+    df = pd.DataFrame(X).rename(columns=str).assign(school=tasks)
+    grid = [0.3, 0.05, 0.01]
+    cv = TaskKFold(3, task_column="school")
+    search = GridSearchCV(mtlfast.MultiTaskLasso(tol=1e-10), {"alpha": grid}, cv=cv,
+                          scoring="r2").fit(df, y, tasks="school")
+    folds = list(cv.split(df))
+    means = [np.mean([r2_score(y[te], mtlfast.MultiTaskLasso(alpha=a, tol=1e-10).fit(
+        X[tr], y[tr], tasks=tasks[tr]).predict(X[te], tasks[te])) for tr, te in folds])
+        for a in grid]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], means, rtol=1e-10)
