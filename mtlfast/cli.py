@@ -1,5 +1,5 @@
 """Batch jobs from the command line: `mtlfast fit`, `mtlfast predict`,
-`mtlfast inspect`.
+`mtlfast inspect`, `mtlfast report`.
 
     mtlfast fit --data train.parquet --target y --tasks school \\
                 --model MultiTaskLasso --set alpha=0.05 --out model.mtl
@@ -295,6 +295,24 @@ def inspect_command(args):
     return EXIT_OK
 
 
+def report_command(args):
+    from . import persistence
+    from .plotting import report
+    try:
+        manifest = persistence.read_manifest(args.model)
+    except (OSError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est = persistence.load(args.model)
+    if not hasattr(est, "coef_") and not hasattr(est, "best_estimator_"):
+        raise BadInput(f"{args.model}: the model is not fitted; nothing to report.")
+    out = args.out or os.path.splitext(args.model)[0] + ".html"
+    report(est, out, manifest=manifest, title=f"{type(est).__name__}: {args.model}")
+    print(os.path.abspath(out))
+    return EXIT_OK
+
+
 def _plain(v):
     from .persistence import _jsonable
     return _jsonable(v)
@@ -364,6 +382,13 @@ def add_commands(sub):
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("model", help="a model file")
     i.set_defaults(run=inspect_command)
+
+    r = sub.add_parser("report", help="a static HTML report of a model file: summary and "
+                                      "plots, images inline (needs matplotlib)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("model", help="a model file")
+    r.add_argument("--out", help="the HTML file (default: next to the model, .html)")
+    r.set_defaults(run=report_command)
 
 
 def run(args):
