@@ -81,14 +81,25 @@ def transfer_demo(args):
     def mse(pred):
         return float(np.mean((pred - ye) ** 2))
 
+    print(f"transfer demo: source n={len(ys)}, target n={len(yt)} (held-out {len(ye)}), "
+          f"p={Xs.shape[1]}; the target differs from the source on 3 of "
+          f"{np.count_nonzero(d['w_source'])} active features; noise variance 1")
+    print(f"  {'method':<24}{'held-out MSE':>14}  chosen by 5-fold CV on the target",
+          flush=True)
     rows = []
+
+    def report(name, params, err):
+        rows.append((name, params, err))
+        ps = ", ".join(f"{k}={v:.3g}" for k, v in params.items())
+        print(f"  {name:<24}{err:>14.3f}  {ps}", flush=True)
+
     target = search(mtlfast.Lasso(max_iter=10000), {"alpha": alphas}, Xt, yt)
-    rows.append(("target alone (Lasso)", target.best_params_, mse(target.predict(Xe))))
+    report("target alone (Lasso)", target.best_params_, mse(target.predict(Xe)))
     source = search(mtlfast.Lasso(max_iter=10000), {"alpha": alphas}, Xs, ys)
-    rows.append(("source model only", source.best_params_, mse(source.predict(Xe))))
+    report("source model only", source.best_params_, mse(source.predict(Xe)))
     tl = search(mtlfast.TransferLasso(coef_source=source.best_estimator_.coef_, max_iter=10000),
                 {"alpha": alphas, "beta": [0.0, 0.25, 0.5, 0.75, 1.0]}, Xt, yt)
-    rows.append(("TransferLasso", tl.best_params_, mse(tl.predict(Xe))))
+    report("TransferLasso", tl.best_params_, mse(tl.predict(Xe)))
 
     # weighted pooled objective lam * L_source + (1 - lam) * L_target through
     # task weights: W_t = w_0 + v_t with L1 on both parts, CV over target folds
@@ -106,16 +117,8 @@ def transfer_demo(args):
     m = mtlfast.MeanRegularizedMultiTask(a, a, shared_penalty="l1", specific_penalty="l1",
                                          max_iter=10000)
     m.fit([Xs, Xt], [ys, yt], task_weight=[lam, 1 - lam])
-    rows.append(("pooled, task_weight", {"lam": lam, "alpha": a},
-                 mse(Xe @ m.coef_[1] + m.intercept_[1])))
-
-    print(f"transfer demo: source n={len(ys)}, target n={len(yt)} (held-out {len(ye)}), "
-          f"p={Xs.shape[1]}; the target differs from the source on 3 of "
-          f"{np.count_nonzero(d['w_source'])} active features; noise variance 1")
-    print(f"  {'method':<24}{'held-out MSE':>14}  chosen by 5-fold CV on the target")
-    for name, params, err in rows:
-        ps = ", ".join(f"{k}={v:.3g}" for k, v in params.items())
-        print(f"  {name:<24}{err:>14.3f}  {ps}")
+    report("pooled, task_weight", {"lam": lam, "alpha": a},
+           mse(Xe @ m.coef_[1] + m.intercept_[1]))
     return rows
 
 
