@@ -1,5 +1,5 @@
-"""Batch jobs from the command line: `mtlfast fit`, `mtlfast predict`,
-`mtlfast inspect`, `mtlfast report`.
+"""Batch jobs from the command line: `mtlfast fit`, `cv`, `path`, `predict`,
+`inspect`, `report`.
 
     mtlfast fit --data train.parquet --target y --tasks school \\
                 --model MultiTaskLasso --set alpha=0.05 --out model.mtl
@@ -177,6 +177,8 @@ def fit_command(args):
     X, y, kw = _problem(table, targets, tasks, weight)
     t_read = time.perf_counter() - t0
     est = _estimator(args.model, parse_sets(args.set), args.threads)
+    if args.command == "cv":
+        est = _path_cv(est, args)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -213,10 +215,77 @@ def fit_command(args):
         "model_file": os.path.abspath(args.out), "predictions_file": pred_path,
         "versions": persistence._versions(),
     }
+    if args.command == "cv":
+        summary["cv"] = {"param": est.param, "best_value": est.best_value_,
+                         "values": est.values_.tolist(),
+                         "mean_loss": est.loss_path_.mean(axis=1).tolist(),
+                         "folds": int(est.loss_path_.shape[1])}
     _emit_summary(summary, args.summary)
     if not_converged and args.strict:
         print(f"mtlfast fit: not converged (--strict): {not_converged[0]}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def _path_cv(est, args):
+    """The estimator wrapped in PathCV for `mtlfast cv` (per-task data: folds
+    within each task)."""
+    from .model_selection import PathCV
+    values = args.n_values
+    if args.values is not None:
+        try:
+            values = [float(v) for v in _split_names(args.values)]
+        except ValueError:
+            raise BadInput(f"--values takes comma-separated numbers, got {args.values!r}.") \
+                from None
+    scoring = args.scoring
+    return PathCV(est, param=args.param, values=values, cv=args.folds, scoring=scoring,
+                  n_jobs=args.n_jobs)
+
+
+def path_command(args):
+    """Fit along a grid of one parameter (warm starts) and write one row per
+    value: the value, nonzero features, duality gap, epochs, seconds."""
+    from ._data import read_table, write_predictions
+    from ._cv_engine import _auto_grid, _prepare
+    targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
+    exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
+    required = {t: "--target" for t in targets or []}
+    required.update({c: opt for c, opt in ((tasks, "--tasks"), (weight, "--weight")) if c})
+    table = read_table(args.data, _split_names(args.features), args.target_file, exclude,
+                       required)
+    X, y, kw = _problem(table, targets, tasks, weight)
+    est = _estimator(args.model, parse_sets(args.set), args.threads)
+    if not hasattr(est, "_fit_path"):
+        raise BadInput(f"{args.model} has no regularization path; use mtlfast cv.")
+    try:
+        if args.values is not None:
+            values = sorted((float(v) for v in _split_names(args.values)), reverse=True)
+        else:
+            if args.param != "alpha":
+                raise BadInput("an automatic grid exists only for --param alpha: give --values.")
+            Xv, Y, sw, tk, _ = _prepare(est, X, y, kw.get("sample_weight"), kw.get("tasks"))
+            values = _auto_grid(est, Xv, Y, sw, tk, None, args.eps, args.n_values).tolist()
+        rows = {"value": [], "nonzero_features": [], "dual_gap": [], "n_iter": [],
+                "seconds": []}
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for fitted in est._fit_path(X, y, kw.get("sample_weight"), kw.get("tasks"),
+                                        param=args.param, values=values):
+                coef = np.atleast_2d(fitted.coef_)
+                rows["value"].append(getattr(fitted, args.param))
+                rows["nonzero_features"].append(int(np.count_nonzero(np.any(coef != 0,
+                                                                               axis=0))))
+                rows["dual_gap"].append(float(np.max(fitted.dual_gap_)))
+                rows["n_iter"].append(int(np.max(fitted.n_iter_)))
+                rows["seconds"].append(time.perf_counter() - t0)
+    except ValueError as exc:
+        raise BadInput(f"{args.model} path: {exc}") from None
+    write_predictions(args.out, rows, table)
+    _emit_summary({"command": "path", "model": args.model, "param": args.param,
+                   "n_values": len(rows["value"]), "out": os.path.abspath(args.out)},
+                  args.summary)
     return EXIT_OK
 
 
@@ -331,6 +400,65 @@ def _emit_summary(summary, path):
 
 def add_commands(sub):
     """The batch-job subcommands, on an argparse subparsers object."""
+    def data_options(p):
+        p.add_argument("--data", help="training data: .csv .tsv .parquet .npz .svm .mtx")
+        p.add_argument("--target", help="target column(s), comma-separated (several: one "
+                                        "task per column on a shared design); default 'y'")
+        p.add_argument("--tasks", help="the task column (long layout: one row per sample, "
+                                       "its task's label in this column)")
+        p.add_argument("--features", help="feature columns, comma-separated (default: all "
+                                          "columns but the target, task and weight columns)")
+        p.add_argument("--weight", help="a sample-weight column")
+        p.add_argument("--target-file", help="targets for a Matrix Market (.mtx) data file "
+                                             "(.npy or text, one value per row)")
+        p.add_argument("--model", help="estimator class, e.g. MultiTaskLasso, Lasso, "
+                                       "DirtyMultiTaskLasso, MultiTaskLogisticRegression")
+        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="an estimator parameter (repeatable), e.g. --set alpha=0.05")
+        p.add_argument("--threads", type=int, help="OpenMP threads (n_threads); default: "
+                                                   "the idle cores")
+        p.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
+
+    def grid_options(p):
+        p.add_argument("--param", default="alpha", help="the parameter to vary (default "
+                                                        "alpha)")
+        p.add_argument("--values", help="its values, comma-separated (default: an automatic "
+                                        "alpha grid from alpha_max)")
+        p.add_argument("--n-values", type=int, default=30, help="size of the automatic grid "
+                                                                "(default 30)")
+        p.add_argument("--eps", type=float, default=1e-3, help="the automatic grid ends at "
+                                                               "eps * alpha_max")
+
+    c = sub.add_parser(
+        "cv", help="choose a parameter by cross-validation (PathCV), refit, save",
+        description="Cross-validate one parameter of an estimator along its path (every fold "
+                    "warm-started from large to small alpha; per-task data split within "
+                    "each task), refit the best on all rows and save it (a PathCV model: "
+                    "predict and report work on it).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data_options(c)
+    grid_options(c)
+    c.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    c.add_argument("--scoring", help="a scikit-learn scorer name (default: the MSE, or the "
+                                     "log-loss for classifiers)")
+    c.add_argument("--n-jobs", type=int, default=None, help="folds run in parallel")
+    c.add_argument("--out", help="the model file to write")
+    c.add_argument("--predictions", help="also write the training predictions here")
+    c.add_argument("--strict", action="store_true",
+                   help="exit with code 3 when a fit does not converge")
+    c.set_defaults(run=fit_command, config=None, target_file=None)
+
+    pa = sub.add_parser(
+        "path", help="fit along a grid of one parameter; one row per value",
+        description="Fit along a grid of one parameter with warm starts and write a table: "
+                    "value, nonzero features, duality gap, epochs, seconds (cumulative).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data_options(pa)
+    grid_options(pa)
+    pa.add_argument("--out", required=True, help="the table to write (.csv .tsv .parquet "
+                                                 ".npz)")
+    pa.set_defaults(run=path_command)
+
     f = sub.add_parser(
         "fit", help="fit a model on a data file and save it",
         description="Fit an mtlfast estimator on a data file and write the model file "
@@ -342,24 +470,8 @@ def add_commands(sub):
                         "tasks, features, weight, model, threads, out, summary, predictions, "
                         "strict, target_file) and a [params] table; options given on the "
                         "command line win")
-    f.add_argument("--data", help="training data: .csv .tsv .parquet .npz .svm .mtx")
-    f.add_argument("--target", help="target column(s), comma-separated (several: one task "
-                                    "per column on a shared design); default 'y'")
-    f.add_argument("--tasks", help="the task column (long layout: one row per sample, its "
-                                   "task's label in this column)")
-    f.add_argument("--features", help="feature columns, comma-separated (default: all "
-                                      "columns but the target, task and weight columns)")
-    f.add_argument("--weight", help="a sample-weight column")
-    f.add_argument("--target-file", help="targets for a Matrix Market (.mtx) data file "
-                                         "(.npy or text, one value per row)")
-    f.add_argument("--model", help="estimator class, e.g. MultiTaskLasso, Lasso, "
-                                   "DirtyMultiTaskLasso, MultiTaskLogisticRegression")
-    f.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="an estimator parameter (repeatable), e.g. --set alpha=0.05")
-    f.add_argument("--threads", type=int, help="OpenMP threads (n_threads); default: the "
-                                               "idle cores")
+    data_options(f)
     f.add_argument("--out", help="the model file to write")
-    f.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
     f.add_argument("--predictions", help="also write the training predictions here")
     f.add_argument("--strict", action="store_true",
                    help="exit with code 3 when the fit does not converge")

@@ -306,3 +306,28 @@ def make_fixture():     # pragma: no cover - run by hand once per model format
     X, Y = make_problem(n=60, p=15, T=3, seed=1)
     os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
     mtlfast.save(mtlfast.MultiTaskLasso(alpha=0.05, tol=1e-12).fit(X, Y), FIXTURE)
+
+
+def test_cli_cv_and_path(tmp_path, capsys):
+    X, y, tasks = _write_long_csv(tmp_path / "train.csv")
+    data = ["--data", str(tmp_path / "train.csv"), "--target", "score", "--tasks", "school",
+            "--model", "MultiTaskLasso"]
+    assert main(["cv", *data, "--n-values", "6", "--folds", "3", "--out",
+                 str(tmp_path / "cv.mtl")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    ref = mtlfast.PathCV(mtlfast.MultiTaskLasso(), values=6, cv=3).fit(X, y, tasks=tasks)
+    assert summary["cv"]["best_value"] == pytest.approx(ref.best_value_, rel=1e-12)
+    np.testing.assert_allclose(summary["cv"]["mean_loss"], ref.loss_path_.mean(axis=1),
+                               rtol=1e-10)
+    cv_model = mtlfast.load(tmp_path / "cv.mtl")
+    np.testing.assert_allclose(cv_model.predict(X, tasks=tasks), ref.predict(X, tasks=tasks),
+                               rtol=1e-12)
+    assert main(["path", *data, "--values", "0.5,0.1,0.02", "--out",
+                 str(tmp_path / "path.csv"), "--summary", str(tmp_path / "s.json")]) == 0
+    import pandas as pd
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert list(path["value"]) == [0.5, 0.1, 0.02]
+    for a, k in zip(path["value"], path["nonzero_features"]):
+        m = mtlfast.MultiTaskLasso(alpha=a).fit(X, y, tasks=tasks)
+        assert k == np.count_nonzero(np.any(m.coef_ != 0, axis=0))
+    assert main(["path", *data, "--param", "tol", "--out", str(tmp_path / "p2.csv")]) == 2
