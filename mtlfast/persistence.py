@@ -329,3 +329,16 @@ def load(path):
     est.__dict__.update(_Decoder(arrays)(manifest["state"]))
     _add_new_parameters(est)
     return est
+
+
+def skops_trusted_types():
+    """The type names to pass as ``trusted=`` to ``skops.io.load`` for a file
+    of an mtlfast estimator written by ``skops.io.dump``: mtlfast's estimator
+    and splitter classes, and numpy's dtype (some estimators keep theirs).
+    skops then builds them without unpickling anything else."""
+    from .cli import estimators
+    from .model_selection import TaskKFold
+    names = [f"{c.__module__}.{c.__qualname__}" for c in estimators().values()]
+    names.append(f"{TaskKFold.__module__}.{TaskKFold.__qualname__}")
+    return sorted(set(names)) + ["numpy.dtype"]
+

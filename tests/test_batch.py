@@ -331,3 +331,14 @@ def test_cli_cv_and_path(tmp_path, capsys):
         m = mtlfast.MultiTaskLasso(alpha=a).fit(X, y, tasks=tasks)
         assert k == np.count_nonzero(np.any(m.coef_ != 0, axis=0))
     assert main(["path", *data, "--param", "tol", "--out", str(tmp_path / "p2.csv")]) == 2
+
+
+@pytest.mark.parametrize("make", FITTED, ids=range(len(FITTED)))
+def test_skops_loads_with_the_documented_trusted_types(make, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    est = make()
+    sio.dump(est, tmp_path / "m.skops")
+    trusted = persistence.skops_trusted_types()
+    assert set(sio.get_untrusted_types(file=tmp_path / "m.skops")) <= set(trusted)
+    back = sio.load(tmp_path / "m.skops", trusted=trusted)
+    np.testing.assert_array_equal(np.asarray(back.coef_), np.asarray(est.coef_))
