@@ -92,12 +92,14 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         "verbose": _COMMON_CONSTRAINTS["verbose"],
         "callback": _COMMON_CONSTRAINTS["callback"],
         "max_time": _COMMON_CONSTRAINTS["max_time"],
+        "positive": ["boolean"],
     }
 
     def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
                  fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, positive=False):
+        self.positive = positive
         self.alpha = alpha
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -115,12 +117,17 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         a = self.alpha
         if self.penalty in ("l2", "elasticnet", "l21+l2") and a == 0:
             raise ValueError(f"penalty={self.penalty!r} needs alpha > 0.")
-        return {"l1": lambda: penalties.L1(a),
+        pos = self.positive
+        if pos and self.penalty == "l2":
+            raise ValueError("positive=True needs a penalty with a norm part (l1, elasticnet, "
+                             "l21, l21+l2, sparse-group), not the ridge penalty 'l2'.")
+        return {"l1": lambda: penalties.L1(a, positive=pos),
                 "l2": lambda: penalties.L2(a),
-                "elasticnet": lambda: penalties.ElasticNet(a, self.l1_ratio),
-                "l21": lambda: penalties.L21(a),
-                "l21+l2": lambda: penalties.L21L2(a, self.l1_ratio),
-                "sparse-group": lambda: penalties.SparseGroupL1L21(a, self.tau)}[self.penalty]()
+                "elasticnet": lambda: penalties.ElasticNet(a, self.l1_ratio, positive=pos),
+                "l21": lambda: penalties.L21(a, positive=pos),
+                "l21+l2": lambda: penalties.L21L2(a, self.l1_ratio, positive=pos),
+                "sparse-group": lambda: penalties.SparseGroupL1L21(a, self.tau, positive=pos)
+                }[self.penalty]()
 
     # -- labels --------------------------------------------------------------
     @staticmethod

@@ -58,12 +58,14 @@ class MultiTaskElasticNet(SharedDesignRegressor):
     """
 
     _mono_task_name = "ElasticNet"
-    _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"]}
+    _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"],
+                              "positive": ["boolean"]}
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, random_state=None,
                  selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, positive=False):
+        self.positive = positive
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -79,7 +81,7 @@ class MultiTaskElasticNet(SharedDesignRegressor):
         self.max_time = max_time
 
     def _make_penalty(self):
-        return penalties.L21L2(self.alpha, self.l1_ratio)
+        return penalties.L21L2(self.alpha, self.l1_ratio, positive=self.positive)
 
 
 class MultiTaskLasso(MultiTaskElasticNet):
@@ -90,19 +92,21 @@ class MultiTaskLasso(MultiTaskElasticNet):
     """
 
     _mono_task_name = "Lasso"
-    _parameter_constraints = {**_COMMON_CONSTRAINTS, "copy_X": ["boolean"]}
+    _parameter_constraints = {**_COMMON_CONSTRAINTS, "copy_X": ["boolean"],
+                              "positive": ["boolean"]}
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, positive=False):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
-                         verbose=verbose, callback=callback, max_time=max_time)
+                         verbose=verbose, callback=callback, max_time=max_time,
+                         positive=positive)
 
     def _make_penalty(self):
-        return penalties.L21(self.alpha)
+        return penalties.L21(self.alpha, positive=self.positive)
 
 
 class ElasticNet(SharedDesignRegressor):
@@ -232,12 +236,13 @@ class MultiTaskSparseGroupLasso(MultiTaskLasso):
     def __init__(self, alpha=1.0, *, tau=0.5, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, positive=False):
         super().__init__(alpha=alpha, fit_intercept=fit_intercept, copy_X=copy_X,
                          max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
-                         verbose=verbose, callback=callback, max_time=max_time)
+                         verbose=verbose, callback=callback, max_time=max_time,
+                         positive=positive)
         self.tau = tau
 
     def _make_penalty(self):
-        return penalties.SparseGroupL1L21(self.alpha, self.tau)
+        return penalties.SparseGroupL1L21(self.alpha, self.tau, positive=self.positive)

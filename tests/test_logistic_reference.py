@@ -128,7 +128,8 @@ def test_bad_labels():
 
 # -- the compiled kernel (mtlfast._pn_logistic) against the twin -----------------
 KERNEL_PENALTIES = [P.L1(0.02), P.L21(0.02), P.L21L2(0.02, 0.5),
-                    P.SparseGroupL1L21(0.02, 0.3), P.ElasticNet(0.02, 0.6), P.L2(0.02)]
+                    P.SparseGroupL1L21(0.02, 0.3), P.ElasticNet(0.02, 0.6), P.L2(0.02),
+                    P.L21(0.02, positive=True), P.L1(0.02, positive=True)]
 
 
 @pytest.mark.parametrize("pen", KERNEL_PENALTIES, ids=lambda p: type(p).__name__)

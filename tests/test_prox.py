@@ -12,7 +12,8 @@ from mtlfast.penalties.row import _sgl_dual_norm_row
 
 PENALTIES = [L1(0.3), L1(0.3, positive=True), ElasticNet(0.5, 0.3), L2(0.7), L21(0.4),
              L21L2(0.6, 0.4), SparseGroupL1L21(0.5, 0.3), SparseGroupL1L21(0.5, 0.0),
-             SparseGroupL1L21(0.5, 1.0)]
+             SparseGroupL1L21(0.5, 1.0), L21(0.4, positive=True),
+             L21L2(0.6, 0.4, positive=True), SparseGroupL1L21(0.5, 0.3, positive=True)]
 floats = st.floats(-10, 10, allow_nan=False, allow_subnormal=False)
 
 
@@ -108,3 +109,21 @@ def test_prox_zero_threshold_is_identity_scaling():
     A = np.array([[1.0, -2.0, 3.0]])
     np.testing.assert_allclose(L21(0.0).prox(A, 1.0), A)
     np.testing.assert_allclose(L2(1.0).prox(A, 1.0), A / 2.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(v=arrays(np.float64, st.integers(1, 8), elements=floats),
+       which=st.sampled_from([L21(1.0, positive=True), SparseGroupL1L21(1.0, 0.4, positive=True),
+                              L1(1.0, positive=True)]))
+def test_positive_dual_norm_is_dual_on_the_orthant(v, which):
+    """With W >= 0 the dual norm is that of the positive part: <v, w> <=
+    N+(v) N(w) for every w >= 0, with equality at the prox's direction."""
+    kind, _, _, tau, _ = which.kernel_params()
+    d = _prox.dual_norm_rows(kind, tau, True, v[None, :])[0]
+    assert d == pytest.approx(which.dual_norm_rows(v[None, :])[0], rel=1e-9, abs=1e-12)
+    rng = np.random.default_rng(0)
+    for w in np.abs(rng.standard_normal((20, v.size))):
+        assert v @ w <= d * which.row_norms(w[None, :])[0] + 1e-9
+    # alpha just above the dual norm: the prox of v is zero; just below, not
+    scale = max(d, 1e-12)
+    assert not np.any(which.prox(v[None, :], 1.0001 * scale))

@@ -11,7 +11,8 @@ from mtlfast.solvers import solve_shared as solve
 from conftest import make_problem, as_sparse
 
 PENALTIES = [L1(0.05), L1(0.05, positive=True), ElasticNet(0.05, 0.5), L2(0.5), L21(0.1),
-             L21L2(0.1, 0.7), SparseGroupL1L21(0.08, 0.4)]
+             L21L2(0.1, 0.7), SparseGroupL1L21(0.08, 0.4), L21(0.1, positive=True),
+             SparseGroupL1L21(0.08, 0.4, positive=True)]
 
 
 def _datafit(fmt, weights, intercept, dtype=np.float64, seed=0, **kw):

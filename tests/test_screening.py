@@ -11,7 +11,7 @@ from mtlfast.solvers import solve_shared as solve
 from test_reference_vs_kernel import _datafit
 
 SCREENED_PENALTIES = [L1(0.05), L1(0.05, positive=True), ElasticNet(0.05, 0.5), L21(0.1),
-                      L21L2(0.1, 0.7), SparseGroupL1L21(0.08, 0.4)]
+                      L21L2(0.1, 0.7), SparseGroupL1L21(0.08, 0.4), L21(0.1, positive=True)]
 
 
 def _optimum(df, pen):

@@ -10,7 +10,7 @@ from mtlfast.solvers import solve_tasks
 from mtlfast.datafits import QuadraticPerTask, check_tasks, stack_task_list
 
 PENALTIES = [L1(0.02), L1(0.02, positive=True), ElasticNet(0.03, 0.5), L2(0.1), L21(0.03),
-             L21L2(0.03, 0.7), SparseGroupL1L21(0.03, 0.4)]
+             L21L2(0.03, 0.7), SparseGroupL1L21(0.03, 0.4), L21(0.03, positive=True)]
 
 
 def _df(fmt="dense", weights=True, intercept=True, dtype=np.float64, n_t=(12, 30, 7, 20),

@@ -120,6 +120,8 @@ class _RowPenalty:
         A = np.atleast_2d(np.asarray(A, dtype=float))
         step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
         thr = step * self.lam1
+        if self.positive and self.kind != NORM_L1:
+            A = np.maximum(A, 0.0)      # h + the orthant's indicator: clip, then h's prox
         if self.kind == NORM_L1:
             if self.positive:
                 out = np.maximum(A - thr, 0.0)
@@ -149,6 +151,8 @@ class _RowPenalty:
         if self.kind == NORM_L1:
             s = np.maximum(a - b, 0.0) if self.positive else soft_threshold(a, b)
             return np.divide(s, d, out=np.zeros_like(s), where=s != 0)
+        if self.positive:
+            a = np.maximum(a, 0.0)      # clip, then the group step
         s = a if self.kind == NORM_L21 else soft_threshold(a, self.tau * b)
         if self.kind == NORM_SGL:
             b = (1 - self.tau) * b
@@ -177,6 +181,8 @@ class _RowPenalty:
             if self.positive:
                 return np.maximum(V.max(axis=1), 0.0)
             return np.abs(V).max(axis=1)
+        if self.positive:
+            V = np.maximum(V, 0.0)      # the dual norm of the positive part
         if self.kind == NORM_L21:
             return np.linalg.norm(V, axis=1)
         return np.array([_sgl_dual_norm_row(v, self.tau) for v in V])
@@ -209,10 +215,14 @@ class _RowPenalty:
                 continue
             tau = self.tau if self.kind == NORM_SGL else 0.0
             if not nz.any():
-                out[j] = max(np.linalg.norm(soft_threshold(g, lam1 * tau)) - lam1 * (1 - tau), 0.0)
+                gp = np.maximum(g, 0.0) if self.positive else g
+                out[j] = max(np.linalg.norm(soft_threshold(gp, lam1 * tau)) - lam1 * (1 - tau),
+                             0.0)
                 continue
             g = g - lam1 * (1 - tau) * w / np.linalg.norm(w)
-            res = np.where(nz, g - lam1 * tau * np.sign(w), np.maximum(np.abs(g) - lam1 * tau, 0.0))
+            off = np.maximum(g - lam1 * tau, 0.0) if self.positive else np.maximum(
+                np.abs(g) - lam1 * tau, 0.0)     # zero entries: only upward violations
+            res = np.where(nz, g - lam1 * tau * np.sign(w), off)
             out[j] = np.linalg.norm(res)
         return out
 
@@ -270,6 +280,7 @@ class L21(_Pure, _RowPenalty):
     """alpha * sum_j ||W[j, :]||_2 (multi-task lasso: joint feature selection)."""
 
     alpha: float
+    positive: bool = False
     kind = NORM_L21
     tau = 0.0
 
@@ -281,6 +292,7 @@ class L21L2(_Mixed, _RowPenalty):
 
     alpha: float
     l1_ratio: float = 0.5
+    positive: bool = False
     kind = NORM_L21
     tau = 0.0
 
@@ -292,4 +304,5 @@ class SparseGroupL1L21(_Pure, _RowPenalty):
 
     alpha: float
     tau: float = 0.5
+    positive: bool = False
     kind = NORM_SGL

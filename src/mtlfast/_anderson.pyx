@@ -165,7 +165,7 @@ cdef bint anderson_step(Anderson* A, const Penalty* pen,
     if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
             >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
         return False
-    if pen.kind == NORM_L1 and pen.positive:
+    if pen.positive:
         for i in range(m):
             if A.Wk[i] < 0.0:
                 return False      # extrapolation left the feasible set

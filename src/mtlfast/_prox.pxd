@@ -23,7 +23,7 @@ ctypedef struct Penalty:
     double lam1       # weight of the norm N
     double lam2       # weight of 0.5 * ||w||^2
     double tau        # L1 share inside NORM_SGL
-    bint positive     # constrain W >= 0 (NORM_L1 only)
+    bint positive     # constrain W >= 0
 
 
 cdef inline Penalty make_penalty(int kind, double lam1, double lam2, double tau,
@@ -80,6 +80,9 @@ cdef inline void row_prox(const Penalty* pen, double* a, int T,
             for t in range(T):
                 a[t] = soft_threshold(a[t], thr) / denom
         return
+    if pen.positive:          # the prox of h + the orthant's indicator: clip, then h's prox
+        for t in range(T):
+            a[t] = fmax(a[t], 0.0)
     if pen.kind == NORM_SGL:
         for t in range(T):
             a[t] = soft_threshold(a[t], pen.tau * thr)
@@ -117,6 +120,9 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
             a[t] = (fmax(a[t] - b, 0.0) if pen.positive else soft_threshold(a[t], b))
             a[t] = a[t] / d if a[t] != 0.0 else 0.0
         return
+    if pen.positive:          # clip, then the group step (the quadratic is diagonal)
+        for t in range(T):
+            a[t] = fmax(a[t], 0.0)
     if pen.kind == NORM_SGL:
         for t in range(T):
             a[t] = soft_threshold(a[t], pen.tau * b)
@@ -222,6 +228,10 @@ cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
         return m
     if pen.kind == NORM_L21:
         for t in range(T):
-            s += v[t] * v[t]
+            s += (fmax(v[t], 0.0) if pen.positive else v[t]) ** 2
         return sqrt(s)
+    if pen.positive:          # the dual norm of the positive part
+        for t in range(T):
+            buf[t] = fmax(v[t], 0.0)
+        return sgl_dual_norm(buf, T, pen.tau, buf)
     return sgl_dual_norm(v, T, pen.tau, buf)
