@@ -36,8 +36,8 @@ from .datafits import check_tasks
 from ._cv_engine import (_TaskBound, task_folds, _RefitBest, _prepare, _run_cv, _make_folds, _check_grid,
                          _auto_grid, _fit_best, _split_params)
 
-__all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "TaskKFold", "task_folds",
-           "task_scorer"]
+__all__ = ["MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV", "TaskKFold",
+           "SourceTargetSplit", "task_folds", "task_scorer"]
 
 
 _CV_CONSTRAINTS = {
@@ -421,3 +421,50 @@ def task_scorer(scoring):
     ``scoring=task_scorer("r2")`` in GridSearchCV, RandomizedSearchCV or
     cross_validate with metadata routing on."""
     return _TaskScorer(scoring)
+
+
+class SourceTargetSplit(BaseCrossValidator):
+    """Cross-validation for source -> target transfer on pooled per-task data:
+    the target task's rows are split into `n_splits` folds; every source row
+    is in every training part and never in a test part, so the scores are the
+    target's held-out error only (hyper-parameters such as task weights are
+    chosen on the target).
+
+    The rows' task labels come as in TaskKFold: split(..., tasks=t) (routing
+    on), split(..., groups=t), or the DataFrame column `task_column`.
+
+    Parameters
+    ----------
+    target : the target task's label
+    n_splits : int, default=5
+    shuffle, random_state : as scikit-learn's KFold (the target's rows)
+    task_column : str or None
+    """
+    __metadata_request__split = {"tasks": True, "groups": True}
+
+    def __init__(self, target, n_splits=5, *, shuffle=False, random_state=None,
+                 task_column=None):
+        self.target = target
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.task_column = task_column
+
+    def get_n_splits(self, X=None, y=None, groups=None, tasks=None):
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None, tasks=None):
+        from sklearn.model_selection import KFold
+        labels = np.asarray(TaskKFold(task_column=self.task_column)._labels(X, groups, tasks))
+        is_target = labels == self.target
+        if not is_target.any():
+            raise ValueError(f"SourceTargetSplit: no row has the target label "
+                             f"{self.target!r}; labels: {sorted(set(labels.tolist()))[:10]}.")
+        rows_t = np.flatnonzero(is_target)
+        rows_s = np.flatnonzero(~is_target)
+        if rows_t.size < self.n_splits:
+            raise ValueError(f"SourceTargetSplit: {rows_t.size} target rows for "
+                             f"{self.n_splits} folds.")
+        kf = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)
+        for tr, te in kf.split(rows_t):
+            yield np.sort(np.concatenate([rows_s, rows_t[tr]])), rows_t[te]

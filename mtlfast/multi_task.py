@@ -29,7 +29,7 @@ the sum of the tasks' gaps (each task's in task_dual_gaps_).
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import penalties
 from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
@@ -338,9 +338,10 @@ class TransferLasso(_StructuredRegressor):
     alpha : float >= 0, default=1.0
     beta : float in [0, 1], default=0.5
     coef_source : array-like of shape (n_tasks, n_features) or (n_features,),
-        default=None
-        Source coefficients; one row is shared by all tasks. None: zeros
-        (the lasso).
+        a fitted estimator, default=None
+        Source coefficients; one row is shared by all tasks; a fitted source
+        model gives its coef_ (its features must be the target's). None:
+        zeros (the lasso).
 """ + _DOC_COMMON + """
     Attributes
     ----------
@@ -350,7 +351,8 @@ class TransferLasso(_StructuredRegressor):
     _parameter_constraints = {**_STRUCT_CONSTRAINTS,
                               "alpha": [Interval(numbers.Real, 0, None, closed="left")],
                               "beta": [Interval(numbers.Real, 0, 1, closed="both")],
-                              "coef_source": ["array-like", None]}
+                              "coef_source": ["array-like", HasMethods(["get_params"]),
+                                              None]}
 
     def __init__(self, alpha=1.0, *, beta=0.5, coef_source=None, fit_intercept=True,
                  max_iter=1000, tol=1e-4, warm_start=False, n_threads=None,

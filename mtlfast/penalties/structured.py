@@ -369,9 +369,19 @@ def transfer_prox(z, c, ka, kb):
 def check_source(coef_source, n_tasks, n_features):
     """Source coefficients as a (p, T) float64 array: coef_source of shape
     (n_tasks, n_features), or (n_features,) / (1, n_features) shared by all
-    tasks."""
+    tasks, or a fitted source model (its coef_; its features must be the
+    target's)."""
     if coef_source is None:
         return np.zeros((n_features, n_tasks))
+    if hasattr(coef_source, "get_params"):        # a fitted source model
+        if not hasattr(coef_source, "coef_"):
+            raise ValueError(f"coef_source is a {type(coef_source).__name__} that is not "
+                             "fitted: fit it on the source data first.")
+        src_p = getattr(coef_source, "n_features_in_", np.shape(coef_source.coef_)[-1])
+        if src_p != n_features:
+            raise ValueError(f"coef_source: the source model was fitted on {src_p} features, "
+                             f"the target data have {n_features}.")
+        coef_source = coef_source.coef_
     S = np.asarray(coef_source)
     if S.dtype.kind not in "biuf":
         raise ValueError(f"coef_source must be numeric, got dtype {S.dtype}.")
