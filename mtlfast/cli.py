@@ -162,7 +162,7 @@ def _problem(table, targets, tasks, weight):
 
 def fit_command(args):
     from . import persistence
-    from ._data import read_table, file_hash, write_predictions, default_predictions_ext
+    from ._data import read_table, file_hash, write_predictions
     from sklearn.exceptions import ConvergenceWarning
     args = _merge_config(args)
     if args.data is None or args.model is None or args.out is None:

@@ -2,7 +2,6 @@
 callback that can stop the fit, and max_time; a stopped fit's dual_gap_
 still bounds its suboptimality."""
 import logging
-import warnings
 
 import numpy as np
 import pytest
