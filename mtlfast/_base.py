@@ -97,7 +97,22 @@ def warn_if_not_converged(gaps, eps, max_iter, stacklevel):
                   f"(max_iter={max_iter})")
         warnings.warn(
             f"Objective did not converge. {advice}. Duality gap: {gaps.max():.3e}, "
-            f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=stacklevel + 1)
+            f"tolerance: {eps.max():.3e}.", ConvergenceWarning, stacklevel=_caller_level())
+
+
+_PACKAGE_DIR = __import__("os").path.dirname(__import__("os").path.abspath(__file__))
+
+
+def _caller_level():
+    """warnings.warn's stacklevel of the first frame outside mtlfast (the
+    user's line, or the library that called fit), as seen from the function
+    that calls warnings.warn."""
+    import os
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def fit_atomically(fit):

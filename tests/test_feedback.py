@@ -117,3 +117,16 @@ def test_bad_control_parameters(bad):
     X, Y = make_problem(n=30, p=10, T=2)
     with pytest.raises(ValueError):
         mtlfast.MultiTaskLasso(**bad).fit(X, Y)
+
+
+def test_convergence_warning_points_at_the_callers_line():
+    import warnings
+    X, Y = _hard_problem()
+    for make in (lambda: mtlfast.MultiTaskLasso(alpha=1e-4, max_iter=2, tol=1e-12),
+                 lambda: mtlfast.Lasso(alpha=1e-4, max_iter=2, tol=1e-12),
+                 lambda: mtlfast.DirtyMultiTaskLasso(1e-4, 1e-4, max_iter=2, tol=1e-12)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make().fit(X, Y if not isinstance(make(), mtlfast.Lasso) else Y[:, 0])
+        conv = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        assert conv and conv[0].filename == __file__
