@@ -119,6 +119,21 @@ def _merge_config(args):
     return args
 
 
+def _check_outputs(*paths):
+    """Output files must be writable where they are to go: checked before any
+    work, so that a job does not fit for an hour and then fail to save."""
+    for path in paths:
+        if path is None:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise BadInput(f"cannot write {path}: no directory {folder}.")
+        if not os.access(folder, os.W_OK):
+            raise BadInput(f"cannot write {path}: the directory {folder} is not writable.")
+        if os.path.isdir(path):
+            raise BadInput(f"cannot write {path}: it is a directory.")
+
+
 def _estimator(name, params, threads):
     table = estimators()
     if name not in table:
@@ -167,6 +182,7 @@ def fit_command(args):
     args = _merge_config(args)
     if args.data is None or args.model is None or args.out is None:
         raise BadInput("fit needs --data, --model and --out (or a job file with them).")
+    _check_outputs(args.out, args.summary, args.predictions)
     targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
     exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
     t0 = time.perf_counter()
@@ -248,6 +264,7 @@ def path_command(args):
     value: the value, nonzero features, duality gap, epochs, seconds."""
     from ._data import read_table, write_predictions
     from ._cv_engine import _auto_grid, _prepare
+    _check_outputs(args.out, args.summary)
     targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
     exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
     required = {t: "--target" for t in targets or []}
@@ -311,6 +328,7 @@ def predict_command(args):
     from ._data import read_table, write_predictions, default_predictions_ext
     if args.model is None or args.data is None:
         raise BadInput("predict needs --model and --data.")
+    _check_outputs(args.out, args.summary)
     try:
         manifest = persistence.read_manifest(args.model)
     except (OSError, ValueError) as exc:
@@ -377,6 +395,7 @@ def report_command(args):
     if not hasattr(est, "coef_") and not hasattr(est, "best_estimator_"):
         raise BadInput(f"{args.model}: the model is not fitted; nothing to report.")
     out = args.out or os.path.splitext(args.model)[0] + ".html"
+    _check_outputs(out)
     report(est, out, manifest=manifest, title=f"{type(est).__name__}: {args.model}")
     print(os.path.abspath(out))
     return EXIT_OK

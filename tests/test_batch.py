@@ -282,6 +282,11 @@ def test_cli_missing_file_and_strict_non_convergence(tmp_path, capsys):
     assert main(["fit", "--data", str(tmp_path / "none.csv"), "--model", "Lasso",
                  "--out", str(tmp_path / "m.mtl")]) == 2
     assert "no such file" in capsys.readouterr().err
+    _write_long_csv(tmp_path / "ok.csv")
+    assert main(["fit", "--data", str(tmp_path / "ok.csv"), "--target", "score", "--tasks",
+                 "school", "--model", "MultiTaskLasso", "--out",
+                 str(tmp_path / "no" / "such" / "m.mtl")]) == 2
+    assert "no directory" in capsys.readouterr().err
     X, Y = make_problem(n=60, p=40, T=1, seed=2)
     np.savez(tmp_path / "d.npz", X=X, y=Y[:, 0])
     args = ["fit", "--data", str(tmp_path / "d.npz"), "--model", "Lasso", "--set",
