@@ -136,15 +136,49 @@ cdef inline void col_dot_rows(const Design* D, int j, const floating* R, int T,
     the residual is flushed (c = 0)."""
     cdef const floating* x = <const floating*> D.data
     cdef const floating* r
-    cdef double xk, m
+    cdef double xk, m, s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef int k, t
-    for t in range(T):
-        out[t] = 0.0
-    for k in range(D.indptr[j], D.indptr[j + 1]):
-        xk = x[k]
-        r = R + <Py_ssize_t> D.indices[k] * T
+    # 2-4 tasks: the sums in registers, each in the same order as the general
+    # loop (same bits); through out[] they went to memory at every nonzero
+    # (measured: 2x faster epochs at T = 2)
+    if T == 2:
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 2
+            s0 += xk * r[0]
+            s1 += xk * r[1]
+        out[0] = s0
+        out[1] = s1
+    elif T == 3:
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 3
+            s0 += xk * r[0]
+            s1 += xk * r[1]
+            s2 += xk * r[2]
+        out[0] = s0
+        out[1] = s1
+        out[2] = s2
+    elif T == 4:
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 4
+            s0 += xk * r[0]
+            s1 += xk * r[1]
+            s2 += xk * r[2]
+            s3 += xk * r[3]
+        out[0] = s0
+        out[1] = s1
+        out[2] = s2
+        out[3] = s3
+    else:
         for t in range(T):
-            out[t] += xk * r[t]
+            out[t] = 0.0
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * T
+            for t in range(T):
+                out[t] += xk * r[t]
     if D.mean != NULL and c != NULL:
         m = D.mean[j] * D.uu
         for t in range(T):
@@ -157,12 +191,44 @@ cdef inline void col_update_rows(const Design* D, int j, const double* delta,
     cdef const floating* x = <const floating*> D.data
     cdef floating* r
     cdef floating xk
+    cdef double d0, d1, d2, d3
     cdef int k, t
-    for k in range(D.indptr[j], D.indptr[j + 1]):
-        xk = x[k]
-        r = R + <Py_ssize_t> D.indices[k] * T
-        for t in range(T):
-            r[t] -= <floating> (xk * delta[t])
+    if T == 2:            # 2-4 tasks: the changes in registers (same arithmetic)
+        d0 = delta[0]
+        d1 = delta[1]
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 2
+            r[0] -= <floating> (xk * d0)
+            r[1] -= <floating> (xk * d1)
+    elif T == 3:
+        d0 = delta[0]
+        d1 = delta[1]
+        d2 = delta[2]
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 3
+            r[0] -= <floating> (xk * d0)
+            r[1] -= <floating> (xk * d1)
+            r[2] -= <floating> (xk * d2)
+    elif T == 4:
+        d0 = delta[0]
+        d1 = delta[1]
+        d2 = delta[2]
+        d3 = delta[3]
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * 4
+            r[0] -= <floating> (xk * d0)
+            r[1] -= <floating> (xk * d1)
+            r[2] -= <floating> (xk * d2)
+            r[3] -= <floating> (xk * d3)
+    else:
+        for k in range(D.indptr[j], D.indptr[j + 1]):
+            xk = x[k]
+            r = R + <Py_ssize_t> D.indices[k] * T
+            for t in range(T):
+                r[t] -= <floating> (xk * delta[t])
     if D.mean != NULL:
         for t in range(T):
             c[t] -= delta[t] * D.mean[j]
