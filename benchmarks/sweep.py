@@ -352,7 +352,7 @@ def summary(records):
         return "no problem with both mtlfast and a peer reaching the target"
     worst = int(np.argmin([x if x is not None else np.inf for x in ratios]))
     return (f"ratio (fastest peer's time / mtlfast on one thread) over {len(ok)} problems: "
-            f"worst {min(ok):.2f} (problem {worst}), median {np.median(ok):.2f}, "
+            f"worst {min(ok):.2f} (problem {records[worst].get('index', worst)}), median {np.median(ok):.2f}, "
             f"below 1: {sum(x < 1 for x in ok)}, below 2: {sum(x < 2 for x in ok)}")
 
 
