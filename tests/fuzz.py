@@ -26,7 +26,8 @@ import mtlfast
 
 FORMATS = ["dense", "csc", "csr", "coo", "lil", "dok", "bsr", "dup"]
 SCALES = [1.0, 1.0, 1e-150, 1e150, 1e-300, 1e300, 1e-40, 1e40]
-KINDS = ["MultiTaskLasso", "MultiTaskElasticNet", "Lasso", "ElasticNet", "Lasso-tasks",
+KINDS = ["MultiTaskLasso", "MultiTaskLasso-positive", "MultiTaskElasticNet", "Lasso",
+         "ElasticNet", "Lasso-tasks",
          "MultiTaskLasso-tasks", "SparseGroup", "Dirty", "MeanReg", "TaskGraph", "Transfer",
          "Logistic", "Logistic-tasks", "lasso_path", "enet_path-multi"]
 
@@ -92,6 +93,8 @@ def _fit(kind, X, Y, tasks, alpha):
         est, args, fkw = m.MultiTaskLasso(alpha=alpha, **kw), (X, Y[:, 0]), {"tasks": tasks}
     elif kind == "SparseGroup":
         est, args, fkw = m.MultiTaskSparseGroupLasso(alpha=alpha, **kw), (X, Y), {}
+    elif kind == "MultiTaskLasso-positive":
+        est, args, fkw = m.MultiTaskLasso(alpha=alpha, positive=True, **kw), (X, Y), {}
     elif kind == "Dirty":
         est, args, fkw = (m.DirtyMultiTaskLasso(alpha_shared=alpha, alpha_specific=alpha, **kw),
                           (X, Y), {})
