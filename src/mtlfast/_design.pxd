@@ -171,14 +171,25 @@ cdef inline void col_dot_rows(const Design* D, int j, const floating* R, int T,
         out[1] = s1
         out[2] = s2
         out[3] = s3
-    else:
-        for t in range(T):
-            out[t] = 0.0
-        for k in range(D.indptr[j], D.indptr[j + 1]):
-            xk = x[k]
-            r = R + <Py_ssize_t> D.indices[k] * T
-            for t in range(T):
-                out[t] += xk * r[t]
+    else:                 # 5+ tasks: four at a time, in registers (same order per task)
+        for t in range(0, T - 3, 4):
+            s0 = s1 = s2 = s3 = 0.0
+            for k in range(D.indptr[j], D.indptr[j + 1]):
+                xk = x[k]
+                r = R + <Py_ssize_t> D.indices[k] * T + t
+                s0 += xk * r[0]
+                s1 += xk * r[1]
+                s2 += xk * r[2]
+                s3 += xk * r[3]
+            out[t] = s0
+            out[t + 1] = s1
+            out[t + 2] = s2
+            out[t + 3] = s3
+        for t in range(T - T % 4, T):
+            s0 = 0.0
+            for k in range(D.indptr[j], D.indptr[j + 1]):
+                s0 += <double> x[k] * R[<Py_ssize_t> D.indices[k] * T + t]
+            out[t] = s0
     if D.mean != NULL and c != NULL:
         m = D.mean[j] * D.uu
         for t in range(T):
@@ -223,12 +234,23 @@ cdef inline void col_update_rows(const Design* D, int j, const double* delta,
             r[1] -= <floating> (xk * d1)
             r[2] -= <floating> (xk * d2)
             r[3] -= <floating> (xk * d3)
-    else:
-        for k in range(D.indptr[j], D.indptr[j + 1]):
-            xk = x[k]
-            r = R + <Py_ssize_t> D.indices[k] * T
-            for t in range(T):
-                r[t] -= <floating> (xk * delta[t])
+    else:                 # 5+ tasks: four at a time (same arithmetic per entry)
+        for t in range(0, T - 3, 4):
+            d0 = delta[t]
+            d1 = delta[t + 1]
+            d2 = delta[t + 2]
+            d3 = delta[t + 3]
+            for k in range(D.indptr[j], D.indptr[j + 1]):
+                xk = x[k]
+                r = R + <Py_ssize_t> D.indices[k] * T + t
+                r[0] -= <floating> (xk * d0)
+                r[1] -= <floating> (xk * d1)
+                r[2] -= <floating> (xk * d2)
+                r[3] -= <floating> (xk * d3)
+        for t in range(T - T % 4, T):
+            d0 = delta[t]
+            for k in range(D.indptr[j], D.indptr[j + 1]):
+                R[<Py_ssize_t> D.indices[k] * T + t] -= <floating> (x[k] * d0)
     if D.mean != NULL:
         for t in range(T):
             c[t] -= delta[t] * D.mean[j]
