@@ -150,6 +150,33 @@ def _estimator(name, params, threads):
     return est
 
 
+def _read_problem(args):
+    """(table, X, y, fit keyword arguments) of fit, cv and path's data options:
+    the target, task and weight columns must exist and are not features."""
+    from ._data import read_table
+    targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
+    exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
+    required = {t: "--target" for t in targets or []}
+    required.update({c: opt for c, opt in ((tasks, "--tasks"), (weight, "--weight")) if c})
+    table = read_table(args.data, _split_names(args.features), args.target_file, exclude,
+                       required)
+    return (table, *_problem(table, targets, tasks, weight))
+
+
+def _read_model(path, load=True):
+    """(manifest, estimator or None) of a model file; unreadable: bad input."""
+    from . import persistence
+    try:
+        manifest = persistence.read_manifest(path)
+    except (OSError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    if not load:
+        return manifest, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # an older version's file
+        return manifest, persistence.load(path)
+
+
 def _problem(table, targets, tasks, weight):
     """(X, y, fit keyword arguments) from the table's columns."""
     from ._data import DataError
@@ -177,20 +204,15 @@ def _problem(table, targets, tasks, weight):
 
 def fit_command(args):
     from . import persistence
-    from ._data import read_table, file_hash, write_predictions
+    from ._data import file_hash, write_predictions
     from sklearn.exceptions import ConvergenceWarning
     args = _merge_config(args)
     if args.data is None or args.model is None or args.out is None:
         raise BadInput("fit needs --data, --model and --out (or a job file with them).")
     _check_outputs(args.out, args.summary, args.predictions)
     targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
-    exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
     t0 = time.perf_counter()
-    required = {t: "--target" for t in targets or []}
-    required.update({c: opt for c, opt in ((tasks, "--tasks"), (weight, "--weight")) if c})
-    table = read_table(args.data, _split_names(args.features), args.target_file, exclude,
-                       required)
-    X, y, kw = _problem(table, targets, tasks, weight)
+    table, X, y, kw = _read_problem(args)
     t_read = time.perf_counter() - t0
     est = _estimator(args.model, parse_sets(args.set), args.threads)
     if args.command == "cv":
@@ -262,16 +284,10 @@ def _path_cv(est, args):
 def path_command(args):
     """Fit along a grid of one parameter (warm starts) and write one row per
     value: the value, nonzero features, duality gap, epochs, seconds."""
-    from ._data import read_table, write_predictions
+    from ._data import write_predictions
     from ._cv_engine import _auto_grid, _prepare
     _check_outputs(args.out, args.summary)
-    targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
-    exclude = set(targets or ["y"]) | {c for c in (tasks, weight) if c}
-    required = {t: "--target" for t in targets or []}
-    required.update({c: opt for c, opt in ((tasks, "--tasks"), (weight, "--weight")) if c})
-    table = read_table(args.data, _split_names(args.features), args.target_file, exclude,
-                       required)
-    X, y, kw = _problem(table, targets, tasks, weight)
+    table, X, y, kw = _read_problem(args)
     est = _estimator(args.model, parse_sets(args.set), args.threads)
     if not hasattr(est, "_fit_path"):
         raise BadInput(f"{args.model} has no regularization path; use mtlfast cv.")
@@ -324,18 +340,11 @@ def _prediction_columns(est, table, X, kw, job):
 
 
 def predict_command(args):
-    from . import persistence
     from ._data import read_table, write_predictions, default_predictions_ext
     if args.model is None or args.data is None:
         raise BadInput("predict needs --model and --data.")
     _check_outputs(args.out, args.summary)
-    try:
-        manifest = persistence.read_manifest(args.model)
-    except (OSError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        est = persistence.load(args.model)
+    manifest, est = _read_model(args.model)
     job = manifest.get("metadata", {}).get("job", {})
     tasks_col = args.tasks or job.get("tasks")
     features = _split_names(args.features) or None
@@ -370,11 +379,7 @@ def predict_command(args):
 
 
 def inspect_command(args):
-    from . import persistence
-    try:
-        manifest = persistence.read_manifest(args.model)
-    except (OSError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
+    manifest, _ = _read_model(args.model, load=False)
     shown = {k: manifest[k] for k in ("format", "format_version", "versions", "created",
                                       "estimator", "params", "summary", "metadata")
              if k in manifest}
@@ -383,15 +388,8 @@ def inspect_command(args):
 
 
 def report_command(args):
-    from . import persistence
     from .plotting import report
-    try:
-        manifest = persistence.read_manifest(args.model)
-    except (OSError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        est = persistence.load(args.model)
+    manifest, est = _read_model(args.model)
     if not hasattr(est, "coef_") and not hasattr(est, "best_estimator_"):
         raise BadInput(f"{args.model}: the model is not fitted; nothing to report.")
     out = args.out or os.path.splitext(args.model)[0] + ".html"

@@ -423,15 +423,16 @@ def task_scorer(scoring):
     return _TaskScorer(scoring)
 
 
-class SourceTargetSplit(BaseCrossValidator):
+class SourceTargetSplit(TaskKFold):
     """Cross-validation for source -> target transfer on pooled per-task data:
     the target task's rows are split into `n_splits` folds; every source row
     is in every training part and never in a test part, so the scores are the
     target's held-out error only (hyper-parameters such as task weights are
     chosen on the target).
 
-    The rows' task labels come as in TaskKFold: split(..., tasks=t) (routing
-    on), split(..., groups=t), or the DataFrame column `task_column`.
+    The rows' task labels come as in TaskKFold (whose labels, routing
+    request and get_n_splits it shares): split(..., tasks=t) (routing on),
+    split(..., groups=t), or the DataFrame column `task_column`.
 
     Parameters
     ----------
@@ -440,22 +441,15 @@ class SourceTargetSplit(BaseCrossValidator):
     shuffle, random_state : as scikit-learn's KFold (the target's rows)
     task_column : str or None
     """
-    __metadata_request__split = {"tasks": True, "groups": True}
-
     def __init__(self, target, n_splits=5, *, shuffle=False, random_state=None,
                  task_column=None):
+        super().__init__(n_splits, shuffle=shuffle, random_state=random_state,
+                         task_column=task_column)
         self.target = target
-        self.n_splits = n_splits
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.task_column = task_column
-
-    def get_n_splits(self, X=None, y=None, groups=None, tasks=None):
-        return self.n_splits
 
     def split(self, X, y=None, groups=None, tasks=None):
         from sklearn.model_selection import KFold
-        labels = np.asarray(TaskKFold(task_column=self.task_column)._labels(X, groups, tasks))
+        labels = np.asarray(self._labels(X, groups, tasks))
         is_target = labels == self.target
         if not is_target.any():
             raise ValueError(f"SourceTargetSplit: no row has the target label "
