@@ -26,6 +26,9 @@ from .multi_task import (
 from .path import enet_path, lasso_path, alpha_grid
 from .model_selection import MultiTaskElasticNetCV, MultiTaskLassoCV, PathCV
 from .classification import MultiTaskLogisticRegression
+from .multi_task_logistic import (
+    DirtyMultiTaskLogisticRegression, MeanRegularizedMultiTaskLogisticRegression,
+    TaskGraphMultiTaskLogisticRegression, TransferLogisticRegression)
 from . import penalties, datafits, reference
 from .persistence import save, load
 
@@ -35,5 +38,7 @@ __all__ = [
     "resolve_n_threads", "penalties", "datafits", "reference", "enet_path", "lasso_path",
     "alpha_grid", "DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
     "TransferLasso", "MultiTaskElasticNetCV", "MultiTaskLassoCV", "PathCV",
-    "MultiTaskLogisticRegression", "save", "load",
+    "MultiTaskLogisticRegression", "DirtyMultiTaskLogisticRegression",
+    "MeanRegularizedMultiTaskLogisticRegression", "TaskGraphMultiTaskLogisticRegression",
+    "TransferLogisticRegression", "save", "load",
 ]

@@ -42,92 +42,12 @@ from .solvers import solve_logistic
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
 
 
-class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixin,
-                                  BaseEstimator):
-    """Binary logistic regression for many related tasks at once.
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-    penalty : {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}, default="l21"
-    l1_ratio : float in [0, 1], default=1.0
-        Mixing of "elasticnet" and "l21+l2".
-    tau : float in [0, 1], default=0.5
-        L1 share of "sparse-group".
-    fit_intercept : bool, default=True
-    max_iter : int, default=100
-        Proximal Newton steps (per task for the separable penalties l1, l2
-        and elasticnet, whose tasks are solved apart).
-    tol : float, default=1e-6
-        Duality gap tolerance, relative to sum_t omega_t log 2.
-    warm_start : bool, default=False
-    n_threads : int or None, default=None
-        OpenMP threads: the separable penalties (l1, l2, elasticnet) solve
-        their tasks in parallel; the group penalties share the passes over
-        the features (gaps, the Newton model) among them, while the
-        coordinate passes stay serial.
-        None: OMP_NUM_THREADS or all cores; -1: all cores.
-
-    Attributes
-    ----------
-    coef_ : ndarray (n_tasks, n_features)
-    intercept_ : ndarray (n_tasks,)
-    classes_ : ndarray of 2 labels when every task has the same two (a 0/1
-        indicator matrix, or one task), else a list of n_tasks such arrays;
-        the second label of a task is its positive class
-    tasks_ : ndarray, the task labels (per-task data only)
-    n_iter_, dual_gap_ : outer iterations and the final duality gap
-    """
-
-    _parameter_constraints = {
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "penalty": [StrOptions(_PENALTIES)],
-        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "tau": [Interval(numbers.Real, 0, 1, closed="both")],
-        "fit_intercept": ["boolean"],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "warm_start": ["boolean"],
-        "n_threads": _COMMON_CONSTRAINTS["n_threads"],
-        "verbose": _COMMON_CONSTRAINTS["verbose"],
-        "callback": _COMMON_CONSTRAINTS["callback"],
-        "max_time": _COMMON_CONSTRAINTS["max_time"],
-        "positive": ["boolean"],
-    }
-
-    def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
-                 fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
-                 n_threads=None,
-                 verbose=0, callback=None, max_time=None, positive=False):
-        self.positive = positive
-        self.alpha = alpha
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.tau = tau
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.callback = callback
-        self.max_time = max_time
-
-    def _make_penalty(self):
-        a = self.alpha
-        if self.penalty in ("l2", "elasticnet", "l21+l2") and a == 0:
-            raise ValueError(f"penalty={self.penalty!r} needs alpha > 0.")
-        pos = self.positive
-        if pos and self.penalty == "l2":
-            raise ValueError("positive=True needs a penalty with a norm part (l1, elasticnet, "
-                             "l21, l21+l2, sparse-group), not the ridge penalty 'l2'.")
-        return {"l1": lambda: penalties.L1(a, positive=pos),
-                "l2": lambda: penalties.L2(a),
-                "elasticnet": lambda: penalties.ElasticNet(a, self.l1_ratio, positive=pos),
-                "l21": lambda: penalties.L21(a, positive=pos),
-                "l21+l2": lambda: penalties.L21L2(a, self.l1_ratio, positive=pos),
-                "sparse-group": lambda: penalties.SparseGroupL1L21(a, self.tau, positive=pos)
-                }[self.penalty]()
+class _BinaryTasksClassifier(TaskMetadata, MultiOutputMixin, ClassifierMixin, BaseEstimator):
+    """What every binary-per-task logistic estimator shares: labels (classes_
+    per task), the datafit (mtlfast.datafits.LogisticPerTask), fit and
+    warm-started paths around the subclass's _solve(datafit, init, labels)
+    (init: what _warm_init or the previous path point gives), fitted
+    attributes, prediction and the cross-validation loss."""
 
     # -- labels --------------------------------------------------------------
     @staticmethod
@@ -214,13 +134,11 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         check_search_can_score_tasks(tasks)
         X, tasks = task_column(self, X, tasks, fitting=True)
         df, per_task, labels = self._validate(X, y, sample_weight, tasks, task_weight)
-        pen = self._make_penalty()
-        W0 = b0 = None
+        init = None
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (
                 df.n_tasks, df.n_features):
-            W0, b0 = self.coef_, self.intercept_
-        res = solve_logistic(df, pen, W0, b0, max_iter=self.max_iter, tol=self.tol,
-                             dtype=self._dtype, n_threads=resolve_n_threads(self.n_threads))
+            init = self._warm_init()
+        res = self._solve(df, init, labels)
         self._set_fit(res, per_task, labels, df.gap_scale())
         return self
 
@@ -247,14 +165,6 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
             del self.tasks_
 
     # -- paths and cross-validation (mtlfast.model_selection) ------------------
-    def _alpha_max(self, X, y, sample_weight=None, tasks=None, task_weight=None):
-        """Smallest alpha with W = 0 optimal (the intercepts fitted): the
-        largest dual norm of the rows of A^T (c (y - p0)) over the penalty's
-        L1 share."""
-        est = clone(self)
-        df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
-        return df.alpha_max(est.set_params(alpha=1.0)._make_penalty())
-
     def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                   param="alpha", values=()):
         """Fit along `values` of `param`, each solve warm-started from the
@@ -268,10 +178,7 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         for value in values:
             est = copy.copy(self)
             setattr(est, param, value)
-            res = solve_logistic(df, est._make_penalty(), None if res is None else res.coef,
-                                 None if res is None else res.intercept, max_iter=est.max_iter,
-                                 tol=est.tol, dtype=self._dtype,
-                                 n_threads=resolve_n_threads(est.n_threads))
+            res = est._solve(df, None if res is None else est._path_start(res), labels)
             est._set_fit(res, per_task, labels, df.gap_scale())
             yield est
 
@@ -382,6 +289,116 @@ class MultiTaskLogisticRegression(TaskMetadata, MultiOutputMixin, ClassifierMixi
         tags.target_tags.multi_output = True
         tags.classifier_tags.multi_class = False
         return tags
+
+
+
+
+class MultiTaskLogisticRegression(_BinaryTasksClassifier):
+    """Binary logistic regression for many related tasks at once.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    penalty : {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}, default="l21"
+    l1_ratio : float in [0, 1], default=1.0
+        Mixing of "elasticnet" and "l21+l2".
+    tau : float in [0, 1], default=0.5
+        L1 share of "sparse-group".
+    fit_intercept : bool, default=True
+    max_iter : int, default=100
+        Proximal Newton steps (per task for the separable penalties l1, l2
+        and elasticnet, whose tasks are solved apart).
+    tol : float, default=1e-6
+        Duality gap tolerance, relative to sum_t omega_t log 2.
+    warm_start : bool, default=False
+    n_threads : int or None, default=None
+        OpenMP threads: the separable penalties (l1, l2, elasticnet) solve
+        their tasks in parallel; the group penalties share the passes over
+        the features (gaps, the Newton model) among them, while the
+        coordinate passes stay serial.
+        None: OMP_NUM_THREADS or all cores; -1: all cores.
+
+    Attributes
+    ----------
+    coef_ : ndarray (n_tasks, n_features)
+    intercept_ : ndarray (n_tasks,)
+    classes_ : ndarray of 2 labels when every task has the same two (a 0/1
+        indicator matrix, or one task), else a list of n_tasks such arrays;
+        the second label of a task is its positive class
+    tasks_ : ndarray, the task labels (per-task data only)
+    n_iter_, dual_gap_ : outer iterations and the final duality gap
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "penalty": [StrOptions(_PENALTIES)],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+        "tau": [Interval(numbers.Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "n_threads": _COMMON_CONSTRAINTS["n_threads"],
+        "verbose": _COMMON_CONSTRAINTS["verbose"],
+        "callback": _COMMON_CONSTRAINTS["callback"],
+        "max_time": _COMMON_CONSTRAINTS["max_time"],
+        "positive": ["boolean"],
+    }
+
+    def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
+                 fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
+                 n_threads=None,
+                 verbose=0, callback=None, max_time=None, positive=False):
+        self.positive = positive
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.tau = tau
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.callback = callback
+        self.max_time = max_time
+
+    def _make_penalty(self):
+        a = self.alpha
+        if self.penalty in ("l2", "elasticnet", "l21+l2") and a == 0:
+            raise ValueError(f"penalty={self.penalty!r} needs alpha > 0.")
+        pos = self.positive
+        if pos and self.penalty == "l2":
+            raise ValueError("positive=True needs a penalty with a norm part (l1, elasticnet, "
+                             "l21, l21+l2, sparse-group), not the ridge penalty 'l2'.")
+        return {"l1": lambda: penalties.L1(a, positive=pos),
+                "l2": lambda: penalties.L2(a),
+                "elasticnet": lambda: penalties.ElasticNet(a, self.l1_ratio, positive=pos),
+                "l21": lambda: penalties.L21(a, positive=pos),
+                "l21+l2": lambda: penalties.L21L2(a, self.l1_ratio, positive=pos),
+                "sparse-group": lambda: penalties.SparseGroupL1L21(a, self.tau, positive=pos)
+                }[self.penalty]()
+
+    def _warm_init(self):
+        return self.coef_, self.intercept_
+
+    @staticmethod
+    def _path_start(res):
+        return res.coef, res.intercept
+
+    def _solve(self, df, init, labels=None):
+        W0, b0 = (None, None) if init is None else init
+        return solve_logistic(df, self._make_penalty(), W0, b0, max_iter=self.max_iter,
+                              tol=self.tol, dtype=self._dtype,
+                              n_threads=resolve_n_threads(self.n_threads))
+
+    def _alpha_max(self, X, y, sample_weight=None, tasks=None, task_weight=None):
+        """Smallest alpha with W = 0 optimal (the intercepts fitted): the
+        largest dual norm of the rows of A^T (c (y - p0)) over the penalty's
+        L1 share."""
+        est = clone(self)
+        df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
+        return df.alpha_max(est.set_params(alpha=1.0)._make_penalty())
 
 
 def _tight(a):

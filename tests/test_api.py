@@ -19,7 +19,11 @@ ESTIMATORS = [mtlfast.MultiTaskLasso(), mtlfast.MultiTaskElasticNet(), mtlfast.L
               mtlfast.ElasticNet(), mtlfast.MultiTaskSparseGroupLasso(),
               mtlfast.MultiTaskLassoCV(alphas=5, cv=3),
               mtlfast.MultiTaskElasticNetCV(l1_ratio=[0.5, 1.0], alphas=5, cv=3),
-              mtlfast.MultiTaskLogisticRegression(alpha=0.01)]
+              mtlfast.MultiTaskLogisticRegression(alpha=0.01),
+              mtlfast.DirtyMultiTaskLogisticRegression(0.01, 0.01),
+              mtlfast.MeanRegularizedMultiTaskLogisticRegression(0.01, 0.01),
+              mtlfast.TaskGraphMultiTaskLogisticRegression(0.01),
+              mtlfast.TransferLogisticRegression(0.01)]
 MT = [mtlfast.MultiTaskLasso, mtlfast.MultiTaskElasticNet, mtlfast.MultiTaskSparseGroupLasso,
       mtlfast.Lasso, mtlfast.ElasticNet]
 

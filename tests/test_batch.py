@@ -44,6 +44,12 @@ FITTED = [
     lambda: mtlfast.MultiTaskLogisticRegression(alpha=0.01).fit(
         make_problem(n=80, p=10, T=2, seed=5)[0],
         (make_problem(n=80, p=10, T=2, seed=5)[1] > 0).astype(int)),
+    lambda: mtlfast.MeanRegularizedMultiTaskLogisticRegression(0.01, 0.01).fit(
+        make_problem(n=80, p=10, T=3, seed=7)[0],
+        (make_problem(n=80, p=10, T=3, seed=7)[1] > 0).astype(int)),
+    lambda: mtlfast.TransferLogisticRegression(0.01, coef_source=np.ones(10)).fit(
+        make_problem(n=80, p=10, T=2, seed=8)[0],
+        (make_problem(n=80, p=10, T=2, seed=8)[1] > 0).astype(int)),
     lambda: mtlfast.MultiTaskLassoCV(cv=3, alphas=5).fit(*make_problem(n=60, p=15, T=2,
                                                                        seed=6)),
 ]

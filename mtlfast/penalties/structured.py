@@ -37,12 +37,14 @@ import numbers
 
 import numpy as np
 from scipy import linalg, sparse
+from scipy.special import expit
 from scipy.sparse import linalg as splinalg
 
 from . import row as P
 from .row import soft_threshold
 
 from .._kinds import ModelKind, CONSTANTS
+from ..datafits.logistic import _phi
 
 # the kernels' enum and constants (defined once, in src/mtlfast/_kinds.pxd)
 MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER = (ModelKind.MOD_TWO_PART, ModelKind.MOD_GRAPH,
@@ -96,6 +98,52 @@ def _matrix_row_step(pen, w, g, H):
 def _dual_scale(c, lam1, dual_norm):
     """min(c, lam1 / dual_norm): the rescaling that makes the dual point feasible."""
     return c if dual_norm <= lam1 else min(c, lam1 / dual_norm)
+
+
+def _blocks(df, n_blocks):
+    """The rows of each gap block: every task's own (separable models) or all."""
+    return df.task_slices() if n_blocks == df.n_tasks and n_blocks > 1 else [slice(None)]
+
+
+def quadratic_gaps(model, df, parts):
+    """The model's duality gaps on a QuadraticPerTask datafit, per block.
+
+    With r = y_eff - A(W) and V = A^T r, model.dual_terms(V, parts) gives per
+    block the dual scaling s (theta = s r is dual feasible), the conjugate
+    terms `extra` of the penalty (its ridge-type parts written as
+    least-squares rows) and the penalty's value:
+        primal = 1/2 ||r||^2 + value,  dual = s r.y - s^2/2 ||r||^2 - extra
+    (the same terms serve the logistic datafit: logistic_gaps)."""
+    r, y, V = _residual_terms(df, model.effective(parts))
+    s, extra, value = model.dual_terms(V, parts)
+    out = np.empty(len(s))
+    for k, sl in enumerate(_blocks(df, len(s))):
+        rr, ry = r[sl] @ r[sl], r[sl] @ y[sl]
+        out[k] = 0.5 * rr + value[k] - (s[k] * ry - 0.5 * s[k] * s[k] * rr - extra[k])
+    return out
+
+
+def logistic_gaps(model, df, parts, b):
+    """The model's duality gaps on a LogisticPerTask datafit at (parts, b),
+    per block (b should be optimal given W: the intercepts' dual constraints).
+
+    With p = sigmoid(z), rho = c (y - p) (the loss's negative gradient in z)
+    and V = A^T rho, model.dual_terms(V, parts) gives per block the scaling
+    s, the conjugate terms and the penalty's value (as quadratic_gaps):
+        primal = sum_i c_i (log(1 + e^z_i) - y_i z_i) + value,
+        dual = -sum_i c_i phi(y_i + s (p_i - y_i)) - extra,
+    phi(v) = v log v + (1 - v) log(1 - v), the logistic loss's conjugate at
+    theta = -s rho (mtlfast.datafits.logistic)."""
+    z = df.z(model.effective(parts), b)
+    p = expit(z)
+    V = df.adjoint(df.c * (df.y - p))
+    s, extra, value = model.dual_terms(V, parts)
+    loss = df.c * (np.logaddexp(0.0, z) - df.y * z)
+    out = np.empty(len(s))
+    for k, sl in enumerate(_blocks(df, len(s))):
+        v = df.y[sl] + s[k] * (p[sl] - df.y[sl])
+        out[k] = loss[sl].sum() + value[k] + float(df.c[sl] @ _phi(v)) + extra[k]
+    return out
 
 
 class TwoPart:
@@ -152,21 +200,24 @@ class TwoPart:
         PB[j] = new
         return delta
 
-    def gaps(self, df, parts):
-        r, y, V = _residual_terms(df, self.effective(parts))
+    def dual_terms(self, V, parts):
+        """(s, extra, value) of the one block (see quadratic_gaps): the dual
+        scaling from each part's dual constraint, the parts' ridge terms."""
         corr = [V.sum(axis=1, keepdims=True) if self.shared_a else V, V]
         c = 1.0
         for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
             if pen.lam1 > 0:
                 c = _dual_scale(c, pen.lam1, pen.dual_norm_rows(Ck - pen.lam2 * Pk).max(initial=0))
-        primal = 0.5 * r @ r + self.value(parts)
-        dual = c * (r @ y) - 0.5 * c * c * (r @ r)
+        extra = 0.0
         for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
             if pen.lam1 > 0:
-                dual -= 0.5 * c * c * pen.lam2 * np.sum(Pk ** 2)
+                extra += 0.5 * c * c * pen.lam2 * np.sum(Pk ** 2)
             else:   # pure ridge: its conjugate ||u||^2 / (2 lam2) at u = c Ck
-                dual -= 0.5 * c * c * np.sum(Ck ** 2) / pen.lam2
-        return np.array([primal - dual])
+                extra += 0.5 * c * c * np.sum(Ck ** 2) / pen.lam2
+        return np.array([c]), np.array([extra]), np.array([self.value(parts)])
+
+    def gaps(self, df, parts):
+        return quadratic_gaps(self, df, parts)
 
     def kernel_params(self):
         return StructuredParams(self.kind, pen_a=self.pen_a, pen_b=self.pen_b,
@@ -334,16 +385,18 @@ class TaskGraph:
             return x1
         return x
 
-    def gaps(self, df, parts):
+    def dual_terms(self, V, parts):
+        """(s, extra, value) of the one block: the graph and ridge terms are
+        least-squares rows of the data term (their conjugate 0.5 s^2 Q)."""
         W = parts[0]
-        r, y, V = _residual_terms(df, W)
         pen, lam = self.pen, self.lam
         G = V - 2 * lam * (self.Lap @ W.T).T - pen.lam2 * W
         c = _dual_scale(1.0, pen.lam1, pen.dual_norm_rows(G).max(initial=0))
         Q = 2 * lam * self.graph_value(W) + pen.lam2 * np.sum(W ** 2)
-        primal = 0.5 * r @ r + 0.5 * Q + pen.lam1 * pen.row_norms(W).sum()
-        dual = c * (r @ y) - 0.5 * c * c * (r @ r + Q)
-        return np.array([primal - dual])
+        return np.array([c]), np.array([0.5 * c * c * Q]), np.array([self.value(parts)])
+
+    def gaps(self, df, parts):
+        return quadratic_gaps(self, df, parts)
 
     def kernel_params(self):
         A = self.A
@@ -436,19 +489,22 @@ class Transfer:
                 W[j, t] = 0.0 if self.a >= self.b else self.S[j, t]
         return W[j] - old
 
-    def gaps(self, df, parts):
-        W = parts[0]
-        r, y, V = _residual_terms(df, W)
-        out = np.empty(df.n_tasks)
-        for t, sl in enumerate(df.task_slices()):
-            rt, yt, Vt, St = r[sl], y[sl], V[:, t], self.S[:, t]
+    def dual_terms(self, V, parts):
+        """(s, extra, value) per task: each task's scaling into the box
+        |u| <= alpha and the conjugate of its penalty there."""
+        W, T = parts[0], V.shape[1]
+        s, extra, value = np.empty(T), np.empty(T), np.empty(T)
+        for t in range(T):
+            Vt, St = V[:, t], self.S[:, t]
             dn = np.abs(Vt).max(initial=0)
-            c = (_dual_scale(1.0, self.alpha, dn) if self.alpha > 0 else (1.0 if dn == 0 else 0.0))
-            primal = 0.5 * rt @ rt + self.a * np.abs(W[:, t]).sum() + \
-                self.b * np.abs(W[:, t] - St).sum()
-            conj = np.maximum(-self.b * np.abs(St), c * Vt * St - self.a * np.abs(St)).sum()
-            out[t] = primal - (c * (rt @ yt) - 0.5 * c * c * (rt @ rt) - conj)
-        return out
+            s[t] = (_dual_scale(1.0, self.alpha, dn) if self.alpha > 0
+                    else (1.0 if dn == 0 else 0.0))
+            extra[t] = np.maximum(-self.b * np.abs(St), s[t] * Vt * St - self.a * np.abs(St)).sum()
+            value[t] = self.a * np.abs(W[:, t]).sum() + self.b * np.abs(W[:, t] - St).sum()
+        return s, extra, value
+
+    def gaps(self, df, parts):
+        return quadratic_gaps(self, df, parts)
 
     def kernel_params(self):
         return StructuredParams(self.kind, ta=self.a, tb=self.b,

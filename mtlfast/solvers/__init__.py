@@ -9,6 +9,9 @@ One table says which solver supports which (datafit, penalty) pair, and
     QuadraticPerTask   row penalty                          solve_tasks (_cd_pertask)
     QuadraticPerTask   TwoPart, TaskGraph, Transfer         solve_structured (_cd_structured)
     LogisticPerTask    row penalty                          solve_logistic (_pn_logistic)
+    LogisticPerTask    TwoPart, TaskGraph, Transfer         solve_structured_logistic
+                                                            (proximal Newton, its inner
+                                                            solves _cd_structured)
 
 Every kernel runs the same outer loops (src/mtlfast/_driver.pxd: plain
 epochs with scikit-learn's stopping rule, or working sets; gap-safe
@@ -20,6 +23,7 @@ from ..penalties import (L1, L2, L21, L21L2, ElasticNet, SparseGroupL1L21, TwoPa
                          Transfer)
 from ._compiled import (KernelOptions, SolveResult, solve_shared, solve_tasks,
                         solve_structured, solve_logistic, SMALL_PROBLEM)
+from ._pn_structured import solve_structured_logistic
 
 ROW_PENALTIES = (L1, L2, ElasticNet, L21, L21L2, SparseGroupL1L21)
 STRUCTURED_MODELS = (TwoPart, TaskGraph, Transfer)
@@ -27,7 +31,8 @@ STRUCTURED_MODELS = (TwoPart, TaskGraph, Transfer)
 SUPPORT = {
     QuadraticShared: ((ROW_PENALTIES, solve_shared),),
     QuadraticPerTask: ((ROW_PENALTIES, solve_tasks), (STRUCTURED_MODELS, solve_structured)),
-    LogisticPerTask: ((ROW_PENALTIES, solve_logistic),),
+    LogisticPerTask: ((ROW_PENALTIES, solve_logistic),
+                      (STRUCTURED_MODELS, solve_structured_logistic)),
 }
 
 
@@ -53,5 +58,6 @@ def solve(datafit, penalty, init=None, **options):
 
 
 __all__ = ["solve", "solver_for", "SUPPORT", "SolveResult", "KernelOptions", "solve_shared",
-           "solve_tasks", "solve_structured", "solve_logistic", "ROW_PENALTIES",
+           "solve_tasks", "solve_structured", "solve_logistic", "solve_structured_logistic",
+           "ROW_PENALTIES",
            "STRUCTURED_MODELS", "SMALL_PROBLEM"]
