@@ -15,7 +15,7 @@ import time
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _raise_for_params
@@ -181,7 +181,14 @@ def _prepare(est, X, y, sample_weight, tasks):
                       accept_large_sparse=True)
     if sparse.issparse(X):
         X = X.tocsr()
-    Y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y")
+    if is_classifier(getattr(est, "estimator", est)):
+        # class labels of any kind (the classifier checks them per task)
+        Y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                        ensure_all_finite=False)
+        if Y.dtype.kind == "f" and not np.isfinite(Y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+    else:
+        Y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y")
     if Y.ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D, got an array of shape {Y.shape}.")
     if Y.shape[0] != X.shape[0]:
