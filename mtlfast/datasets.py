@@ -94,3 +94,57 @@ def make_transfer_problem(n_source=1000, n_target=40, n_test=1000, n_features=20
     Xe, ye = draw(n_test, w_t)
     return dict(X_source=Xs, y_source=ys, X_target=Xt, y_target=yt, X_test=Xe, y_test=ye,
                 w_source=w_s, w_target=w_t)
+
+
+# the text transfer demo's categories: "signal processing" (1) against
+# "linear algebra" (0), in a source domain and a related target domain
+DOCSTRING_SOURCE = (("scipy.signal",), ("scipy.linalg",))
+DOCSTRING_TARGET = (("numpy.fft",), ("numpy.linalg", "scipy.sparse.linalg"))
+
+
+def _docstrings(modules, min_length):
+    """The docstrings (inspect.getdoc) of the public names of `modules`, in
+    sorted order, those of at least min_length characters."""
+    import importlib
+    import inspect
+    out = []
+    for name in modules:
+        mod = importlib.import_module(name)
+        for attr in sorted(dir(mod)):
+            if attr.startswith("_"):
+                continue
+            doc = inspect.getdoc(getattr(mod, attr))
+            if doc and len(doc) >= min_length:
+                out.append(doc)
+    return out
+
+
+def load_docstring_corpus(source=DOCSTRING_SOURCE, target=DOCSTRING_TARGET, min_length=200):
+    """A two-domain text classification corpus from documentation that the
+    installed packages ship (nothing is downloaded): the docstrings of the
+    public functions and classes of some modules, labelled 1 or 0 by the
+    modules they come from.
+
+    source, target : (modules of label 1, modules of label 0) of each
+        domain; by default "signal processing against linear algebra",
+        source scipy.signal / scipy.linalg, target numpy.fft /
+        numpy.linalg + scipy.sparse.linalg (related topics, other words).
+    min_length : shorter docstrings are left out.
+
+    Returns a dict with text_source, y_source, text_target, y_target
+    (lists of str, int arrays); a docstring that appears more than once
+    (re-exported names) is kept once, in its first place. The texts (and
+    so any figures computed from them) depend on the installed versions.
+    """
+    seen = set()
+    out = {}
+    for domain, (pos, neg) in (("source", source), ("target", target)):
+        texts, labels = [], []
+        for label, modules in ((1, pos), (0, neg)):
+            for doc in _docstrings(modules, min_length):
+                if doc not in seen:
+                    seen.add(doc)
+                    texts.append(doc)
+                    labels.append(label)
+        out["text_" + domain], out["y_" + domain] = texts, np.array(labels)
+    return out

@@ -429,7 +429,10 @@ def check_source(coef_source, n_tasks, n_features):
     if hasattr(coef_source, "get_params"):        # a fitted source model
         if not hasattr(coef_source, "coef_"):
             raise ValueError(f"coef_source is a {type(coef_source).__name__} that is not "
-                             "fitted: fit it on the source data first.")
+                             "fitted: fit it on the source data first. (A search or "
+                             "cross-validation clones its estimator's parameters, which "
+                             "unfits a model given as coef_source: pass "
+                             "sklearn.frozen.FrozenEstimator(model) or model.coef_.)")
         src_p = getattr(coef_source, "n_features_in_", np.shape(coef_source.coef_)[-1])
         if src_p != n_features:
             raise ValueError(f"coef_source: the source model was fitted on {src_p} features, "
