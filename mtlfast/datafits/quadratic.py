@@ -254,6 +254,51 @@ class QuadraticPerTask(Datafit):
                 Xd = Xd - np.repeat(self.X_offset, counts, axis=0)
             self.X_eff = np.asfortranarray((Xd * sq[:, None]).astype(self.dtype))
 
+    @classmethod
+    def from_row_weights(cls, X, y, offsets, v, fit_intercept, task_ptr=None):
+        """The datafit 1/2 sum_i v_i (y_i - x_i . w_t(i) - b_t(i))^2 without
+        validation or reordering (the proximal Newton steps' models:
+        mtlfast.solvers._pn_structured): X (N, p) float64, dense or CSC with
+        sorted int32 indices, rows already grouped by task (task t owns rows
+        offsets[t]:offsets[t+1]), v > 0 per task in sum. The same arrays as
+        __init__ with sample weights v and task weights sum_{i in t} v_i:
+        one pass over X (a scaled copy; sparse X keeps its structure).
+        task_ptr: csc_task_pointers of a sparse X's structure, when known."""
+        self = object.__new__(cls)
+        N, p = X.shape
+        T = len(offsets) - 1
+        self.n_tasks, self.n_features, self.n_samples = T, p, N
+        self.dtype = np.dtype(np.float64)
+        self.fit_intercept = fit_intercept
+        self.offsets = np.asarray(offsets)
+        self.task_sizes = np.diff(self.offsets)
+        self.order = np.arange(N)
+        self.task_weight = np.array([v[sl].sum() for sl in self.task_slices()])
+        self.X_offset = np.zeros((T, p))
+        self.y_offset = np.zeros(T)
+        if fit_intercept:
+            # X_offset[t] = X[rows t]^T v[rows t] / sum_t v, all tasks in one product
+            codes = np.repeat(np.arange(T), self.task_sizes)
+            Vt = sparse.csr_matrix((v, (np.arange(N), codes)), shape=(N, T))
+            XtV = X.T @ Vt
+            XtV = XtV.toarray() if sparse.issparse(XtV) else np.asarray(XtV)
+            self.X_offset = np.ascontiguousarray(XtV.T / self.task_weight[:, None])
+            self.y_offset = np.array([v[sl] @ y[sl] for sl in self.task_slices()]) \
+                / self.task_weight
+        sq = np.sqrt(v)
+        self.row_scale = sq
+        self.y_eff = (y - np.repeat(self.y_offset, self.task_sizes)) * sq
+        self.is_sparse = sparse.issparse(X)
+        self.centered = self.is_sparse and fit_intercept
+        if self.is_sparse:
+            self.X_eff = sparse.csc_matrix((X.data * sq[X.indices], X.indices, X.indptr),
+                                           shape=X.shape)
+            self._task_ptr = task_ptr
+        else:
+            Xd = X - np.repeat(self.X_offset, self.task_sizes, axis=0) if fit_intercept else X
+            self.X_eff = np.asfortranarray(Xd * sq[:, None])
+        return self
+
     def _centering(self, t):
         """(mean (p,), u (rows of t,)) of task t's implicit centering, or None."""
         if not self.centered:
@@ -288,7 +333,8 @@ class QuadraticPerTask(Datafit):
             Xe = self.X_eff
             return TaskDesignArrays(
                 np.zeros((0, 0), dtype=dt, order="F"), Xe.data, Xe.indices,
-                csc_task_pointers(Xe.indices, Xe.indptr, offsets), True, False,
+                (csc_task_pointers(Xe.indices, Xe.indptr, offsets)
+                 if getattr(self, "_task_ptr", None) is None else self._task_ptr), True, False,
                 self.n_samples, self.n_features, offsets, self.y_eff, X_mean, u, uu,
                 np.zeros(0), self.fit_intercept)
         return TaskDesignArrays(self.X_eff, np.zeros(0, dtype=dt), empty_i, empty_i, False,

@@ -37,6 +37,7 @@ from scipy.special import expit
 
 from .. import _control
 from ..datafits.quadratic import QuadraticPerTask
+from ..datafits._layout import csc_task_pointers
 from ..penalties.structured import logistic_gaps
 from ..reference.pn_logistic import ARMIJO, MAX_HALVINGS, UNDECIDABLE
 from ._compiled import SolveResult, solve_structured
@@ -46,17 +47,21 @@ H_FLOOR = 1e-12
 
 def _long_design(df):
     """Every task's rows of X in the task order, as float64 (a shared design
-    repeated per task, as the structured regressors' long layout)."""
+    repeated per task, as the structured regressors' long layout); sparse X
+    as CSC with sorted int32 indices, built once per solve."""
     X = df.X
     if df.shared:
         X = sparse.vstack([X] * df.n_tasks, format="csc") if sparse.issparse(X) else \
             np.vstack([np.asarray(X)] * df.n_tasks)
     if sparse.issparse(X):
-        return sparse.csc_matrix(X, dtype=np.float64)
+        X = sparse.csc_matrix(X, dtype=np.float64, copy=True)
+        X.sort_indices()
+        X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
+        return X
     return np.asarray(X, dtype=np.float64)
 
 
-def _newton_model(df, X, W, b):
+def _newton_model(df, X, W, b, task_ptr=None):
     """The quadratic model at (W, b) as a QuadraticPerTask datafit, with the
     loss's gradients G = A^T g (p, T) and Gb (T,)."""
     z = df.z(W, b)
@@ -64,9 +69,7 @@ def _newton_model(df, X, W, b):
     g = df.c * (p - df.y)
     h = np.maximum(df.c * p * (1.0 - p), H_FLOOR * df.c)
     zeta = z - np.divide(g, h, out=np.zeros_like(g), where=h > 0)
-    Hb = np.array([h[sl].sum() for sl in df.task_slices()])
-    qdf = QuadraticPerTask(X, zeta, df.codes, df.n_tasks, sample_weight=h, task_weight=Hb,
-                           fit_intercept=df.fit_intercept)
+    qdf = QuadraticPerTask.from_row_weights(X, zeta, df.offsets, h, df.fit_intercept, task_ptr)
     Gb = np.array([g[sl].sum() for sl in df.task_slices()])
     return qdf, z, df.adjoint(g), Gb
 
@@ -135,6 +138,8 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
         raise ValueError(f"initial parts must have shapes {shapes}.")
     b = np.zeros(T) if intercept_init is None else np.array(intercept_init, dtype=float)
     X = _long_design(datafit)
+    task_ptr = (csc_task_pointers(X.indices, X.indptr, datafit.offsets.astype(np.intc))
+                if sparse.issparse(X) else None)
     exact_steps = tol < 0
     n_blocks = T if model.separable else 1
     target = tol * block_scales(datafit, n_blocks)
@@ -155,7 +160,7 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
                 break
         if n_iter >= max_iter or (control is not None and control.out_of_time):
             break
-        qdf, z, G, Gb = _newton_model(datafit, X, W, b)
+        qdf, z, G, Gb = _newton_model(datafit, X, W, b, task_ptr)
         if exact_steps:
             tol_in = -1.0
         else:
