@@ -29,7 +29,8 @@ SCALES = [1.0, 1.0, 1e-150, 1e150, 1e-300, 1e300, 1e-40, 1e40]
 KINDS = ["MultiTaskLasso", "MultiTaskLasso-positive", "MultiTaskElasticNet", "Lasso",
          "ElasticNet", "Lasso-tasks",
          "MultiTaskLasso-tasks", "SparseGroup", "Dirty", "MeanReg", "TaskGraph", "Transfer",
-         "Logistic", "Logistic-tasks", "lasso_path", "enet_path-multi"]
+         "Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic", "lasso_path",
+         "enet_path-multi"]
 
 
 class Hang(Exception):
@@ -105,11 +106,17 @@ def _fit(kind, X, Y, tasks, alpha):
         est, args, fkw = m.TaskGraphMultiTask(alpha=alpha, graph_alpha=alpha, **kw), (X, Y), {}
     elif kind == "Transfer":
         est, args, fkw = m.TransferLasso(alpha=alpha, beta=0.5, **kw), (X, Y), {}
-    elif kind in ("Logistic", "Logistic-tasks"):
-        est = m.MultiTaskLogisticRegression(alpha=alpha, max_iter=50, tol=1e-8)
+    elif kind in ("Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic"):
+        est = {"DirtyLogistic": lambda: m.DirtyMultiTaskLogisticRegression(
+                   alpha, alpha, max_iter=50, tol=1e-8),
+               "TransferLogistic": lambda: m.TransferLogisticRegression(
+                   alpha, beta=0.5, coef_source=np.ones(X.shape[1]), max_iter=50, tol=1e-8)
+               }.get(kind, lambda: m.MultiTaskLogisticRegression(alpha=alpha, max_iter=50,
+                                                                  tol=1e-8))()
         lab = Y > np.median(Y, axis=0)
         lab[0], lab[1] = True, False
-        args, fkw = ((X, lab), {}) if kind == "Logistic" else ((X, lab[:, 0]), {"tasks": tasks})
+        args, fkw = ((X, lab[:, 0]), {"tasks": tasks}) if kind == "Logistic-tasks" else \
+            ((X, lab), {})
         if kind == "Logistic-tasks":
             for t in np.unique(tasks):
                 r = np.flatnonzero(tasks == t)

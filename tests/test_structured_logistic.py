@@ -258,3 +258,14 @@ def test_callback_sees_newton_steps_and_can_stop():
     with pytest.warns(Warning):
         est.fit(X, Y)
     assert [s["n_iter"] for s in seen] == [0, 1] and est.n_iter_ == 1
+
+
+def test_docstring_corpus_is_local_labelled_and_without_repeats():
+    from mtlfast.datasets import load_docstring_corpus
+    d = load_docstring_corpus()
+    texts = d["text_source"] + d["text_target"]
+    assert len(set(texts)) == len(texts)
+    for dom in ("source", "target"):
+        y = d["y_" + dom]
+        assert len(y) == len(d["text_" + dom]) and 5 <= y.sum() <= len(y) - 5
+    assert load_docstring_corpus()["text_target"] == d["text_target"]

@@ -258,7 +258,8 @@ class QuadraticPerTask(Datafit):
     def from_row_weights(cls, X, y, offsets, v, fit_intercept, task_ptr=None):
         """The datafit 1/2 sum_i v_i (y_i - x_i . w_t(i) - b_t(i))^2 without
         validation or reordering (the proximal Newton steps' models:
-        mtlfast.solvers._pn_structured): X (N, p) float64, dense or CSC with
+        mtlfast.solvers._pn_structured): X (N, p) float64, dense (Fortran
+        order: the kernels' and the copy's) or CSC with
         sorted int32 indices, rows already grouped by task (task t owns rows
         offsets[t]:offsets[t+1]), v > 0 per task in sum. The same arrays as
         __init__ with sample weights v and task weights sum_{i in t} v_i:
@@ -295,8 +296,12 @@ class QuadraticPerTask(Datafit):
                                            shape=X.shape)
             self._task_ptr = task_ptr
         else:
-            Xd = X - np.repeat(self.X_offset, self.task_sizes, axis=0) if fit_intercept else X
-            self.X_eff = np.asfortranarray(Xd * sq[:, None])
+            # (X - X_offset rows) * sq in two passes, in X's memory order (Fortran)
+            Xe = np.multiply(X, sq[:, None], order="F")
+            if fit_intercept:
+                for t, sl in enumerate(self.task_slices()):
+                    Xe[sl] -= np.outer(sq[sl], self.X_offset[t])
+            self.X_eff = Xe
         return self
 
     def _centering(self, t):

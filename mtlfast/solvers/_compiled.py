@@ -266,8 +266,9 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
     tol : stop when the duality gap <= tol * ||y_eff||^2 (per task for the
         separable transfer model).
     strategy : "ws" (working sets, for models whose every part has an
-        L1-type norm; the transfer lasso and ridge parts always run plain
-        epochs) or "cd". tol < 0 always runs plain epochs (the twin's iterates).
+        L1-type norm, and the transfer lasso with alpha > 0, whose features
+        with a nonzero source entry are always in the set; ridge parts and
+        the task graph with a coupled penalty run plain epochs) or "cd". tol < 0 always runs plain epochs (the twin's iterates).
     p0 : smallest working-set size; None: p / 50 clipped to [10, 100].
     Returns a SolveResult with parts (the datafit's dtype) and coef = W.T.
     """

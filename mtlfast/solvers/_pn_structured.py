@@ -58,7 +58,7 @@ def _long_design(df):
         X.sort_indices()
         X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
         return X
-    return np.asarray(X, dtype=np.float64)
+    return np.asfortranarray(X, dtype=np.float64)
 
 
 def _newton_model(df, X, W, b, task_ptr=None):

@@ -131,9 +131,10 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     the block's tasks in the first gap's pass, then runs
     mtlfast._driver.drive.
 
-    use_ws (tol >= 0, not MOD_TRANSFER nor MOD_GRAPH with a coupled row
-    penalty, every part with an L1-type norm: then a feature is out of the
-    model when all its parts' rows are zero):
+    use_ws (tol >= 0, not MOD_GRAPH with a coupled row penalty, every part
+    with an L1-type norm: then a feature is out of the model when all its
+    parts' rows are zero; MOD_TRANSFER with alpha > 0: out when its row and
+    its source row are zero):
     working sets as in mtlfast._cd_pertask, scored by _score_features, each
     subproblem solved until its gap is <= 0.3 x the full one."""
     cdef int p = D.p
@@ -155,9 +156,12 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     # not for the task graph with a coupled row penalty: its nonzero rows'
     # inner solves (_graph_row) dominate an epoch and working sets only
     # repeat them, while a zero row costs its dots and one dual-norm test
-    use_ws = use_ws and tol >= 0.0 and M.kind != MOD_TRANSFER and M.pa.lam1 > 0.0 and (
-        M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0) and not (
-        M.kind == MOD_GRAPH and M.pa.kind != NORM_L1)
+    if M.kind == MOD_TRANSFER:
+        use_ws = use_ws and tol >= 0.0 and M.ta + M.tb > 0.0
+    else:
+        use_ws = use_ws and tol >= 0.0 and M.pa.lam1 > 0.0 and (
+            M.kind != MOD_TWO_PART or M.pb.lam1 > 0.0) and not (
+            M.kind == MOD_GRAPH and M.pa.kind != NORM_L1)
     for i in range(D.offsets[t0], D.offsets[t0 + nt]):
         tol_abs += <double> y[i] * y[i]
     tol_abs *= tol

@@ -109,10 +109,10 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
             c = M.pa.lam1 / dn
         primal = 0.5 * R2 + 0.5 * Q + M.pa.lam1 * NW
         return primal - (c * RY - 0.5 * c * c * (R2 + Q))
-    # MOD_TRANSFER (always over all features: ws is NULL)
-    for j in range(p):
+    # MOD_TRANSFER (over ws: outside it W and the source are 0, adding nothing)
+    for k in range(n_f):
         for tt in range(nt):
-            dn = fmax(dn, fabs(V[<Py_ssize_t> j * nt + tt]))
+            dn = fmax(dn, fabs(V[<Py_ssize_t> k * nt + tt]))
     if M.ta + M.tb > 0.0:
         if dn > M.ta + M.tb:
             c = (M.ta + M.tb) / dn
@@ -120,13 +120,14 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
         c = 0.0
     primal = 0.5 * R2
     dual = c * RY - 0.5 * c * c * R2
-    for j in range(p):
+    for k in range(n_f):
+        j = k if ws == NULL else ws[k]
         for tt in range(nt):
             t = t0 + tt
             w = PA[<Py_ssize_t> t * p + j]
             cj = M.src[<Py_ssize_t> t * p + j]
             primal += M.ta * fabs(w) + M.tb * fabs(w - cj)
-            dual -= fmax(-M.tb * fabs(cj), c * V[<Py_ssize_t> j * nt + tt] * cj - M.ta * fabs(cj))
+            dual -= fmax(-M.tb * fabs(cj), c * V[<Py_ssize_t> k * nt + tt] * cj - M.ta * fabs(cj))
     return primal - dual
 
 
@@ -201,7 +202,8 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
                          int T, int t0, int nt, const double* V, const double* L,
                          ScoredFeature* sc, double* buf, double* buf2, int* nnz) noexcept nogil:
     """Working-set scores after a full gap (V over all features): -inf for
-    features with a nonzero row in some part, else the smallest _part_score
+    features with a nonzero row in some part (transfer: or a nonzero source
+    entry), else (transfer: 1 - max_t |V_jt| / (a + b)) the smallest _part_score
     over the model's parts divided by sqrt(max_t H_jt) (features with zero
     columns in every task never enter). Returns the number scored; the
     count of nonzero features goes to nnz."""
@@ -211,6 +213,12 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
     nnz[0] = 0
     for j in range(p):
         nz = _row_nonzero(M, PA, PB, p, t0, nt, j)
+        if M.kind == MOD_TRANSFER and not nz:
+            # a nonzero source entry pulls the coefficient away from 0: in the model
+            for tt in range(nt):
+                if M.src[<Py_ssize_t> (t0 + tt) * p + j] != 0.0:
+                    nz = True
+                    break
         Lm = 0.0
         for tt in range(nt):
             Lm = fmax(Lm, L[<Py_ssize_t> j * T + t0 + tt])
@@ -221,6 +229,13 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
         sc[m].j = j
         if nz:
             sc[m].score = -INFINITY
+        elif M.kind == MOD_TRANSFER:
+            # W_j = 0 with a zero source: the penalty's subdifferential is
+            # (a + b) [-1, 1], the dual constraint max_t |V_jt| <= a + b
+            score = 0.0
+            for tt in range(nt):
+                score = fmax(score, fabs(V[<Py_ssize_t> j * nt + tt]))
+            sc[m].score = (1.0 - score / (M.ta + M.tb)) / sqrt(Lm)
         else:
             score = _part_score(&M.pa, &V[<Py_ssize_t> j * nt], nt,
                                 M.kind == MOD_TWO_PART and M.shared_a, buf, buf2)
