@@ -255,7 +255,7 @@ class QuadraticPerTask(Datafit):
             self.X_eff = np.asfortranarray((Xd * sq[:, None]).astype(self.dtype))
 
     @classmethod
-    def from_row_weights(cls, X, y, offsets, v, fit_intercept, task_ptr=None):
+    def from_row_weights(cls, X, y, offsets, v, fit_intercept, task_ptr=None, out=None):
         """The datafit 1/2 sum_i v_i (y_i - x_i . w_t(i) - b_t(i))^2 without
         validation or reordering (the proximal Newton steps' models:
         mtlfast.solvers._pn_structured): X (N, p) float64, dense (Fortran
@@ -264,7 +264,9 @@ class QuadraticPerTask(Datafit):
         offsets[t]:offsets[t+1]), v > 0 per task in sum. The same arrays as
         __init__ with sample weights v and task weights sum_{i in t} v_i:
         one pass over X (a scaled copy; sparse X keeps its structure).
-        task_ptr: csc_task_pointers of a sparse X's structure, when known."""
+        task_ptr: csc_task_pointers of a sparse X's structure, when known;
+        out: a Fortran-ordered float64 array of X's shape to hold a dense
+        X_eff (its contents are overwritten; a new one when None)."""
         self = object.__new__(cls)
         N, p = X.shape
         T = len(offsets) - 1
@@ -278,11 +280,13 @@ class QuadraticPerTask(Datafit):
         self.X_offset = np.zeros((T, p))
         self.y_offset = np.zeros(T)
         if fit_intercept:
-            # X_offset[t] = X[rows t]^T v[rows t] / sum_t v, all tasks in one product
-            codes = np.repeat(np.arange(T), self.task_sizes)
-            Vt = sparse.csr_matrix((v, (np.arange(N), codes)), shape=(N, T))
-            XtV = X.T @ Vt
-            XtV = XtV.toarray() if sparse.issparse(XtV) else np.asarray(XtV)
+            # X_offset[t] = X[rows t]^T v[rows t] / sum_t v
+            if sparse.issparse(X):   # all tasks in one sparse product
+                codes = np.repeat(np.arange(T), self.task_sizes)
+                Vt = sparse.csr_matrix((v, (np.arange(N), codes)), shape=(N, T))
+                XtV = np.asarray((X.T @ Vt).toarray())
+            else:
+                XtV = np.column_stack([X[sl].T @ v[sl] for sl in self.task_slices()])
             self.X_offset = np.ascontiguousarray(XtV.T / self.task_weight[:, None])
             self.y_offset = np.array([v[sl] @ y[sl] for sl in self.task_slices()]) \
                 / self.task_weight
@@ -297,7 +301,7 @@ class QuadraticPerTask(Datafit):
             self._task_ptr = task_ptr
         else:
             # (X - X_offset rows) * sq in two passes, in X's memory order (Fortran)
-            Xe = np.multiply(X, sq[:, None], order="F")
+            Xe = np.multiply(X, sq[:, None], order="F", out=out)
             if fit_intercept:
                 for t, sl in enumerate(self.task_slices()):
                     Xe[sl] -= np.outer(sq[sl], self.X_offset[t])

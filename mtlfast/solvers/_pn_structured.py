@@ -61,7 +61,7 @@ def _long_design(df):
     return np.asfortranarray(X, dtype=np.float64)
 
 
-def _newton_model(df, X, W, b, task_ptr=None):
+def _newton_model(df, X, W, b, task_ptr=None, out=None):
     """The quadratic model at (W, b) as a QuadraticPerTask datafit, with the
     loss's gradients G = A^T g (p, T) and Gb (T,)."""
     z = df.z(W, b)
@@ -69,7 +69,8 @@ def _newton_model(df, X, W, b, task_ptr=None):
     g = df.c * (p - df.y)
     h = np.maximum(df.c * p * (1.0 - p), H_FLOOR * df.c)
     zeta = z - np.divide(g, h, out=np.zeros_like(g), where=h > 0)
-    qdf = QuadraticPerTask.from_row_weights(X, zeta, df.offsets, h, df.fit_intercept, task_ptr)
+    qdf = QuadraticPerTask.from_row_weights(X, zeta, df.offsets, h, df.fit_intercept, task_ptr,
+                                            out)
     Gb = np.array([g[sl].sum() for sl in df.task_slices()])
     return qdf, z, df.adjoint(g), Gb
 
@@ -147,6 +148,7 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
     start = time.monotonic()
     n_iter = 0
     gaps = np.full(n_blocks, np.inf)
+    qdf = None
     while True:
         W = model.effective(parts)
         if not exact_steps:
@@ -160,7 +162,9 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
                 break
         if n_iter >= max_iter or (control is not None and control.out_of_time):
             break
-        qdf, z, G, Gb = _newton_model(datafit, X, W, b, task_ptr)
+        # the previous step's weighted design is done with: its memory is reused
+        qdf, z, G, Gb = _newton_model(datafit, X, W, b, task_ptr,
+                                      None if qdf is None or qdf.is_sparse else qdf.X_eff)
         if exact_steps:
             tol_in = -1.0
         else:
