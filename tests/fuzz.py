@@ -109,8 +109,10 @@ def _fit(kind, X, Y, tasks, alpha):
     elif kind in ("Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic"):
         est = {"DirtyLogistic": lambda: m.DirtyMultiTaskLogisticRegression(
                    alpha, alpha, max_iter=50, tol=1e-8),
+               # a source that scales with X (1 / its columns' largest entries),
+               # so that fit(c X) is fit(X) with coef / c
                "TransferLogistic": lambda: m.TransferLogisticRegression(
-                   alpha, beta=0.5, coef_source=np.ones(X.shape[1]), max_iter=50, tol=1e-8)
+                   alpha, beta=0.5, coef_source=_source_like(X), max_iter=50, tol=1e-8)
                }.get(kind, lambda: m.MultiTaskLogisticRegression(alpha=alpha, max_iter=50,
                                                                   tol=1e-8))()
         lab = Y > np.median(Y, axis=0)
@@ -132,6 +134,16 @@ def _fit(kind, X, Y, tasks, alpha):
         return coefs, gaps
     est.fit(*args, **fkw)
     return est.coef_, est.dual_gap_
+
+
+def _source_like(X):
+    """1 / max_i |X_ij| per column (0 for zero or non-finite columns)."""
+    A = abs(X.tocsc()) if sparse.issparse(X) else np.abs(np.asarray(X))
+    with np.errstate(all="ignore"):
+        cmax = np.asarray(A.max(axis=0).toarray() if sparse.issparse(A) else A.max(axis=0),
+                          dtype=np.float64).ravel()
+        S = np.where((cmax > 0) & np.isfinite(cmax), 1.0 / cmax, 0.0)
+    return np.where(np.isfinite(S), S, 0.0)
 
 
 def _same_input(a, b):
@@ -174,7 +186,7 @@ def run(n_inputs, seed, timeout=20, verbose=False):
                     # X and y scaled by c: the same coefficients at alpha c^2 (every
                     # penalty part, L1 or L2, scales as the loss); logistic labels do
                     # not scale: X by c gives coef / c at alpha c (row-norm penalties)
-                    log = kind.startswith("Log")
+                    log = "Logistic" in kind
                     coef, gap = _fit(kind, Xc, Y if log else Y * scale, tasks,
                                      alpha * scale if log else alpha * scale * scale)
                     signal.alarm(0)

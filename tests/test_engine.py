@@ -7,7 +7,8 @@ from scipy import sparse
 from mtlfast import _kinds
 from mtlfast import penalties as P
 from mtlfast.datafits import QuadraticShared, QuadraticPerTask, LogisticPerTask
-from mtlfast.solvers import SUPPORT, solve, solver_for, solve_structured, solve_logistic
+from mtlfast.solvers import (SUPPORT, solve, solver_for, solve_structured, solve_logistic,
+                             solve_structured_logistic)
 
 
 def _data(seed=0, n=60, p=12, T=3):
@@ -47,9 +48,7 @@ def test_datafit_protocol_alpha_max_gives_zero_and_below_does_not(name):
 def test_support_table_rejects_unsupported_pairs_clearly():
     dfs = _datafits()
     model = P.Transfer(0.1, 0.5, np.zeros((12, 3)))
-    with pytest.raises(NotImplementedError, match="no solver for datafit LogisticPerTask "
-                                                  "with penalty Transfer"):
-        solver_for(dfs["logistic"], model)
+    assert solver_for(dfs["logistic"], model) is solve_structured_logistic
     with pytest.raises(NotImplementedError, match="datafit QuadraticShared with penalty Transfer"):
         solve(dfs["shared"], model)
     assert solver_for(dfs["pertask"], model) is solve_structured
