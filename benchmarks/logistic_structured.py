@@ -16,7 +16,8 @@ L2,1 and of L1 logistic/least squares on these data), estimators' defaults
 otherwise (fit_intercept=True, n_threads=None):
   dirty      DirtyMultiTaskLogisticRegression / DirtyMultiTaskLasso
   meanreg    MeanRegularizedMultiTaskLogisticRegression / MeanRegularizedMultiTask
-             (l1 on w_0, l21 on V, both at alpha_max / 10)
+             (l1 on w_0 at alpha_max / 10 of w_0 alone, max_j |sum_t grad_jt|; l21
+             on V at alpha_max / 10 of L2,1)
   graph      TaskGraphMultiTaskLogisticRegression / TaskGraphMultiTask (chain graph,
              graph_alpha = alpha_l21 / 10)
   transfer   TransferLogisticRegression / TransferLasso (beta = 0.5, source = the
@@ -28,7 +29,9 @@ otherwise (fit_intercept=True, n_threads=None):
              Newton kernel with working sets); the only structured
              model with a peer (none of the peers fits dirty, mean-regularized,
              graph or transfer logistic models)
-Metric: time to 1e-6 relative suboptimality of each model's own objective,
+Metric: time to 1e-6 relative suboptimality of each model's own objective (and the
+number of features with a nonzero coefficient in that fit: at the same fraction of
+alpha_max the logistic fits can be far denser than the regressions),
 against the best objective any run reached (a tolerance sweep 1e-2, 1e-3,
 ..., best of --repeat), ratios logistic / regression and peer / mtlfast.
 BLAS limited to one thread; the thread settings are recorded. Results:
@@ -50,7 +53,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from run import environment  # noqa: E402
 
 import mtlfast  # noqa: E402
-from mtlfast.datafits import LogisticPerTask, QuadraticPerTask  # noqa: E402
+from mtlfast.datafits import LogisticPerTask, QuadraticPerTask, shared_to_long  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
 TARGET = 1e-6
@@ -79,16 +82,18 @@ def make_problem(name, quick, seed=0):
     return X, Y, Yreg, W
 
 
+def _quadratic(X, Y):
+    """The regressors' datafit of a shared X with Y (n, T): the long layout."""
+    return QuadraticPerTask(*shared_to_long(X, Y), Y.shape[1])
+
+
 def alpha_maxes(X, Y, logistic):
-    """(alpha_max of L2,1, alpha_max of L1) on these data, intercepts fitted."""
-    if logistic:
-        df = LogisticPerTask.from_shared(X, Y)
-    else:
-        n, T = Y.shape
-        Xl = sparse.vstack([X] * T, format="csc") if sparse.issparse(X) else np.vstack([X] * T)
-        df = QuadraticPerTask(Xl, Y.T.ravel(), np.repeat(np.arange(T), n), T)
+    """(alpha_max of L2,1, alpha_max of L1, alpha_max of an L1 vector w_0
+    shared by all tasks) on these data, intercepts fitted."""
+    df = LogisticPerTask.from_shared(X, Y) if logistic else _quadratic(X, Y)
     G = np.abs(df.gradient(np.zeros((X.shape[1], Y.shape[1]))))
-    return float(np.sqrt((G ** 2).sum(axis=1)).max()), float(G.max())
+    G0 = np.abs(df.gradient(np.zeros((X.shape[1], Y.shape[1]))).sum(axis=1))
+    return float(np.sqrt((G ** 2).sum(axis=1)).max()), float(G.max()), float(G0.max())
 
 
 def models(X, Y, Yreg, W, quick):
@@ -100,13 +105,13 @@ def models(X, Y, Yreg, W, quick):
     chain = np.diag(np.ones(T - 1), 1) + np.diag(np.ones(T - 1), -1)
     out, alpha_l1 = [], None
     for logistic, YY in ((True, Y), (False, Yreg)):
-        a21, a1 = (a / 10 for a in alpha_maxes(X, YY, logistic))
+        a21, a1, a0 = (a / 10 for a in alpha_maxes(X, YY, logistic))
         alpha_l1 = a1 if logistic else alpha_l1
         if logistic:
             m = mtlfast
             est = dict(
                 dirty=m.DirtyMultiTaskLogisticRegression(a21, a1),
-                meanreg=m.MeanRegularizedMultiTaskLogisticRegression(a1, a21),
+                meanreg=m.MeanRegularizedMultiTaskLogisticRegression(a0, a21),
                 graph=m.TaskGraphMultiTaskLogisticRegression(a21, graph_alpha=a21 / 10,
                                                              similarity=chain),
                 transfer=m.TransferLogisticRegression(a1, beta=0.5, coef_source=source),
@@ -114,7 +119,7 @@ def models(X, Y, Yreg, W, quick):
         else:
             est = dict(
                 dirty=mtlfast.DirtyMultiTaskLasso(a21, a1),
-                meanreg=mtlfast.MeanRegularizedMultiTask(a1, a21),
+                meanreg=mtlfast.MeanRegularizedMultiTask(a0, a21),
                 graph=mtlfast.TaskGraphMultiTask(a21, graph_alpha=a21 / 10, similarity=chain),
                 transfer=mtlfast.TransferLasso(a1, beta=0.5, coef_source=source))
         out.append(est)
@@ -123,13 +128,8 @@ def models(X, Y, Yreg, W, quick):
 
 def objective(est, X, YY, logistic):
     """The estimator's objective at its fit (shared design, unit weights)."""
-    df = LogisticPerTask.from_shared(X, YY) if logistic else None
-    model_df = df
-    if not logistic:
-        n, T = YY.shape
-        Xl = sparse.vstack([X] * T, format="csc") if sparse.issparse(X) else np.vstack([X] * T)
-        model_df = QuadraticPerTask(Xl, YY.T.ravel(), np.repeat(np.arange(T), n), T)
-    model = est._make_model(model_df)
+    model = est._make_model(LogisticPerTask.from_shared(X, YY) if logistic
+                            else _quadratic(X, YY))
     parts = est._get_parts()
     pen = model.value([np.asarray(Pk, dtype=float) for Pk in parts])
     Z = np.asarray(X @ np.atleast_2d(est.coef_).T) + est.intercept_
@@ -161,7 +161,9 @@ def sweep(make, objective_of, repeat, max_time, f_star):
         rows.append((tol, t, f))
         spent += t * repeat
         if (f - f_star) / abs(f_star) <= TARGET:
-            return dict(time_to_target=t, tol=tol, sweep=rows), f_star
+            # the size of the solution: features with a nonzero coefficient
+            support = int(np.count_nonzero(np.abs(np.atleast_2d(est.coef_)).sum(axis=0)))
+            return dict(time_to_target=t, tol=tol, sweep=rows, support=support), f_star
         if spent > max_time:
             break
     return dict(time_to_target=None, sweep=rows), f_star
@@ -257,16 +259,18 @@ def main(argv=None):
     def fmt(t):
         return "not reached" if t is None else f"{t:.3f}"
     lines = ["| problem | model | logistic (s) | regression (s) | logistic / regression |"
-             " peer: time (s), peer / mtlfast |", "|---|---|---|---|---|---|"]
+             " nonzero features (logistic, regression) | peer: time (s), peer / mtlfast |",
+             "|---|---|---|---|---|---|---|"]
     for r in records:
         tl = r["logistic"]["time_to_target"]
         tr = r.get("regression", {}).get("time_to_target")
+        nz = f"{r['logistic'].get('support', '-')}, {r.get('regression', {}).get('support', '-')}"
         ratio = f"{tl / tr:.1f}x" if tl and tr else "-"
         peers = "; ".join(f"{p['solver']}: {fmt(p['time_to_target'])}"
                           + (f", {p['time_to_target'] / tl:.1f}x" if p["time_to_target"] and tl
                              else "") for p in r.get("peers", [])) or "none"
         lines.append(f"| {r['problem']} | {r['classifier']} ({r['model']}) | {fmt(tl)} | "
-                     f"{fmt(tr) if 'regression' in r else '-'} | {ratio} | {peers} |")
+                     f"{fmt(tr) if 'regression' in r else '-'} | {ratio} | {nz} | {peers} |")
     md = "\n".join(lines)
     with open(os.path.join(RESULTS, "logistic_structured.md"), "w") as f:
         f.write(md + "\n")

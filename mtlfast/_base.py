@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 
 from .datafits import (QuadraticShared, QuadraticPerTask, check_tasks, codes_for,
                        stack_task_list, check_task_weight, per_row_linear)
+from .datafits._layout import repeat_design
 from . import _control
 from .solvers import solve_shared, solve_tasks
 
@@ -466,8 +467,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
                                      "per-task data (tasks=...).")
                 Y = Y[:, None]
             n, T = Y.shape
-            X = (sparse.vstack([X] * T, format="csc") if sparse.issparse(X)
-                 else np.vstack([X] * T))
+            X = repeat_design(X, T)
             y = Y.T.ravel()
             tasks = np.repeat(np.arange(T), n)
             sample_weight = None if sw is None else np.tile(sw, T)

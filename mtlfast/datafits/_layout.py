@@ -89,12 +89,18 @@ def stack_task_list(Xs, ys):
     return X, y, tasks
 
 
+def repeat_design(X, T, sparse_format="csc"):
+    """X stacked T times (a shared design's rows for every task, the long
+    layout); sparse X in sparse_format."""
+    return sparse.vstack([X] * T, format=sparse_format) if sparse.issparse(X) else \
+        np.vstack([X] * T)
+
+
 def shared_to_long(X, Y):
     """A shared design with Y (n, T) as the long layout: (X repeated per
     task, y stacked task by task, codes)."""
     n, T = Y.shape
-    Xl = sparse.vstack([X] * T, format="csr") if sparse.issparse(X) else np.vstack([X] * T)
-    return Xl, Y.T.ravel(), np.repeat(np.arange(T), n)
+    return repeat_design(X, T, "csr"), Y.T.ravel(), np.repeat(np.arange(T), n)
 
 
 def csc_task_pointers(indices, indptr, offsets):

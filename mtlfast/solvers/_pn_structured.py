@@ -37,7 +37,7 @@ from scipy.special import expit
 
 from .. import _control
 from ..datafits.quadratic import QuadraticPerTask
-from ..datafits._layout import csc_task_pointers
+from ..datafits._layout import csc_task_pointers, repeat_design
 from ..penalties.structured import logistic_gaps
 from ..reference.pn_logistic import ARMIJO, MAX_HALVINGS, UNDECIDABLE
 from ._compiled import SolveResult, solve_structured
@@ -51,8 +51,7 @@ def _long_design(df):
     as CSC with sorted int32 indices, built once per solve."""
     X = df.X
     if df.shared:
-        X = sparse.vstack([X] * df.n_tasks, format="csc") if sparse.issparse(X) else \
-            np.vstack([np.asarray(X)] * df.n_tasks)
+        X = repeat_design(X, df.n_tasks)
     if sparse.issparse(X):
         X = sparse.csc_matrix(X, dtype=np.float64, copy=True)
         X.sort_indices()
