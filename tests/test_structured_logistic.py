@@ -269,3 +269,17 @@ def test_docstring_corpus_is_local_labelled_and_without_repeats():
         y = d["y_" + dom]
         assert len(y) == len(d["text_" + dom]) and 5 <= y.sum() <= len(y) - 5
     assert load_docstring_corpus()["text_target"] == d["text_target"]
+
+
+@pytest.mark.parametrize("sparse_X", [False, True])
+def test_thread_count_does_not_change_the_fit(sparse_X):
+    X, Y, _, _ = _shared_labels(8)
+    X = np.repeat(X, 80, axis=0)        # rows enough for the kernels' parallel paths
+    Y = np.repeat(Y, 80, axis=0)
+    if sparse_X:
+        X[np.abs(X) < 0.5] = 0.0
+        X = sparse.csc_matrix(X)
+    fits = [mtlfast.DirtyMultiTaskLogisticRegression(0.01, 0.02, n_threads=k).fit(X, Y)
+            for k in (1, 2)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
