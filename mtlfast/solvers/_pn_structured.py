@@ -43,6 +43,7 @@ from ..reference.pn_logistic import ARMIJO, MAX_HALVINGS, UNDECIDABLE
 from ._compiled import SolveResult, solve_structured
 
 H_FLOOR = 1e-12
+INNER_FRACTION = 0.1     # each Newton step's inner solve: to this fraction of the gap
 
 
 def _long_design(df):
@@ -167,8 +168,8 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
         if exact_steps:
             tol_in = -1.0
         else:
-            tol_in = min(inner_tol, 0.1 * float(gaps.sum()) / max(float(qdf.gap_scale().sum()),
-                                                                   1e-300))
+            tol_in = min(inner_tol, INNER_FRACTION * float(gaps.sum())
+                         / max(float(qdf.gap_scale().sum()), 1e-300))
         with _control.fit_control(_inner_control(control)):
             res = solve_structured(qdf, model, parts, max_iter=max_inner, tol=tol_in,
                                    n_threads=n_threads, backend=backend)
