@@ -52,6 +52,10 @@ MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER = (ModelKind.MOD_TWO_PART, ModelKind.MOD_G
 # task graph, coupled row penalty: most inner steps per row (TaskGraph._coupled_row)
 GRAPH_MAX_INNER = CONSTANTS["GRAPH_MAX_INNER"]
 GRAPH_INNER_RTOL = CONSTANTS["GRAPH_INNER_RTOL"]
+# two-part models: alternating sweeps over a row's parts (TwoPart.row_update),
+# while a sweep lowers the row's objective by more than TWO_PART_RTOL of it
+TWO_PART_SWEEPS = CONSTANTS["TWO_PART_SWEEPS"]
+TWO_PART_RTOL = CONSTANTS["TWO_PART_RTOL"]
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,13 @@ class TwoPart:
         an unpenalized part has no closed-form dual.
     shared_a : P_A is one vector (p, 1) added to every task (w_0).
 
-    Row update: P_A first (shared: exact scalar step with curvature sum_t H_t;
-    matrix: `_matrix_row_step`), then P_B with the updated gradient.
+    Row update: P_A (shared: exact scalar step with curvature sum_t H_t;
+    matrix: `_matrix_row_step`), then P_B with the updated gradient, the two
+    alternated (at most TWO_PART_SWEEPS sweeps) while a sweep lowers the
+    row's objective by more than TWO_PART_RTOL of it: both parts move the
+    same entries of W, and one sweep left the feature's block far from its
+    minimum where both are active; the objective test never follows a flat
+    direction (the split of W between the parts need not be unique).
     """
 
     kind = MOD_TWO_PART
@@ -181,23 +190,33 @@ class TwoPart:
         PA, PB = parts
         g = np.array(g, dtype=float)
         delta = np.zeros(len(g))
-        if self.shared_a:
-            Hs = H.sum()
-            old = PA[j, 0]
-            new = 0.0
-            if Hs > 0:
-                new = self.pen_a.prox(np.array([[old + g.sum() / Hs]]), 1.0 / Hs)[0, 0]
-            PA[j, 0] = new
-            d = np.full(len(g), new - old)
-        else:
-            new = _matrix_row_step(self.pen_a, PA[j], g, H)
-            d = new - PA[j]
-            PA[j] = new
-        delta += d
-        g -= H * d
-        new = _matrix_row_step(self.pen_b, PB[j], g, H)
-        delta += new - PB[j]
-        PB[j] = new
+        Hs = H.sum()
+        f_prev = np.inf
+        for _ in range(TWO_PART_SWEEPS):
+            if self.shared_a:
+                old = PA[j, 0]
+                new = 0.0
+                if Hs > 0:
+                    new = self.pen_a.prox(np.array([[old + g.sum() / Hs]]), 1.0 / Hs)[0, 0]
+                PA[j, 0] = new
+                d = np.full(len(g), new - old)
+            else:
+                new = _matrix_row_step(self.pen_a, PA[j], g, H)
+                d = new - PA[j]
+                PA[j] = new
+            delta += d
+            g -= H * d
+            new = _matrix_row_step(self.pen_b, PB[j], g, H)
+            d = new - PB[j]
+            delta += d
+            g -= H * d
+            PB[j] = new
+            # the row's objective up to a constant (g: the gradient after delta)
+            f_row = (-np.sum((0.5 * H * delta + g) * delta) + self.pen_a.value(PA[j][None, :])
+                     + self.pen_b.value(PB[j][None, :]))
+            if not f_prev - f_row > TWO_PART_RTOL * abs(f_row):
+                break
+            f_prev = f_row
         return delta
 
     def dual_terms(self, V, parts):

@@ -25,6 +25,8 @@ cdef extern from *:
     """
     #define MTLFAST_GRAPH_MAX_INNER 200
     #define MTLFAST_GRAPH_INNER_RTOL 1e-3
+    #define MTLFAST_TWO_PART_SWEEPS 50
+    #define MTLFAST_TWO_PART_RTOL 1e-10
     #define MTLFAST_ARMIJO 1e-4
     #define MTLFAST_MAX_HALVINGS 50
     #define MTLFAST_UNDECIDABLE (16 * 2.220446049250313e-16)
@@ -34,6 +36,11 @@ cdef extern from *:
     # moving the row by at most this x its total move)
     const int GRAPH_MAX_INNER "MTLFAST_GRAPH_MAX_INNER"
     const double GRAPH_INNER_RTOL "MTLFAST_GRAPH_INNER_RTOL"
+    # two-part models: most alternating sweeps over a row's two parts (its
+    # exact block minimization), stopped once a sweep lowers the row's
+    # objective by at most this x its value
+    const int TWO_PART_SWEEPS "MTLFAST_TWO_PART_SWEEPS"
+    const double TWO_PART_RTOL "MTLFAST_TWO_PART_RTOL"
     # proximal Newton's Armijo backtracking: sufficient decrease, most
     # halvings, and the relative size below which the test is undecidable
     const double ARMIJO "MTLFAST_ARMIJO"

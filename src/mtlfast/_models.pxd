@@ -12,7 +12,8 @@ from cython cimport floating
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
 from mtlfast._kinds cimport (ModelKind, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER,
-                             GRAPH_MAX_INNER, GRAPH_INNER_RTOL)
+                             GRAPH_MAX_INNER, GRAPH_INNER_RTOL, TWO_PART_SWEEPS,
+                             TWO_PART_RTOL)
 from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
 
 
@@ -97,33 +98,72 @@ cdef inline double _lap_row(const Model* M, const floating* W, int p, int j,
     return s
 
 
+cdef inline double _two_part_row_value(const Model* M, const floating* PA,
+                                       const floating* PB, int p, int j, int t0, int nt,
+                                       const double* g, const double* H, const double* delta,
+                                       double* buf) noexcept nogil:
+    """The row's objective up to a constant after a change delta of W's row
+    (g the gradient there, so the data term's change is -sum_t (H_t/2 d_t^2
+    + g_t d_t)) plus both parts' penalties on the row."""
+    cdef double val = 0.0, sq = 0.0
+    cdef int tt
+    for tt in range(nt):
+        val -= (0.5 * H[tt] * delta[tt] + g[tt]) * delta[tt]
+    if M.shared_a:
+        buf[0] = PA[j]
+        val += M.pa.lam1 * row_norm(&M.pa, buf, 1) + 0.5 * M.pa.lam2 * buf[0] * buf[0]
+    else:
+        sq = 0.0
+        for tt in range(nt):
+            buf[tt] = PA[<Py_ssize_t> (t0 + tt) * p + j]
+            sq += buf[tt] * buf[tt]
+        val += M.pa.lam1 * row_norm(&M.pa, buf, nt) + 0.5 * M.pa.lam2 * sq
+    sq = 0.0
+    for tt in range(nt):
+        buf[tt] = PB[<Py_ssize_t> (t0 + tt) * p + j]
+        sq += buf[tt] * buf[tt]
+    return val + M.pb.lam1 * row_norm(&M.pb, buf, nt) + 0.5 * M.pb.lam2 * sq
+
+
 cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floating* PA,
                      floating* PB, double* g, const double* H, double* delta,
                      double* buf) noexcept nogil:
     """The model's update of feature j's row variables from (g, H); the
     change of W[t0:t0+nt, j] goes to delta."""
-    cdef int tt, t, k
-    cdef double Hs = 0.0, gs = 0.0, old, d, c, aw, Mx
+    cdef int tt, t, k, sweep
+    cdef double Hs = 0.0, gs = 0.0, old, d, c, aw, Mx, f_prev, f_row
     cdef floating new
     for tt in range(nt):
         delta[tt] = 0.0
     if M.kind == MOD_TWO_PART:
-        if M.shared_a:
-            for tt in range(nt):
-                Hs += H[tt]
-                gs += g[tt]
-            old = PA[j]
-            new = 0.0
-            if Hs > 0.0:
-                new = <floating> _prox1(&M.pa, Hs * old + gs, Hs)
-            d = new - old
-            PA[j] = new
-            for tt in range(nt):
-                delta[tt] = d
-                g[tt] -= H[tt] * d
-        else:
-            _matrix_row_step(&M.pa, PA, p, j, t0, nt, g, H, delta, buf)
-        _matrix_row_step(&M.pb, PB, p, j, t0, nt, g, H, delta, buf)
+        # alternate the two parts' exact steps on the row's quadratic (g, H)
+        # while a sweep lowers the row's objective by more than TWO_PART_RTOL
+        # of it: the exact minimization over the feature's whole block (both
+        # parts move the same W entries); no sweep follows a flat direction
+        for tt in range(nt):
+            Hs += H[tt]
+        f_prev = INFINITY
+        for sweep in range(TWO_PART_SWEEPS):
+            if M.shared_a:
+                gs = 0.0
+                for tt in range(nt):
+                    gs += g[tt]
+                old = PA[j]
+                new = 0.0
+                if Hs > 0.0:
+                    new = <floating> _prox1(&M.pa, Hs * old + gs, Hs)
+                d = new - old
+                PA[j] = new
+                for tt in range(nt):
+                    delta[tt] += d
+                    g[tt] -= H[tt] * d
+            else:
+                _matrix_row_step(&M.pa, PA, p, j, t0, nt, g, H, delta, buf)
+            _matrix_row_step(&M.pb, PB, p, j, t0, nt, g, H, delta, buf)
+            f_row = _two_part_row_value(M, PA, PB, p, j, t0, nt, g, H, delta, buf)
+            if not f_prev - f_row > TWO_PART_RTOL * fabs(f_row):
+                break
+            f_prev = f_row
     elif M.kind == MOD_TRANSFER:
         for tt in range(nt):
             t = t0 + tt
