@@ -9,7 +9,7 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 from libc.math cimport fabs, fmax
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_norm, pen_factor
 
 
 ctypedef struct Anderson:

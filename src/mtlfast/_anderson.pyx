@@ -85,15 +85,17 @@ cdef bint _solve_ones(double* M, double* z, int K) noexcept nogil:
     return True
 
 
-cdef double _primal_n(const Penalty* pen, const double* w, int m, int T,
+cdef double _primal_n(const Penalty* pen, const double* w, const int* ws, int m, int T,
                       double R_norm2, double n) noexcept nogil:
-    """0.5 ||R||^2 + n * sum_rows h(w_row): the n-scaled objective."""
+    """0.5 ||R||^2 + n * sum_rows pf_j h(w_row): the n-scaled objective (row k
+    is feature ws[k])."""
     cdef int k, t
-    cdef double val = 0.0, sq = 0.0
+    cdef double val = 0.0, sq = 0.0, f
     for k in range(m):
-        val += row_norm(pen, w + <Py_ssize_t> k * T, T)
+        f = pen_factor(pen, ws[k])
+        val += f * row_norm(pen, w + <Py_ssize_t> k * T, T)
         for t in range(T):
-            sq += w[<Py_ssize_t> k * T + t] * w[<Py_ssize_t> k * T + t]
+            sq += f * (w[<Py_ssize_t> k * T + t] * w[<Py_ssize_t> k * T + t])
     return 0.5 * R_norm2 + n * (pen.lam1 * val + 0.5 * pen.lam2 * sq)
 
 
@@ -162,8 +164,8 @@ cdef bint anderson_step(Anderson* A, const Penalty* pen,
         for k in range(K):
             s += A.z[k] * A.Wk[<Py_ssize_t> (k + 1) * m + i]
         A.Wk[i] = s
-    if (_primal_n(pen, A.Wk, n_ws, T, R_e2, n)
-            >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, n_ws, T, R_c2, n)):
+    if (_primal_n(pen, A.Wk, ws, n_ws, T, R_e2, n)
+            >= _primal_n(pen, A.Wk + <Py_ssize_t> K * m, ws, n_ws, T, R_c2, n)):
         return False
     if pen.positive:
         for i in range(m):

@@ -11,7 +11,7 @@ from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport fabs, fmax
 
-from mtlfast._prox cimport Penalty, row_prox
+from mtlfast._prox cimport Penalty, row_prox, pen_factor
 from mtlfast._design cimport Design
 from mtlfast._blas cimport _gemm, _syrk_lt
 

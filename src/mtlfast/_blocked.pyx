@@ -120,7 +120,7 @@ cdef void epoch_blocked(const Design* D, const Penalty* pen, const double* norms
             for t in range(T):
                 w_old[t] = W[t * ldw + j]
                 a[t] = L * w_old[t] + G[<Py_ssize_t> k * T + t]
-            row_prox(pen, a, T, L, n)
+            row_prox(pen, a, T, L, n * pen_factor(pen, j))
             for t in range(T):
                 w_new = <floating> a[t]
                 dk = w_new - <floating> w_old[t]

@@ -5,9 +5,10 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs, fmax
 
-from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport (Penalty, row_prox_diag, row_norm, row_dual_norm, pen_factor,
+                            feature_dual_norm)
 from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2, flush
-from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
+from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, feature_safely_zero
 
 
 cdef void _xta_pass(const TaskDesign* D, const Penalty* pen, const floating* W,

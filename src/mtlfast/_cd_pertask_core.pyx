@@ -34,7 +34,7 @@ cdef double _gap_from_xta(const TaskDesign* D, const Penalty* pen, const floatin
     """The duality gap of tasks_gap once _xta_pass has filled XtA."""
     cdef int p = D.p
     cdef int j, k, tt, i
-    cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w
+    cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0, w, f
     cdef double dn = 0.0, xtr, XtR_norm2 = 0.0
     if ws == NULL:
         m = p
@@ -43,20 +43,26 @@ cdef double _gap_from_xta(const TaskDesign* D, const Penalty* pen, const floatin
         RY += <double> r[i] * y[i]
     for k in range(m):
         j = k if ws == NULL else ws[k]
+        f = pen_factor(pen, j)
         for tt in range(nt):
             w = W[<Py_ssize_t> (t0 + tt) * p + j]
             buf[tt] = w
-            W_norm2 += w * w
-        NW += row_norm(pen, buf, nt)
+            W_norm2 += f * (w * w)
+        NW += f * row_norm(pen, buf, nt)
     for k in range(m):
-        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> k * nt], nt, buf))
+        j = k if ws == NULL else ws[k]
+        dn = fmax(dn, feature_dual_norm(pen, j, &XtA[<Py_ssize_t> k * nt], nt, buf))
     dn_out[0] = dn
     if pen.lam1 <= 0.0 and pen.lam2 > 0.0:
         for k in range(m):
             j = k if ws == NULL else ws[k]
+            f = pen_factor(pen, j)
+            if f <= 0.0:          # unpenalized: refit before the final certificate
+                continue
             for tt in range(nt):
-                xtr = XtA[<Py_ssize_t> k * nt + tt] + pen.lam2 * W[<Py_ssize_t> (t0 + tt) * p + j]
-                XtR_norm2 += xtr * xtr
+                xtr = (XtA[<Py_ssize_t> k * nt + tt]
+                       + pen.lam2 * f * W[<Py_ssize_t> (t0 + tt) * p + j])
+                XtR_norm2 += xtr * xtr / f
     return quadratic_gap(pen.lam1, pen.lam2, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
 
 
@@ -79,12 +85,13 @@ cdef double tasks_gap(const TaskDesign* D, const Penalty* pen, const floating* W
 cdef void _xta_row(const TaskDesign* D, const Penalty* pen, const floating* W,
                    const floating* r, int t0, int nt, int j, double* out,
                    double* L) noexcept nogil:
-    """out[tt] = A_j^T r - lam2 W_j for the tasks of the block; L not NULL:
+    """out[tt] = A_j^T r - lam2 pf_j W_j for the tasks of the block; L not NULL:
     also the curvatures L[j * T + t0 + tt] (the piece is in cache)."""
     cdef int tt
+    cdef double lam2 = pen.lam2 * pen_factor(pen, j)
     for tt in range(nt):
         out[tt] = (piece_dot(D, j, t0 + tt, r)
-                   - pen.lam2 * W[<Py_ssize_t> (t0 + tt) * D.p + j])
+                   - lam2 * W[<Py_ssize_t> (t0 + tt) * D.p + j])
         if L != NULL:
             L[<Py_ssize_t> j * D.T + t0 + tt] = piece_norm2(D, j, t0 + tt, r)
 
@@ -107,8 +114,8 @@ cdef int screen_rows(const TaskDesign* D, const Penalty* pen, floating* W, float
     cdef SafeBall ball = safe_ball(pen.lam1, dn, gap, 1e-4 if floating is float else 1e-9)
     for k in range(n_act):
         j = act[k]
-        if safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf),
-                       Lmax[j] + pen.lam2):
+        if feature_safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * nt], nt, buf),
+                               Lmax[j], pen.lam2, pen_factor(pen, j)):
             for tt in range(nt):
                 w = W[<Py_ssize_t> (t0 + tt) * p + j]
                 if w != 0.0:
@@ -141,7 +148,7 @@ cdef void _epoch(const TaskDesign* D, const Penalty* pen, const double* L,
         for tt in range(nt):
             w_old[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
             a[tt] = Lj[tt] * w_old[tt] + piece_dot(D, j, t0 + tt, r)
-        row_prox_diag(pen, a, nt, Lj)
+        row_prox_diag(pen, a, nt, Lj, pen_factor(pen, j))
         for tt in range(nt):
             w_new = <floating> a[tt]
             delta = w_new - <floating> w_old[tt]

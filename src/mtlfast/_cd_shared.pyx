@@ -45,11 +45,12 @@ from libc.string cimport memcpy
 from libc.stdint cimport uint32_t
 from libc.math cimport fabs, fmax
 
-from mtlfast._prox cimport Penalty, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport (Penalty, row_prox, row_norm, row_dual_norm, pen_factor,
+                            feature_dual_norm)
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
                               col_update_rows)
 from mtlfast._blas cimport _gemm, _syrk_lt
-from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, safely_zero
+from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, feature_safely_zero
 from mtlfast._blocked cimport epoch_blocked
 
 
@@ -170,13 +171,13 @@ cdef int _cov_max(const Block* b) noexcept nogil:
 
 cdef int _violators(const Block* b, const int* act, int n_act) noexcept nogil:
     """Features of act (all when NULL) whose dual constraint the last full
-    gap's residual violates: N^D(X_j^T R - n lam2 W_j) > n lam1."""
+    gap's residual violates: N^D(X_j^T R - n lam2 pf_j W_j) > n lam1 pf_j."""
     cdef int k, j, count = 0
     cdef double lam1n = b.D.n_samples * b.pen.lam1
     for k in range(n_act):
         j = k if act == NULL else act[k]
-        if b.norms2[j] > 0.0 and row_dual_norm(b.pen, &b.XtA[<Py_ssize_t> j * b.T], b.T,
-                                               b.buf) > lam1n:
+        if b.norms2[j] > 0.0 and feature_dual_norm(b.pen, j, &b.XtA[<Py_ssize_t> j * b.T],
+                                                   b.T, b.buf) > lam1n:
             count += 1
     return count
 

@@ -27,16 +27,17 @@ cdef inline int _rand_int(int end, uint32_t* state) noexcept nogil:
 cdef inline void _xta_row(const Design* D, const Penalty* pen, int j,
                    const floating* W, Py_ssize_t ldw, const floating* Rs,
                    Py_ssize_t rt, int si, int T, double* XtA) noexcept nogil:
-    """XtA[j, :] = X_eff[:, j]^T R - n lam2 W[j, :]   (R already flushed)."""
+    """XtA[j, :] = X_eff[:, j]^T R - n lam2 pf_j W[j, :]   (R already flushed)."""
     cdef int t, n = D.n_samples
+    cdef double lam2n = n * pen.lam2 * pen_factor(pen, j)
     if D.is_sparse and si > 1 and rt == 1:
         col_dot_rows(D, j, Rs, T, NULL, &XtA[<Py_ssize_t> j * T])   # flushed: c = 0
         for t in range(T):
-            XtA[<Py_ssize_t> j * T + t] -= n * pen.lam2 * W[t * ldw + j]
+            XtA[<Py_ssize_t> j * T + t] -= lam2n * W[t * ldw + j]
         return
     for t in range(T):
         XtA[<Py_ssize_t> j * T + t] = (col_dot(D, j, Rs + t * rt, si, 0.0)
-                                      - n * pen.lam2 * W[t * ldw + j])
+                                      - lam2n * W[t * ldw + j])
 
 
 cdef void _xta_dense_gemm(const Design* D, const Penalty* pen,
@@ -89,7 +90,8 @@ cdef void _xta_dense_block(const Design* D, const Penalty* pen,
     for k in range(b):
         j = k0 + k if ws == NULL else ws[k0 + k]
         for t in range(T):
-            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * W[t * ldw + j]
+            XtA[<Py_ssize_t> j * T + t] = (G[<Py_ssize_t> k * T + t]
+                                          - lam2n * pen_factor(pen, j) * W[t * ldw + j])
     free(G)
     free(buf)
 
@@ -106,8 +108,10 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     """Duality gap of the block in the n-scaled objective, over the features
     in `ws` (all features when ws is NULL; W must vanish outside ws).
 
-    The formula (mtlfast._gap.quadratic_gap) with strengths n lam1, n lam2;
-    the dual point is the residual rescaled by dual_scale(n lam1, dn).
+    The formula (mtlfast._gap.quadratic_gap) with strengths n lam1, n lam2
+    (with factors: ||W||^2 and N(W) summed with weights pf_j, dn the largest
+    N^D(XtA_j) / pf_j); the dual point is the residual rescaled by
+    dual_scale(n lam1, dn).
     Restricted to ws, this is the gap of the subproblem on those features.
     """
     cdef int n = D.n_samples
@@ -115,7 +119,7 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     cdef int k, j, t, i
     cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
     cdef double R_norm2 = 0.0, RY = 0.0, W_norm2 = 0.0, NW = 0.0
-    cdef double dn = 0.0, xtr, XtR_norm2 = 0.0
+    cdef double dn = 0.0, xtr, XtR_norm2 = 0.0, f
     cdef const floating* r
     cdef const floating* y
 
@@ -140,20 +144,24 @@ cdef double block_gap(const Design* D, const Penalty* pen,
             RY += <double> r[<Py_ssize_t> i * si] * y[i]
     for k in range(m):
         j = k if ws == NULL else ws[k]
+        f = pen_factor(pen, j)
         for t in range(T):
             buf[t] = W[t * ldw + j]
-            W_norm2 += buf[t] * buf[t]
-        NW += row_norm(pen, buf, T)
+            W_norm2 += f * (buf[t] * buf[t])
+        NW += f * row_norm(pen, buf, T)
 
     for k in range(m):
         j = k if ws == NULL else ws[k]
-        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+        dn = fmax(dn, feature_dual_norm(pen, j, &XtA[<Py_ssize_t> j * T], T, buf))
     if lam1n <= 0.0 and lam2n > 0.0:
         for k in range(m):
             j = k if ws == NULL else ws[k]
+            f = pen_factor(pen, j)
+            if f <= 0.0:          # unpenalized: refit before the final certificate
+                continue
             for t in range(T):
-                xtr = XtA[<Py_ssize_t> j * T + t] + lam2n * W[t * ldw + j]
-                XtR_norm2 += xtr * xtr
+                xtr = XtA[<Py_ssize_t> j * T + t] + lam2n * f * W[t * ldw + j]
+                XtR_norm2 += xtr * xtr / f
     dn_out[0] = dn
     return quadratic_gap(lam1n, lam2n, R_norm2, RY, W_norm2, NW, dn, XtR_norm2)
 
@@ -190,7 +198,7 @@ cdef inline void _epoch(const Design* D, const Penalty* pen, const double* norms
             for t in range(T):
                 w_old[t] = W[t * ldw + j]
                 a[t] += L * w_old[t]
-            row_prox(pen, a, T, L, n)
+            row_prox(pen, a, T, L, n * pen_factor(pen, j))
             for t in range(T):
                 w_new = <floating> a[t]
                 a[t] = w_new - w_old[t]          # a now holds the changes
@@ -205,7 +213,7 @@ cdef inline void _epoch(const Design* D, const Penalty* pen, const double* norms
         for t in range(T):
             w_old[t] = W[t * ldw + j]
             a[t] = L * w_old[t] + col_dot(D, j, Rs + t * rt, si, c[t])
-        row_prox(pen, a, T, L, n)
+        row_prox(pen, a, T, L, n * pen_factor(pen, j))
         for t in range(T):
             w_new = <floating> a[t]
             delta = w_new - w_old[t]
@@ -249,8 +257,8 @@ cdef int _screen(const Design* D, const Penalty* pen, const double* norms2,
     cdef SafeBall ball = safe_ball(lam1n, dn, gap, 1e-4 if floating is float else 1e-9)
     for k in range(n_act):
         j = act[k]
-        if safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf),
-                       norms2[j] + lam2n):
+        if feature_safely_zero(&ball, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf),
+                               norms2[j], lam2n, pen_factor(pen, j)):
             for t in range(T):
                 w = W[t * ldw + j]
                 if w != 0.0:
@@ -421,7 +429,7 @@ cdef void cov_epoch(const Cov* C, const Penalty* pen, const double* norms2,
         for t in range(T):
             w_old[t] = W[t * ldw + j]
             a[t] = L * w_old[t] + G[<Py_ssize_t> k * T + t]
-        row_prox(pen, a, T, L, n)
+        row_prox(pen, a, T, L, n * pen_factor(pen, j))
         changed = False
         for t in range(T):
             w_new = <floating> a[t]
@@ -451,19 +459,20 @@ cdef double cov_gap(const Cov* C, const Penalty* pen, const floating* W, Py_ssiz
     cdef const floating* G = <const floating*> C.G
     cdef double lam1n = n * pen.lam1, lam2n = n * pen.lam2
     cdef double R_norm2 = C.R0_norm2, RY = C.R0Y, W_norm2 = 0.0, NW = 0.0, dn = 0.0
-    cdef double d, w
+    cdef double d, w, f
     for k in range(m):
         j = C.ws[k]
+        f = pen_factor(pen, j)
         for t in range(T):
             w = W[t * ldw + j]
             d = w - C.W0[<Py_ssize_t> k * T + t]
             R_norm2 -= d * (C.G0[<Py_ssize_t> k * T + t] + G[<Py_ssize_t> k * T + t])
             RY -= d * C.XtY[<Py_ssize_t> k * T + t]
-            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * w
+            XtA[<Py_ssize_t> j * T + t] = G[<Py_ssize_t> k * T + t] - lam2n * f * w
             buf[t] = w
-            W_norm2 += w * w
-        NW += row_norm(pen, buf, T)
-        dn = fmax(dn, row_dual_norm(pen, &XtA[<Py_ssize_t> j * T], T, buf))
+            W_norm2 += f * (w * w)
+        NW += f * row_norm(pen, buf, T)
+        dn = fmax(dn, feature_dual_norm(pen, j, &XtA[<Py_ssize_t> j * T], T, buf))
     dn_out[0] = dn
     return quadratic_gap(lam1n, lam2n, fmax(R_norm2, 0.0), RY, W_norm2, NW, dn, 0.0)
 

@@ -70,3 +70,16 @@ cdef inline bint safely_zero(const SafeBall* s, double dual_norm_j,
     here has N^D(v) <= ||v||_2, so the ball's image stays inside the dual
     unit ball)."""
     return s.cst * dual_norm_j + s.radius * sqrt(curvature_j) < s.bound
+
+
+cdef inline bint feature_safely_zero(const SafeBall* s, double dual_norm_j, double norm2_j,
+                                     double lam2, double pf_j) noexcept nogil:
+    """safely_zero for feature j with penalty factor pf_j: its constraint
+    N^D(XtA_j) <= lam1 pf_j on the ball, i.e. the test on the column and the
+    dual norm divided by pf_j (curvature (||A_j||^2 + lam2 pf_j) / pf_j^2).
+    An unpenalized feature (pf_j = 0) is never screened."""
+    if pf_j <= 0.0:
+        return False
+    if pf_j == 1.0:
+        return safely_zero(s, dual_norm_j, norm2_j + lam2)
+    return s.cst * (dual_norm_j / pf_j) + s.radius * (sqrt(norm2_j + lam2 * pf_j) / pf_j) < s.bound

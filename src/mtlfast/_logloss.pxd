@@ -6,7 +6,7 @@
 from cython cimport floating
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
-from mtlfast._prox cimport Penalty, row_norm
+from mtlfast._prox cimport Penalty, row_norm, pen_factor
 
 
 cdef inline double _expit(double z) noexcept nogil:
@@ -56,21 +56,22 @@ cdef inline double _pen_change(const Penalty* pen, const floating* W, const doub
             r2[tt] = w + alpha * Dm[<Py_ssize_t> (t0 + tt) * p + j]
             q1 += w * w
             q2 += r2[tt] * r2[tt]
-        s += (pen.lam1 * (row_norm(pen, r2, nt) - row_norm(pen, r1, nt))
-              + 0.5 * pen.lam2 * (q2 - q1))
+        s += pen_factor(pen, j) * (pen.lam1 * (row_norm(pen, r2, nt) - row_norm(pen, r1, nt))
+                                   + 0.5 * pen.lam2 * (q2 - q1))
     return s
 
 
 cdef inline double _pen_total(const Penalty* pen, const floating* W, int p, int t0, int nt,
                        double* r, double* q_out) noexcept nogil:
-    """h(W) on tasks t0 .. t0+nt-1; q_out: their ||W||_F^2"""
-    cdef double s = 0.0, q = 0.0
+    """sum_j pf_j h(W_j) on tasks t0 .. t0+nt-1; q_out: sum_j pf_j ||W_j||^2"""
+    cdef double s = 0.0, q = 0.0, f
     cdef int j, tt
     for j in range(p):
+        f = pen_factor(pen, j)
         for tt in range(nt):
             r[tt] = W[<Py_ssize_t> (t0 + tt) * p + j]
-            q += r[tt] * r[tt]
-        s += row_norm(pen, r, nt)
+            q += f * (r[tt] * r[tt])
+        s += f * row_norm(pen, r, nt)
     q_out[0] = q
     return pen.lam1 * s + 0.5 * pen.lam2 * q
 

@@ -7,7 +7,8 @@ from cython.parallel cimport prange
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
 from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE
-from mtlfast._prox cimport Penalty, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport (Penalty, row_prox_diag, row_norm, row_dual_norm, pen_factor,
+                            feature_dual_norm)
 from mtlfast._workset cimport ScoredFeature
 from mtlfast._logdesign cimport LogDesign, _piece, _wdot, _model_terms, _wupdate, _apply
 from mtlfast._logloss cimport (_loss, _loss_change, _pen_change, _pen_total,

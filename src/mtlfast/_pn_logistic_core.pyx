@@ -7,20 +7,20 @@ from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfin
 
 cdef void _xta_column(const LogDesign* D, const Penalty* pen, const floating* W, int t0,
                       int nt, const double* c, int j, Work* w, double* norms2) noexcept nogil:
-    """w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for the block's tasks (and
+    """w.XtA[j * T + t] = A_jt^T rho - lam2 pf_j W_tj for the block's tasks (and
     norms2[j], see _gap): one feature's part of the gap, apart from the others."""
     cdef int t, p = D.p, T = D.T
-    cdef double g, cx2, cx
+    cdef double g, cx2, cx, lam2 = pen.lam2 * pen_factor(pen, j)
     if norms2 != NULL:
         norms2[j] = 0.0
     for t in range(t0, t0 + nt):
         if norms2 != NULL:
             _model_terms(D, j, t, W, w.rho, c, &g, &cx2, &cx)
-            w.XtA[<Py_ssize_t> j * T + t] = -g - pen.lam2 * W[<Py_ssize_t> t * p + j]
+            w.XtA[<Py_ssize_t> j * T + t] = -g - lam2 * W[<Py_ssize_t> t * p + j]
             norms2[j] = fmax(norms2[j], 0.25 * cx2)
         else:
             w.XtA[<Py_ssize_t> j * T + t] = (_wdot(D, j, t, W, w.rho)
-                                             - pen.lam2 * W[<Py_ssize_t> t * p + j])
+                                             - lam2 * W[<Py_ssize_t> t * p + j])
 
 
 cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int t0, int nt,
@@ -30,14 +30,14 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
     w.z = A(W) + b (mtlfast.datafits.LogisticPerTask), with the dual constraints of feats
     only (all features when NULL: rows outside feats must be 0); leaves
     w.rho = c (y - p), w.XtA[j * T + t] = A_jt^T rho - lam2 W_tj for j in feats
-    and dn_out = max N^D(XtA_j) (0 for lam1 = 0). norms2 not NULL (feats
+    and dn_out = max N^D(XtA_j) / pf_j (0 for lam1 = 0). norms2 not NULL (feats
     NULL): also norms2[j] = max_t sum_{i in t} c_i x_ij^2 / 4, the working
     sets' curvature bounds, in the same read of the columns."""
     cdef int p = D.p, T = D.T
     cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int i, j, k, t
     cdef double primal, dual, dn = 0.0, s, pr, v, q = 0.0
-    cdef double phis = 0.0, AtR2 = 0.0, xr
+    cdef double phis = 0.0, AtR2 = 0.0, xr, f
     if feats == NULL:
         n_feats = p
     for i in range(lo, hi):
@@ -53,7 +53,7 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
     if pen.lam1 > 0.0:
         for k in range(n_feats):
             j = k if feats == NULL else feats[k]
-            dn = fmax(dn, row_dual_norm(pen, &w.XtA[<Py_ssize_t> j * T + t0], nt, w.buf))
+            dn = fmax(dn, feature_dual_norm(pen, j, &w.XtA[<Py_ssize_t> j * T + t0], nt, w.buf))
         s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
         for i in range(lo, hi):
             pr = _expit(w.z[i])
@@ -65,9 +65,12 @@ cdef double _gap(const LogDesign* D, const Penalty* pen, const floating* W, int 
             pr = _expit(w.z[i])
             phis += c[i] * (_xlogx(pr) + _xlogx(1.0 - pr))
         for j in range(p):
+            f = pen_factor(pen, j)
+            if f <= 0.0:          # unpenalized: refit before the final certificate
+                continue
             for t in range(t0, t0 + nt):
-                xr = w.XtA[<Py_ssize_t> j * T + t] + pen.lam2 * W[<Py_ssize_t> t * p + j]
-                AtR2 += xr * xr
+                xr = w.XtA[<Py_ssize_t> j * T + t] + pen.lam2 * f * W[<Py_ssize_t> t * p + j]
+                AtR2 += xr * xr / f
         dual = -phis - 0.5 * AtR2 / pen.lam2
     dn_out[0] = dn
     return primal - dual
@@ -122,7 +125,7 @@ cdef void _inner_pass(const LogDesign* D, const Penalty* pen, const floating* co
             w.row[tt] = old
             w.Hr[tt] = w.Hc[<Py_ssize_t> j * T + t]
             w.ar[tt] = w.Hr[tt] * old - g
-        row_prox_diag(pen, w.ar, nt, w.Hr)
+        row_prox_diag(pen, w.ar, nt, w.Hr, pen_factor(pen, j))
         for tt in range(nt):
             t = t0 + tt
             delta = w.ar[tt] - w.row[tt]

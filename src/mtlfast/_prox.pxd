@@ -9,6 +9,9 @@
 #                                              separable, so tasks can be solved apart)
 #     NORM_L21 : ||w||_2                       (multi-task lasso / elastic net)
 #     NORM_SGL : tau ||w||_1 + (1-tau) ||w||_2 (sparse-group lasso)
+# and, with penalty factors pf (glmnet's penalty.factor), feature j's row
+# carries h_j = pf_j h: both strengths scaled by pf_j >= 0 (pf NULL: all 1;
+# every site multiplies by pen_factor(pen, j), so the default keeps its bits).
 # NormKind is defined once in _kinds.pxd (Python: mtlfast._kinds).
 from cython cimport floating
 from libc.math cimport fabs, sqrt, fmax
@@ -24,25 +27,39 @@ ctypedef struct Penalty:
     double lam2       # weight of 0.5 * ||w||^2
     double tau        # L1 share inside NORM_SGL
     bint positive     # constrain W >= 0
+    const double* pf  # per-feature factors of both strengths (NULL: all 1)
 
 
 cdef inline Penalty make_penalty(int kind, double lam1, double lam2, double tau,
                                  bint positive) noexcept nogil:
-    """The one place that fills a Penalty."""
+    """The one place that fills a Penalty (no factors: penalty_from sets them)."""
     cdef Penalty pen
     pen.kind = kind
     pen.lam1 = lam1
     pen.lam2 = lam2
     pen.tau = tau
     pen.positive = positive
+    pen.pf = NULL
     return pen
 
 
 cdef inline Penalty penalty_from(object penalty):
     """The Penalty of a Python row penalty (mtlfast.penalties: kernel_params()
-    gives (kind, lam1, lam2, tau, positive))."""
+    gives (kind, lam1, lam2, tau, positive); its `factor`, None or a
+    C-contiguous float64 array of length n_features, outlives the solve)."""
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
-    return make_penalty(kind, lam1, lam2, tau, positive)
+    cdef Penalty pen = make_penalty(kind, lam1, lam2, tau, positive)
+    cdef const double[::1] pf
+    factor = getattr(penalty, "factor", None)
+    if factor is not None and len(factor) > 0:
+        pf = factor
+        pen.pf = &pf[0]
+    return pen
+
+
+cdef inline double pen_factor(const Penalty* pen, Py_ssize_t j) noexcept nogil:
+    """pf_j, feature j's factor of both strengths (1 without factors)."""
+    return 1.0 if pen.pf == NULL else pen.pf[j]
 
 
 cdef inline bint is_separable(const Penalty* pen) noexcept nogil:
@@ -98,8 +115,9 @@ cdef inline void row_prox(const Penalty* pen, double* a, int T,
 
 
 cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
-                               const double* L) noexcept nogil:
-    """In place: a <- argmin_w  sum_t L_t/2 (w_t - a_t/L_t)^2 + h(w), L_t >= 0.
+                               const double* L, double s) noexcept nogil:
+    """In place: a <- argmin_w  sum_t L_t/2 (w_t - a_t/L_t)^2 + s h(w), L_t >= 0
+    (s: the row's penalty factor, multiplying lam1 and lam2).
 
     The exact minimization over a row when each task's part of the data term
     is its own quadratic (per-task designs: the tasks own disjoint rows, so
@@ -112,11 +130,12 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
     (||s|| - b) / max_t d_t climbs monotonically to the root, Moré-Sorensen).
     Twin: mtlfast.penalties.Penalty.prox_diag.
     """
-    cdef double b = pen.lam1, nrm = 0.0, dmax = 0.0, nu, q, F, F1, step, d
+    cdef double b = s * pen.lam1, lam2 = s * pen.lam2
+    cdef double nrm = 0.0, dmax = 0.0, nu, q, F, F1, step, d
     cdef int t, it
     if pen.kind == NORM_L1:
         for t in range(T):
-            d = L[t] + pen.lam2
+            d = L[t] + lam2
             a[t] = (fmax(a[t] - b, 0.0) if pen.positive else soft_threshold(a[t], b))
             a[t] = a[t] / d if a[t] != 0.0 else 0.0
         return
@@ -129,7 +148,7 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
         b = (1.0 - pen.tau) * b
     for t in range(T):
         nrm += a[t] * a[t]
-        dmax = fmax(dmax, L[t] + pen.lam2)
+        dmax = fmax(dmax, L[t] + lam2)
     nrm = sqrt(nrm)
     if nrm <= b or nrm == 0.0:
         for t in range(T):
@@ -141,7 +160,7 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
         F1 = 0.0
         for t in range(T):
             if a[t] != 0.0:
-                d = L[t] + pen.lam2
+                d = L[t] + lam2
                 q = d * nu + b
                 F += (a[t] / q) * (a[t] / q)
                 F1 += (a[t] / q) * (a[t] / q) * d / q
@@ -152,7 +171,7 @@ cdef inline void row_prox_diag(const Penalty* pen, double* a, int T,
         nu += step
     for t in range(T):
         if a[t] != 0.0:
-            a[t] = a[t] * nu / ((L[t] + pen.lam2) * nu + b)
+            a[t] = a[t] * nu / ((L[t] + lam2) * nu + b)
 
 
 cdef inline double row_norm(const Penalty* pen, const double* w, int T) noexcept nogil:
@@ -235,3 +254,18 @@ cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
             buf[t] = fmax(v[t], 0.0)
         return sgl_dual_norm(buf, T, pen.tau, buf)
     return sgl_dual_norm(v, T, pen.tau, buf)
+
+
+cdef inline double feature_dual_norm(const Penalty* pen, Py_ssize_t j, const double* v,
+                                     int T, double* buf) noexcept nogil:
+    """N^D(v) / pf_j: feature j's dual constraint N^D(A_j^T theta - lam2 pf_j W_j)
+    <= lam1 pf_j, read against lam1. An unpenalized feature (pf_j = 0) gives 0:
+    its constraint A_j^T theta = 0 is not part of the kernels' dual scaling
+    (mtlfast.solvers refits those features exactly before the final
+    certificate)."""
+    cdef double f = pen_factor(pen, j)
+    if f == 1.0:
+        return row_dual_norm(pen, v, T, buf)
+    if f <= 0.0:
+        return 0.0
+    return row_dual_norm(pen, v, T, buf) / f

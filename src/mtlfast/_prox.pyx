@@ -21,9 +21,9 @@ def prox_rows(int kind, double lam1, double lam2, double tau, bint positive,
 
 
 def prox_diag_rows(int kind, double lam1, double lam2, double tau, bint positive,
-                   const double[:, ::1] A, const double[:, ::1] L):
+                   const double[:, ::1] A, const double[:, ::1] L, double scale=1.0):
     """Row-wise exact minimization with per-task curvatures:
-    out[j] = argmin_w sum_t L[j,t]/2 (w_t - A[j,t]/L[j,t])^2 + h(w)."""
+    out[j] = argmin_w sum_t L[j,t]/2 (w_t - A[j,t]/L[j,t])^2 + scale*h(w)."""
     cdef Penalty pen = make_penalty(kind, lam1, lam2, tau, positive)
     if L.shape[0] != A.shape[0] or L.shape[1] != A.shape[1]:
         raise ValueError("A and L must have the same shape")
@@ -31,7 +31,7 @@ def prox_diag_rows(int kind, double lam1, double lam2, double tau, bint positive
     cdef double[:, ::1] o = out
     cdef Py_ssize_t j
     for j in range(o.shape[0]):
-        row_prox_diag(&pen, &o[j, 0], <int> o.shape[1], &L[j, 0])
+        row_prox_diag(&pen, &o[j, 0], <int> o.shape[1], &L[j, 0], scale)
     return out
 
 

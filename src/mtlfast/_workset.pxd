@@ -4,7 +4,7 @@
 from cython cimport floating
 from libc.stdlib cimport qsort
 from libc.math cimport fmax, sqrt, INFINITY
-from mtlfast._prox cimport Penalty, row_dual_norm
+from mtlfast._prox cimport Penalty, pen_factor, feature_dual_norm
 
 
 ctypedef struct ScoredFeature:
@@ -24,14 +24,16 @@ cdef inline int build_ws(const Penalty* pen, const double* norms2, const floatin
     """Working set among the p features of act (all when NULL): every feature
     with a nonzero row, then the features whose dual constraint is closest to
     active, scored by
-        (1 - N^D(XtA_j) / max(n lam1, dn)) / ||X_aug_j||   (smaller first),
+        (1 - N^D(XtA_j) / (pf_j max(n lam1, dn))) / (||X_aug_j|| / pf_j)
+    (smaller first; with penalty factors pf the constraint and the column
+    divided by pf_j; an unpenalized feature, pf_j = 0, is always in),
     up to ws_size features, returned sorted by index. Returns its size.
     W[t * ldw + j] is task t's coefficient j; XtA[j * ldx + t] the dual
     constraint's vector (n-scaled); norms2[j] the block's curvature
     (||X_j||^2; for per-task designs max_t ||X[rows t, j]||^2, n = 1); features
     with norms2[j] = 0 never enter."""
     cdef int j, t, k, kk, m = 0
-    cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2
+    cdef double scale = fmax(n * pen.lam1, dn), lam2n = n * pen.lam2, f
     cdef bint nz
     for kk in range(p):
         j = kk if act == NULL else act[kk]
@@ -43,11 +45,12 @@ cdef inline int build_ws(const Penalty* pen, const double* norms2, const floatin
         if norms2[j] == 0.0:
             continue
         sc[m].j = j
-        if nz:
+        f = pen_factor(pen, j)
+        if nz or f <= 0.0:
             sc[m].score = -INFINITY
         else:
-            sc[m].score = ((1.0 - row_dual_norm(pen, &XtA[j * ldx], T, buf) / scale)
-                           / sqrt(norms2[j] + lam2n))
+            sc[m].score = ((1.0 - feature_dual_norm(pen, j, &XtA[j * ldx], T, buf) / scale)
+                           / (sqrt(norms2[j] + lam2n * f) / f))
         m += 1
     return select_ws(sc, m, ws_size, ws)
 
