@@ -3,20 +3,24 @@
 Every penalty here acts on the rows W[j, :] (one feature across tasks) of the
 coefficient matrix W of shape (n_features, n_tasks) and has the form
 
-    Omega(W) = sum_j  lam1 * N(W[j, :]) + 0.5 * lam2 * ||W[j, :]||^2
+    Omega(W) = sum_j  pf_j * (lam1 * N(W[j, :]) + 0.5 * lam2 * ||W[j, :]||^2)
 
 with N one of ||.||_1 (L1 family), ||.||_2 (L2,1 family) or
 tau ||.||_1 + (1 - tau) ||.||_2 (sparse-group). Each object gives its value,
 row-wise prox, dual norm, KKT violation (distance of -grad to the
 subdifferential) and alpha_max, and maps to a kernel enum + parameters.
+pf: the optional per-feature penalty factors (`factor`, glmnet's
+penalty.factor; None: all 1; pf_j = 0 leaves feature j unpenalized), set by
+`with_factor` (mtlfast.penalties.factors.check_penalty_factor validates and
+rescales a user's vector).
 The kernel enum (NormKind) is defined once, in src/mtlfast/_kinds.pxd.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 import numbers
 
 import numpy as np
 
-from .._kinds import NormKind
+from .._kinds import NormKind, CONSTANTS
 
 # the kernels' enum (defined once, in src/mtlfast/_kinds.pxd)
 NORM_L1, NORM_L21, NORM_SGL = NormKind.NORM_L1, NormKind.NORM_L21, NormKind.NORM_SGL
@@ -78,12 +82,33 @@ class _RowPenalty:
     """Base class: subclasses define `lam1`, `lam2`, `tau`, `kind`."""
 
     positive = False
+    # per-feature factors of both strengths (read-only float64, or None: all 1)
+    factor: object = field(default=None, kw_only=True, compare=False, repr=False)
 
     def __post_init__(self):
         _check_alpha(self.alpha)
         for name in ("l1_ratio", "tau"):
             if name in self.__dataclass_fields__:
                 _check_ratio(getattr(self, name), name)
+        if self.factor is not None:
+            pf = np.array(self.factor, dtype=np.float64, order="C")
+            if pf.ndim != 1 or not np.isfinite(pf).all() or (pf < 0).any():
+                raise ValueError("penalty factors must be a 1-D array of finite "
+                                 "non-negative numbers.")
+            pf.flags.writeable = False
+            object.__setattr__(self, "factor", pf)
+
+    def with_factor(self, factor):
+        """The same penalty with per-feature factors (None: none)."""
+        return replace(self, factor=factor)
+
+    def row_factors(self, p):
+        """pf as a (p,) array (ones without factors)."""
+        return np.ones(p) if self.factor is None else self.factor
+
+    def _pf(self, W):
+        """pf as a column matching the rows of W."""
+        return self.row_factors(np.atleast_2d(W).shape[0])[:, None]
 
     # -- kernel mapping -------------------------------------------------
     def kernel_params(self):
@@ -110,7 +135,9 @@ class _RowPenalty:
     def value(self, W):
         """Omega(W) for W of shape (n_features, n_tasks)."""
         W = np.atleast_2d(W)
-        return float(self.lam1 * self.row_norms(W).sum() + 0.5 * self.lam2 * np.sum(W * W))
+        pf = self._pf(W)[:, 0]
+        return float(self.lam1 * pf @ self.row_norms(W)
+                     + 0.5 * self.lam2 * pf @ np.sum(W * W, axis=1))
 
     def prox(self, A, step):
         """Row-wise argmin_w 1/2 ||w - A_j||^2 + step_j * h(w).
@@ -119,6 +146,8 @@ class _RowPenalty:
         """
         A = np.atleast_2d(np.asarray(A, dtype=float))
         step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
+        if self.factor is not None:      # row j's penalty is pf_j h
+            step = step * self._pf(A)
         thr = step * self.lam1
         if self.positive and self.kind != NORM_L1:
             A = np.maximum(A, 0.0)      # h + the orthant's indicator: clip, then h's prox
@@ -133,8 +162,8 @@ class _RowPenalty:
             out = block_soft_threshold(soft_threshold(A, self.tau * thr), (1 - self.tau) * thr)
         return out / (1.0 + step * self.lam2)
 
-    def prox_diag(self, a, L):
-        """argmin_w sum_t L_t/2 (w_t - a_t/L_t)^2 + h(w) for one row (length T).
+    def prox_diag(self, a, L, pf=1.0):
+        """argmin_w sum_t L_t/2 (w_t - a_t/L_t)^2 + pf h(w) for one row (length T).
 
         a = L * w_old + g, L >= 0: the exact minimization over a feature's row
         when each task's part of the data term is its own quadratic (per-task
@@ -146,8 +175,8 @@ class _RowPenalty:
         mtlfast._prox.row_prox_diag, same steps).
         """
         a = np.asarray(a, dtype=float)
-        d = np.asarray(L, dtype=float) + self.lam2
-        b = self.lam1
+        d = np.asarray(L, dtype=float) + pf * self.lam2
+        b = pf * self.lam1
         if self.kind == NORM_L1:
             s = np.maximum(a - b, 0.0) if self.positive else soft_threshold(a, b)
             return np.divide(s, d, out=np.zeros_like(s), where=s != 0)
@@ -187,12 +216,29 @@ class _RowPenalty:
             return np.linalg.norm(V, axis=1)
         return np.array([_sgl_dual_norm_row(v, self.tau) for v in V])
 
+    def scaled_dual_norms(self, V):
+        """N^D(V_j) / pf_j for every row: feature j's dual constraint
+        N^D(V_j) <= lam1 pf_j read against lam1. Unpenalized rows (pf_j = 0,
+        constraint V_j = 0) enter with pf_j = UNPENALIZED_DUAL (the kernels'
+        _prox.feature_dual_norm; see mtlfast.penalties.factors)."""
+        dn = self.dual_norm_rows(V)
+        if self.factor is None:
+            return dn
+        pf = self.factor
+        return dn / np.where(pf > 0, pf, CONSTANTS["UNPENALIZED_DUAL"])
+
     def alpha_max(self, XtY_over_n):
-        """Smallest alpha with W = 0 optimal, given X^T Y / n of shape (p, T)."""
+        """Smallest alpha with W = 0 optimal (on the penalized rows), given
+        X^T Y / n of shape (p, T) (with unpenalized features: the gradient
+        with those fitted, whose own rows are then 0 and do not count; see
+        mtlfast.penalties.factors)."""
         ratio = self.l1_share
         if ratio == 0:
             return np.inf
-        return float(self.dual_norm_rows(XtY_over_n).max(initial=0.0) / ratio)
+        dn = self.scaled_dual_norms(XtY_over_n)
+        if self.factor is not None:
+            dn = np.where(self.factor > 0, dn, 0.0)
+        return float(dn.max(initial=0.0) / ratio)
 
     def subdiff_distance(self, W, grad):
         """Per-row distance of -grad_j to the subdifferential of h at W_j.
@@ -201,10 +247,11 @@ class _RowPenalty:
         the optimum (the KKT conditions).
         """
         W = np.atleast_2d(W)
-        v = -np.atleast_2d(grad) - self.lam2 * W
-        lam1 = self.lam1
+        pf = self._pf(W)[:, 0]
+        v = -np.atleast_2d(grad) - self.lam2 * pf[:, None] * W
         out = np.empty(W.shape[0])
         for j, (w, g) in enumerate(zip(W, v)):
+            lam1 = self.lam1 * pf[j]
             nz = w != 0
             if self.kind == NORM_L1:
                 if self.positive:

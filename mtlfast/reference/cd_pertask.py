@@ -16,22 +16,26 @@ def duality_gap_tasks(df, W, penalty):
     """Duality gap of the per-task problem at W (same construction as
     duality_gap, n = 1)."""
     lam1, lam2 = penalty.lam1, penalty.lam2
+    pf = penalty.row_factors(df.n_features)[:, None]
     r = df.residual(W)
     y = df.y_eff.astype(np.float64)
     AtR = df.xtr(r)
     if lam1 > 0:
-        XtA = AtR - lam2 * W
-        dn = penalty.dual_norm_rows(XtA).max(initial=0.0)
+        XtA = AtR - lam2 * pf * W
+        dn = penalty.scaled_dual_norms(XtA).max(initial=0.0)
         cst = min(1.0, lam1 / dn) if dn > 0 else 1.0
-        Ra2 = float(r @ r) + lam2 * float(np.sum(W ** 2))
-        primal = 0.5 * Ra2 + lam1 * penalty.row_norms(W).sum()
-        # ||Ya - theta||^2 with Ya = [y; 0], theta = cst * [r; -sqrt(lam2) W]
+        Wq = float(np.sum(pf * W ** 2))
+        Ra2 = float(r @ r) + lam2 * Wq
+        primal = 0.5 * Ra2 + lam1 * float(pf[:, 0] @ penalty.row_norms(W))
+        # ||Ya - theta||^2 with Ya = [y; 0], theta = cst * [r; -sqrt(lam2 pf) W]
         dual = 0.5 * float(y @ y) - 0.5 * (float(np.sum((y - cst * r) ** 2))
-                                           + cst ** 2 * lam2 * float(np.sum(W ** 2)))
+                                           + cst ** 2 * lam2 * Wq)
         return float(primal - dual)
     if lam2 > 0:
-        primal = 0.5 * float(r @ r) + 0.5 * lam2 * float(np.sum(W ** 2))
-        dual = float(r @ y) - 0.5 * float(r @ r) - 0.5 * float(np.sum(AtR ** 2)) / lam2
+        pen = pf[:, 0] > 0
+        primal = 0.5 * float(r @ r) + 0.5 * lam2 * float(np.sum(pf * W ** 2))
+        dual = (float(r @ y) - 0.5 * float(r @ r)
+                - 0.5 * float(np.sum(AtR[pen] ** 2 / pf[pen])) / lam2)
         return float(primal - dual)
     return 0.5 * float(r @ r) if penalty.dual_norm_rows(AtR).max(initial=0.0) > 0 else \
         float(r @ r - r @ y)
@@ -53,6 +57,7 @@ def bcd_tasks(df, penalty, W0=None, max_epochs=100, tol=None):
     X = df.design_dense()
     W = np.zeros((p, T)) if W0 is None else np.array(W0, dtype=np.float64)
     L = np.array([[X[s, j] @ X[s, j] for s in sl] for j in range(p)])     # (p, T)
+    pf = penalty.row_factors(p)
     r = df.residual(W)
     yy = float(np.sum(df.y_eff.astype(np.float64) ** 2))
     epoch = 0
@@ -60,7 +65,7 @@ def bcd_tasks(df, penalty, W0=None, max_epochs=100, tol=None):
         for j in range(p):
             g = np.array([X[s, j] @ r[s] for s in sl])
             w_old = W[j].copy()
-            W[j] = penalty.prox_diag(L[j] * w_old + g, L[j])
+            W[j] = penalty.prox_diag(L[j] * w_old + g, L[j], pf[j])
             for t, s in enumerate(sl):
                 if W[j, t] != w_old[t]:
                     r[s] -= X[s, j] * (W[j, t] - w_old[t])
@@ -79,10 +84,13 @@ def gap_safe_screen_tasks(df, W, penalty):
     lam1, lam2 = penalty.lam1, penalty.lam2
     if lam1 <= 0:
         return np.zeros(df.n_features, dtype=bool)
+    pf = penalty.row_factors(df.n_features)
     r = df.residual(W)
-    dn = penalty.dual_norm_rows(df.xtr(r) - lam2 * W)
+    dn = penalty.scaled_dual_norms(df.xtr(r) - lam2 * pf[:, None] * W)
     c = min(1.0, lam1 / dn.max()) if dn.max(initial=0) > 0 else 1.0
     X = df.design_dense()
     L = np.array([[X[s, j] @ X[s, j] for s in df.task_slices()] for j in range(df.n_features)])
     radius = np.sqrt(max(2.0 * duality_gap_tasks(df, W, penalty), 0.0))
-    return c * dn + radius * np.sqrt(L.max(axis=1) + lam2) < lam1 * (1 - 1e-9)
+    with np.errstate(divide="ignore"):
+        col = np.sqrt(L.max(axis=1) + lam2 * pf) / pf
+    return (pf > 0) & (c * dn + radius * col < lam1 * (1 - 1e-9))

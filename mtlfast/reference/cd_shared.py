@@ -22,21 +22,29 @@ def duality_gap(X, Y, W, penalty):
     With lam1 = 0 (ridge) the Fenchel dual
     D(theta) = <theta, Y> - ||theta||^2/2 - ||X^T theta||^2 / (2 n lam2) is
     evaluated at theta = R.
+    With penalty factors pf, row j's strengths are pf_j lam1, pf_j lam2: the
+    augmented rows are sqrt(n lam2 pf_j) e_j and feature j's constraint is
+    N^D(Xa_j^T theta) <= n lam1 pf_j. Unpenalized features (pf_j = 0) are
+    left out of the dual scaling: the gap certifies only where their columns
+    are orthogonal to the residual (mtlfast.penalties.factors refits them).
     """
     n = X.shape[0]
     lam1, lam2 = n * penalty.lam1, n * penalty.lam2
+    pf = penalty.row_factors(X.shape[1])[:, None]
     R = Y - X @ W
     if lam1 > 0:
-        Ra = np.vstack([R, -np.sqrt(lam2) * W])
+        Ra = np.vstack([R, -np.sqrt(lam2 * pf) * W])
         Ya = np.vstack([Y, np.zeros_like(W)])
-        XtA = X.T @ R - lam2 * W  # = Xa^T Ra
-        dn = penalty.dual_norm_rows(XtA).max(initial=0.0)
+        XtA = X.T @ R - lam2 * pf * W  # = Xa^T Ra
+        dn = penalty.scaled_dual_norms(XtA).max(initial=0.0)
         theta = Ra * (min(1.0, lam1 / dn) if dn > 0 else 1.0)
-        primal = 0.5 * np.sum(Ra ** 2) + lam1 * penalty.row_norms(W).sum()
+        primal = 0.5 * np.sum(Ra ** 2) + lam1 * pf[:, 0] @ penalty.row_norms(W)
         dual = 0.5 * np.sum(Ya ** 2) - 0.5 * np.sum((Ya - theta) ** 2)
     elif lam2 > 0:
-        primal = 0.5 * np.sum(R ** 2) + 0.5 * lam2 * np.sum(W ** 2)
-        dual = np.sum(R * Y) - 0.5 * np.sum(R ** 2) - 0.5 * np.sum((X.T @ R) ** 2) / lam2
+        pen = pf[:, 0] > 0
+        primal = 0.5 * np.sum(R ** 2) + 0.5 * lam2 * np.sum(pf * W ** 2)
+        dual = (np.sum(R * Y) - 0.5 * np.sum(R ** 2)
+                - 0.5 * np.sum((X.T @ R)[pen] ** 2 / pf[pen]) / lam2)
     else:
         # least squares: the lam1 > 0 formula with cst = 0 (scikit-learn's value)
         if penalty.dual_norm_rows(X.T @ R).max(initial=0.0) > 0:
@@ -102,16 +110,19 @@ def gap_safe_screen(X, Y, W, penalty):
     (N^D(v) <= ||v||_2 for every penalty here), with the kernels' relative
     margin of 1e-9 against rounding (an active feature's dual constraint
     holds with equality only up to rounding, and the ball vanishes at the
-    optimum).
+    optimum). With penalty factors: constraint and column divided by pf_j;
+    unpenalized features are never screened.
     """
     n = X.shape[0]
     lam1, lam2 = n * penalty.lam1, n * penalty.lam2
     if lam1 <= 0:
         return np.zeros(X.shape[1], dtype=bool)
+    pf = penalty.row_factors(X.shape[1])
     R = Y - X @ W
-    dual_norms = penalty.dual_norm_rows(X.T @ R - lam2 * W)
+    dual_norms = penalty.scaled_dual_norms(X.T @ R - lam2 * pf[:, None] * W)
     dn = dual_norms.max(initial=0.0)
     cst = min(1.0, lam1 / dn) if dn > 0 else 1.0
     radius = np.sqrt(max(2.0 * n * duality_gap(X, Y, W, penalty), 0.0))
-    return (cst * dual_norms + radius * np.sqrt(np.sum(X ** 2, axis=0) + lam2)
-            < lam1 * (1 - 1e-9))
+    with np.errstate(divide="ignore"):
+        col = np.sqrt(np.sum(X ** 2, axis=0) + lam2 * pf) / pf
+    return (pf > 0) & (cst * dual_norms + radius * col < lam1 * (1 - 1e-9))

@@ -44,19 +44,22 @@ def _pen_change(pen, W1, W2):
     totals: the line search compares changes far below h's rounding)."""
     d = pen.lam1 * (pen.row_norms(W2) - pen.row_norms(W1))
     d += 0.5 * pen.lam2 * (np.sum(W2 * W2, axis=1) - np.sum(W1 * W1, axis=1))
-    return float(d.sum())
+    return float((pen.row_factors(len(d)) * d).sum())
 
 
 def working_set(pen, norms2, W, XtA, dn, ws_size):
     """The working set (mtlfast._workset.build_ws with n = 1): every feature
     with a nonzero row, then the features whose dual constraint is closest to
-    active, scored by (1 - N^D(XtA_j) / max(lam1, dn)) / sqrt(norms2_j + lam2)
-    (smaller first, ties by index), up to ws_size features, sorted by index.
-    Features with norms2 = 0 never enter."""
+    active, scored by (1 - N^D(XtA_j) / (pf_j max(lam1, dn)))
+    / (sqrt(norms2_j + lam2 pf_j) / pf_j) (smaller first, ties by index), up
+    to ws_size features, sorted by index. Features with norms2 = 0 never
+    enter; unpenalized ones (pf_j = 0) always do."""
     feats = np.flatnonzero(norms2 > 0)
-    score = (1.0 - pen.dual_norm_rows(XtA[feats]) / max(pen.lam1, dn)) \
-        / np.sqrt(norms2[feats] + pen.lam2)
-    score[np.any(W[feats] != 0, axis=1)] = -np.inf
+    pf = pen.row_factors(len(norms2))[feats]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (1.0 - pen.scaled_dual_norms(XtA)[feats] / max(pen.lam1, dn)) \
+            / (np.sqrt(norms2[feats] + pen.lam2 * pf) / pf)
+    score[np.any(W[feats] != 0, axis=1) | (pf <= 0)] = -np.inf
     best = np.lexsort((feats, score))[:ws_size]
     return np.sort(feats[best])
 
@@ -81,6 +84,7 @@ def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
     Hc = H - np.where(center, S ** 2 / np.where(center, Hb, 1.0), 0.0)
     Hc = np.maximum(Hc, 0.0)            # the curvature of w_jt with b_t re-optimized
     v = np.zeros(df.n_samples)          # A(D)
+    pf = pen.row_factors(p)
     m = np.zeros(T)                     # m_t = sum_{i in t} h_i v_i
 
     def inner_pass(js):
@@ -96,7 +100,7 @@ def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
             # exact minimization over (row j, intercepts): b eliminated
             gc = np.where(center, g - S[j] * gb / np.where(center, Hb, 1.0), g)
             old = W[j] + D[j]
-            new = pen.prox_diag(Hc[j] * old - gc, Hc[j])
+            new = pen.prox_diag(Hc[j] * old - gc, Hc[j], pf[j])
             delta = new - old
             if np.any(delta != 0):
                 D[j] += delta

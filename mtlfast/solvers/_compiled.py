@@ -15,10 +15,12 @@ datafit writes it (no hidden factor). `tol` multiplies datafit.gap_scale()
 in the datafit's own scaling either way.
 """
 from dataclasses import dataclass, field, replace
+import functools
 
 import numpy as np
 
 from ..datafits._checks import check_shared_norms
+from ..penalties.factors import unpenalized, refit_unpenalized, quadratic_gaps
 from .. import _cd_shared, _cd_pertask, _cd_structured, _pn_logistic, reference
 from .. import _control
 from .._config import resolve_n_threads, single_threaded_blas
@@ -71,6 +73,62 @@ class SolveResult:
     x_passes: float = None     # shared design: the work in passes over X (see _cd_shared.solve)
 
 
+UNPENALIZED_ROUNDS = 10     # kernel re-runs (tol / 10 each) while the refit point's gap is above tol
+
+
+def _block_gaps_logistic(datafit, W, b, penalty):
+    """The logistic solver's blocks' gaps (per task when separable)."""
+    if penalty.separable and datafit.n_tasks > 1:
+        return np.array([datafit.task_block(t).gap(W[:, [t]], b[[t]], penalty)
+                         for t in range(datafit.n_tasks)])
+    return np.array([datafit.gap(W, b, penalty)])
+
+
+def _block_scales(datafit, penalty, logistic):
+    """What tol multiplies, per block, in the gaps' scaling."""
+    if logistic:
+        if penalty.separable and datafit.n_tasks > 1:
+            return np.array([datafit.task_block(t).gap_scale() for t in range(datafit.n_tasks)])
+        return np.array([datafit.gap_scale()])
+    s = np.atleast_1d(np.asarray(datafit.gap_scale(), dtype=float))
+    if hasattr(datafit, "X_dense"):        # shared design: per task, 1/(2n) scaling
+        Y = datafit.Y.astype(np.float64)
+        s = (Y * Y).sum(axis=0) / datafit.n_samples
+    return s if penalty.separable else np.array([s.sum()])
+
+
+def _finish_unpenalized(datafit, penalty, res, tol, rerun, logistic=False):
+    """Features with penalty factor 0: refit them exactly given the others
+    and recompute the certificate there (mtlfast.penalties.factors); when that
+    gap is above tol, run the solver again from the refit point with tol / 10
+    (at most UNPENALIZED_ROUNDS times). rerun(coef (T, p), intercept, tol)
+    returns a SolveResult."""
+    U = unpenalized(penalty)
+    if U.size == 0 or tol is None or tol < 0:
+        return res
+    eps = tol * _block_scales(datafit, penalty, logistic)
+    n_iter = np.asarray(res.n_iter).copy()
+    for k in range(UNPENALIZED_ROUNDS + 1):
+        W = np.asarray(res.coef, dtype=np.float64).T
+        if logistic:
+            W, b = refit_unpenalized(datafit, W, U, res.intercept)
+            gaps = _block_gaps_logistic(datafit, W, b, penalty)
+        else:
+            W, b = refit_unpenalized(datafit, W, U), None
+            gaps = quadratic_gaps(datafit, W, penalty)
+        if (gaps <= eps).all() or k == UNPENALIZED_ROUNDS:
+            break
+        res = rerun(W.T, b, tol * 0.1 ** (k + 1))
+        n_iter = n_iter + np.asarray(res.n_iter).max()
+    res.coef = np.ascontiguousarray(W.T, dtype=res.coef.dtype)
+    res.gaps = gaps
+    res.n_iter = n_iter
+    res.residual = None
+    if logistic:
+        res.intercept = b
+    return res
+
+
 def _strategy(strategy):
     if strategy not in _STRATEGIES:
         raise ValueError(f"strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}.")
@@ -109,7 +167,7 @@ def _check_backend(backend):
         raise ValueError(f"backend must be 'cython' or 'reference', got {backend!r}.")
 
 
-def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
+def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
                  gap_freq=10, selection="cyclic", seed=0, n_threads=None,
                  backend="cython", strategy="auto", block_size=None, anderson_k=None, p0=None,
                  screening=True, screen_freq=0, covariance=True):
@@ -210,7 +268,7 @@ def solve_shared(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
     return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes)
 
 
-def solve_tasks(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
+def _solve_tasks_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,
                 n_threads=None, backend="cython", screening=True, strategy="ws", p0=None,
                 anderson_k=None):
     """Minimize a QuadraticPerTask datafit + a row penalty (mtlfast._cd_pertask).
@@ -299,7 +357,7 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
     return SolveResult(model.effective(parts).T, n_iter, gaps, r, parts=parts)
 
 
-def solve_logistic(datafit, penalty, coef_init=None, intercept_init=None, *, max_iter=100,
+def _solve_logistic_core(datafit, penalty, coef_init=None, intercept_init=None, *, max_iter=100,
                    tol=1e-8, max_inner=100, inner_tol=1e-3, strategy="ws", p0=10,
                    dtype=np.float64, n_threads=1, backend="cython"):
     """Minimize a LogisticPerTask datafit + a row penalty by proximal Newton
@@ -331,3 +389,26 @@ def solve_logistic(datafit, penalty, coef_init=None, intercept_init=None, *, max
     if tol < 0:
         gaps = np.full_like(gaps, np.inf)
     return SolveResult(coef, n_iter, gaps, intercept=b)
+
+
+def _with_unpenalized(core, default_tol, logistic=False):
+    """The public solver: `core`, then the exact treatment of unpenalized
+    features (_finish_unpenalized) when the penalty has factors of 0."""
+    @functools.wraps(core)
+    def solve(datafit, penalty, coef_init=None, *args, **kwargs):
+        res = core(datafit, penalty, coef_init, *args, **kwargs)
+        tol = kwargs.get("tol", default_tol)
+        if logistic:
+            def rerun(coef, b, t):
+                kw = dict(kwargs, tol=t)
+                return core(datafit, penalty, coef, b, **kw)
+        else:
+            def rerun(coef, b, t):
+                return core(datafit, penalty, coef, *args, **dict(kwargs, tol=t))
+        return _finish_unpenalized(datafit, penalty, res, tol, rerun, logistic)
+    return solve
+
+
+solve_shared = _with_unpenalized(_solve_shared_core, 1e-4)
+solve_tasks = _with_unpenalized(_solve_tasks_core, 1e-4)
+solve_logistic = _with_unpenalized(_solve_logistic_core, 1e-8, logistic=True)

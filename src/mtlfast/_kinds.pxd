@@ -30,6 +30,7 @@ cdef extern from *:
     #define MTLFAST_ARMIJO 1e-4
     #define MTLFAST_MAX_HALVINGS 50
     #define MTLFAST_UNDECIDABLE (16 * 2.220446049250313e-16)
+    #define MTLFAST_UNPENALIZED_DUAL 1e-3
     """
     # task-graph model with a coupled row penalty: most inner accelerated
     # proximal gradient steps per row update, and their early stop (a step
@@ -46,3 +47,8 @@ cdef extern from *:
     const double ARMIJO "MTLFAST_ARMIJO"
     const int MAX_HALVINGS "MTLFAST_MAX_HALVINGS"
     const double UNDECIDABLE "MTLFAST_UNDECIDABLE"
+    # penalty factors: an unpenalized feature's dual constraint A_j^T theta = 0
+    # enters the dual scaling as N^D(A_j^T theta) <= lam1 x this (the
+    # solvers' stopping tests then wait until it nearly holds; the final
+    # certificate is taken after the exact refit, where it holds to rounding)
+    const double UNPENALIZED_DUAL "MTLFAST_UNPENALIZED_DUAL"

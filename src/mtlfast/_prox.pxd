@@ -18,7 +18,7 @@ from libc.math cimport fabs, sqrt, fmax
 from libc.stdlib cimport qsort
 
 
-from mtlfast._kinds cimport NormKind, NORM_L1, NORM_L21, NORM_SGL
+from mtlfast._kinds cimport NormKind, NORM_L1, NORM_L21, NORM_SGL, UNPENALIZED_DUAL
 
 
 ctypedef struct Penalty:
@@ -259,13 +259,13 @@ cdef inline double row_dual_norm(const Penalty* pen, const double* v, int T,
 cdef inline double feature_dual_norm(const Penalty* pen, Py_ssize_t j, const double* v,
                                      int T, double* buf) noexcept nogil:
     """N^D(v) / pf_j: feature j's dual constraint N^D(A_j^T theta - lam2 pf_j W_j)
-    <= lam1 pf_j, read against lam1. An unpenalized feature (pf_j = 0) gives 0:
-    its constraint A_j^T theta = 0 is not part of the kernels' dual scaling
-    (mtlfast.solvers refits those features exactly before the final
-    certificate)."""
+    <= lam1 pf_j, read against lam1. An unpenalized feature (pf_j = 0), whose
+    constraint is A_j^T theta = 0, enters as pf_j = UNPENALIZED_DUAL (_kinds:
+    the stopping tests wait until it nearly holds; mtlfast.solvers refits those
+    features exactly before the final certificate, where it holds to rounding)."""
     cdef double f = pen_factor(pen, j)
     if f == 1.0:
         return row_dual_norm(pen, v, T, buf)
     if f <= 0.0:
-        return 0.0
+        f = UNPENALIZED_DUAL
     return row_dual_norm(pen, v, T, buf) / f
