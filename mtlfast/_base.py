@@ -22,6 +22,7 @@ from .datafits import (QuadraticShared, QuadraticPerTask, check_tasks, codes_for
 from .datafits._layout import repeat_design
 from . import _control
 from .solvers import solve_shared, solve_tasks
+from .penalties.factors import check_penalty_factor
 
 _COMMON_CONSTRAINTS = {
     "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -135,6 +136,17 @@ def fit_atomically(fit):
             self.__dict__.update(state)
             raise
     return wrapper
+
+
+PENALTY_FACTOR_CONSTRAINT = {"penalty_factor": [None, "array-like"]}
+
+
+def factored_penalty(est, n_features):
+    """est._make_penalty() with est.penalty_factor (validated, rescaled to sum
+    to n_features as glmnet does: mtlfast.penalties.factors)."""
+    pen = est._make_penalty()
+    pf = check_penalty_factor(getattr(est, "penalty_factor", None), n_features)
+    return pen if pf is None else pen.with_factor(pf)
 
 
 def check_finite_fit(coef, gaps, intercept=None):
@@ -333,7 +345,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
     def _solve_shared(self, datafit, coef_init, y_was_1d, strategy="auto"):
         """Solve on an assembled shared design from coef_init (or zeros) and
         set the fitted attributes (strategy: mtlfast.solvers.solve_shared's)."""
-        penalty = self._make_penalty()
+        penalty = factored_penalty(self, datafit.n_features)
         if self.alpha == 0:
             warnings.warn("With alpha=0, this algorithm does not converge well. "
                           "You are advised to use the LinearRegression estimator.",
@@ -376,7 +388,8 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         attributes."""
         if init is not None and np.shape(init) != (datafit.n_tasks, datafit.n_features):
             init = None
-        res = solve_tasks(datafit, self._make_penalty(), init, max_iter=self.max_iter,
+        res = solve_tasks(datafit, factored_penalty(self, datafit.n_features), init,
+                          max_iter=self.max_iter,
                           tol=self.tol, n_threads=self.n_threads)
         self._set_per_task_fit(datafit, res.coef, res.n_iter, res.gaps, labels, per_task)
 
@@ -405,7 +418,8 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         assemble them (the datafit protocol's alpha_max at alpha = 1)."""
         est = clone(self)
         datafit = est._assemble(X, y, sample_weight, tasks, task_weight)[0]
-        return datafit.alpha_max(est.set_params(alpha=1.0)._make_penalty())
+        return datafit.alpha_max(factored_penalty(est.set_params(alpha=1.0),
+                                                  datafit.n_features))
 
     def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                   param="alpha", values=()):

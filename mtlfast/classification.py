@@ -34,7 +34,7 @@ from ._config import resolve_n_threads
 from ._base import (TaskMetadata, check_search_can_score_tasks, fit_atomically, task_column,
                     _COMMON_CONSTRAINTS, _naming_errors, _stack_task_list,
                     _is_task_list, check_sample_weight,
-                    warn_if_not_converged, check_finite_fit)
+                    warn_if_not_converged, check_finite_fit, factored_penalty)
 from .datafits import (LogisticPerTask, check_tasks, codes_for, check_task_weight,
                        per_row_linear)
 from .solvers import solve_logistic
@@ -317,6 +317,13 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
         the features (gaps, the Newton model) among them, while the
         coordinate passes stay serial.
         None: OMP_NUM_THREADS or all cores; -1: all cores.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature factors of the penalty (glmnet's penalty.factor): feature
+        j's penalty is multiplied by pf_j (both its norm and ridge parts); 0
+        leaves a feature unpenalized. Rescaled internally to sum to
+        n_features, as glmnet does. None: all 1.
 
     Attributes
     ----------
@@ -343,13 +350,16 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
         "callback": _COMMON_CONSTRAINTS["callback"],
         "max_time": _COMMON_CONSTRAINTS["max_time"],
         "positive": ["boolean"],
+        "penalty_factor": [None, "array-like"],
     }
 
     def __init__(self, alpha=1.0, *, penalty="l21", l1_ratio=1.0, tau=0.5,
                  fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None, positive=False):
+                 verbose=0, callback=None, max_time=None, positive=False,
+                 penalty_factor=None):
         self.positive = positive
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -388,7 +398,8 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
 
     def _solve(self, df, init, labels=None):
         W0, b0 = (None, None) if init is None else init
-        return solve_logistic(df, self._make_penalty(), W0, b0, max_iter=self.max_iter,
+        return solve_logistic(df, factored_penalty(self, df.n_features), W0, b0,
+                              max_iter=self.max_iter,
                               tol=self.tol, dtype=self._dtype,
                               n_threads=resolve_n_threads(self.n_threads))
 
@@ -398,7 +409,7 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
         L1 share."""
         est = clone(self)
         df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
-        return df.alpha_max(est.set_params(alpha=1.0)._make_penalty())
+        return df.alpha_max(factored_penalty(est.set_params(alpha=1.0), df.n_features))
 
 
 def _tight(a):

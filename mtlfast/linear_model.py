@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
-from ._base import fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS
+from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
+                    PENALTY_FACTOR_CONSTRAINT)
 
 _RATIO = [Interval(numbers.Real, 0, 1, closed="both")]
 
@@ -45,6 +46,11 @@ class MultiTaskElasticNet(SharedDesignRegressor):
     n_threads : int or None, default=None
         OpenMP threads (None: OMP_NUM_THREADS or all cores; -1: all cores).
         Results do not depend on it.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature factors of the penalty (glmnet's penalty.factor): feature
+        j's penalty is multiplied by pf_j (both its norm and ridge parts); 0
+        leaves a feature unpenalized. Rescaled internally to sum to
+        n_features, as glmnet does. None: all 1.
 
     Attributes
     ----------
@@ -59,13 +65,15 @@ class MultiTaskElasticNet(SharedDesignRegressor):
 
     _mono_task_name = "ElasticNet"
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"],
-                              "positive": ["boolean"]}
+                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, random_state=None,
                  selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None, positive=False):
+                 verbose=0, callback=None, max_time=None, positive=False,
+                 penalty_factor=None):
         self.positive = positive
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -93,17 +101,18 @@ class MultiTaskLasso(MultiTaskElasticNet):
 
     _mono_task_name = "Lasso"
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "copy_X": ["boolean"],
-                              "positive": ["boolean"]}
+                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None, positive=False):
+                 verbose=0, callback=None, max_time=None, positive=False,
+                 penalty_factor=None):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
                          verbose=verbose, callback=callback, max_time=max_time,
-                         positive=positive)
+                         positive=positive, penalty_factor=penalty_factor)
 
     def _make_penalty(self):
         return penalties.L21(self.alpha, positive=self.positive)
@@ -146,12 +155,14 @@ class ElasticNet(SharedDesignRegressor):
     _multi_task_only = False
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"],
                               "positive": ["boolean"],
-                              "precompute": ["boolean", "array-like", StrOptions({"auto"})]}
+                              "precompute": ["boolean", "array-like", StrOptions({"auto"})],
+                              **PENALTY_FACTOR_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -208,12 +219,13 @@ class Lasso(ElasticNet):
     def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          precompute=precompute, max_iter=max_iter, copy_X=copy_X, tol=tol,
                          warm_start=warm_start, positive=positive,
                          random_state=random_state, selection=selection, n_threads=n_threads,
-                         verbose=verbose, callback=callback, max_time=max_time)
+                         verbose=verbose, callback=callback, max_time=max_time,
+                         penalty_factor=penalty_factor)
 
     def _make_penalty(self):
         return penalties.L1(self.alpha, positive=self.positive)
@@ -236,12 +248,13 @@ class MultiTaskSparseGroupLasso(MultiTaskLasso):
     def __init__(self, alpha=1.0, *, tau=0.5, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None, positive=False):
+                 verbose=0, callback=None, max_time=None, positive=False,
+                 penalty_factor=None):
         super().__init__(alpha=alpha, fit_intercept=fit_intercept, copy_X=copy_X,
                          max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
                          verbose=verbose, callback=callback, max_time=max_time,
-                         positive=positive)
+                         positive=positive, penalty_factor=penalty_factor)
         self.tau = tau
 
     def _make_penalty(self):
