@@ -95,6 +95,11 @@ class _RowPenalty:
             if pf.ndim != 1 or not np.isfinite(pf).all() or (pf < 0).any():
                 raise ValueError("penalty factors must be a 1-D array of finite "
                                  "non-negative numbers.")
+            if self.positive and (pf == 0).any():
+                raise ValueError(
+                    "positive=True with unpenalized features (penalty_factor 0) is not "
+                    "supported: their exact refit, which the certificate needs, is "
+                    "unconstrained. Give those features a small positive factor instead.")
             pf.flags.writeable = False
             object.__setattr__(self, "factor", pf)
 
@@ -139,15 +144,17 @@ class _RowPenalty:
         return float(self.lam1 * pf @ self.row_norms(W)
                      + 0.5 * self.lam2 * pf @ np.sum(W * W, axis=1))
 
-    def prox(self, A, step):
-        """Row-wise argmin_w 1/2 ||w - A_j||^2 + step_j * h(w).
+    def prox(self, A, step, rows=None):
+        """Row-wise argmin_w 1/2 ||w - A_j||^2 + step_j * pf_j * h(w).
 
-        A : (p, T); step : scalar or (p,) array.
+        A : (p, T); step : scalar or (p,) array; rows: the features A's rows
+        are (None: all of them, in order; their factors pf apply).
         """
         A = np.atleast_2d(np.asarray(A, dtype=float))
         step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
         if self.factor is not None:      # row j's penalty is pf_j h
-            step = step * self._pf(A)
+            pf = self.factor if rows is None else self.factor[rows]
+            step = step * pf[:, None]
         thr = step * self.lam1
         if self.positive and self.kind != NORM_L1:
             A = np.maximum(A, 0.0)      # h + the orthant's indicator: clip, then h's prox

@@ -91,7 +91,7 @@ def bcd(X, Y, penalty, W0=None, max_epochs=100, tol=None):
             w_old = W[j].copy()
             # gradient step on the block, then the prox of the penalty
             z = w_old + X[:, j] @ R / (n * L[j])
-            W[j] = penalty.prox(z[None, :], 1.0 / L[j])[0]
+            W[j] = penalty.prox(z[None, :], 1.0 / L[j], rows=[j])[0]
             R -= np.outer(X[:, j], W[j] - w_old)
         if tol is not None and duality_gap(X, Y, W, penalty) <= tol * np.sum(Y ** 2) / n:
             break
