@@ -33,15 +33,17 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import penalties
 from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
-                    check_search_can_score_tasks, task_column)
+                    check_search_can_score_tasks, task_column, PENALTY_FACTOR_CONSTRAINT)
+from .penalties.factors import check_penalty_factor
 from .solvers import solve_structured
 from .datafits._layout import by_label
 from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
                                    check_source)
 
 _POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
-_STRUCT_CONSTRAINTS = {k: v for k, v in _COMMON_CONSTRAINTS.items()
-                       if k not in ("alpha", "selection", "random_state")}
+_STRUCT_CONSTRAINTS = {**{k: v for k, v in _COMMON_CONSTRAINTS.items()
+                          if k not in ("alpha", "selection", "random_state")},
+                       **PENALTY_FACTOR_CONSTRAINT}
 
 
 class _StructuredRegressor(SharedDesignRegressor):
@@ -138,6 +140,11 @@ _DOC_COMMON = """
     n_threads : int or None, default=None
         OpenMP threads (None: OMP_NUM_THREADS or all cores). Results do not
         depend on it.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature factors (> 0) of the model's row penalties (glmnet's
+        penalty.factor; the graph term is not scaled), rescaled to sum to
+        n_features. Zeros (unpenalized features) are for the row-penalty
+        models only.
 """
 
 _DOC_ATTRS = """
@@ -184,7 +191,8 @@ class DirtyMultiTaskLasso(_TwoPartRegressor):
 
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, fit_intercept=True,
                  max_iter=1000, tol=1e-4, warm_start=False, n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self.fit_intercept = fit_intercept
@@ -197,7 +205,14 @@ class DirtyMultiTaskLasso(_TwoPartRegressor):
         self.max_time = max_time
 
     def _make_model(self, datafit, labels=None):
-        return TwoPart(penalties.L21(self.alpha_shared), penalties.L1(self.alpha_specific))
+        return TwoPart(penalties.L21(self.alpha_shared), penalties.L1(self.alpha_specific),
+                       factor=_factor(self, datafit))
+
+
+def _factor(est, datafit):
+    """est.penalty_factor validated and rescaled (mtlfast.penalties.factors);
+    the structured models take factors > 0 only."""
+    return check_penalty_factor(getattr(est, "penalty_factor", None), datafit.n_features)
 
 
 def _part_penalty(name, alpha, allow_l21):
@@ -245,7 +260,8 @@ class MeanRegularizedMultiTask(_TwoPartRegressor):
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, shared_penalty="l1",
                  specific_penalty="l21", fit_intercept=True, max_iter=1000, tol=1e-4,
                  warm_start=False, n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self.shared_penalty = shared_penalty
@@ -262,7 +278,7 @@ class MeanRegularizedMultiTask(_TwoPartRegressor):
     def _make_model(self, datafit, labels=None):
         return TwoPart(_part_penalty(self.shared_penalty, self.alpha_shared, False),
                        _part_penalty(self.specific_penalty, self.alpha_specific, True),
-                       shared_a=True)
+                       shared_a=True, factor=_factor(self, datafit))
 
 
 class TaskGraphMultiTask(_StructuredRegressor):
@@ -298,7 +314,8 @@ class TaskGraphMultiTask(_StructuredRegressor):
     def __init__(self, alpha=1.0, *, graph_alpha=1.0, similarity=None, penalty="l21",
                  fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,
                  n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.graph_alpha = graph_alpha
         self.similarity = similarity
@@ -318,7 +335,8 @@ class TaskGraphMultiTask(_StructuredRegressor):
         A = np.ones((T, T)) if self.similarity is None else by_label(
             self.similarity, labels, "similarity")
         pen = penalties.L1(self.alpha) if self.penalty == "l1" else penalties.L21(self.alpha)
-        return TaskGraph(pen, self.graph_alpha, check_similarity(A, T))
+        return TaskGraph(pen, self.graph_alpha, check_similarity(A, T),
+                         factor=_factor(self, datafit))
 
 
 class TransferLasso(_StructuredRegressor):
@@ -356,7 +374,8 @@ class TransferLasso(_StructuredRegressor):
 
     def __init__(self, alpha=1.0, *, beta=0.5, coef_source=None, fit_intercept=True,
                  max_iter=1000, tol=1e-4, warm_start=False, n_threads=None,
-                 verbose=0, callback=None, max_time=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.beta = beta
         self.coef_source = coef_source
@@ -383,4 +402,4 @@ class TransferLasso(_StructuredRegressor):
 
     def _make_model(self, datafit, labels=None):
         S = check_source(self.coef_source, datafit.n_tasks, datafit.n_features)
-        return Transfer(self.alpha, self.beta, S)
+        return Transfer(self.alpha, self.beta, S, factor=_factor(self, datafit))

@@ -51,6 +51,11 @@ _LOGISTIC_DOC = """
         cores). Results do not depend on it.
     verbose, callback, max_time : progress lines, a callable(info) that can
         stop the fit, a time budget in seconds (one report per Newton step).
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature factors (> 0) of the model's row penalties (glmnet's
+        penalty.factor; the graph term is not scaled), rescaled to sum to
+        n_features. Zeros (unpenalized features) are for the row-penalty
+        models only.
 
     Attributes
     ----------
@@ -137,7 +142,8 @@ class DirtyMultiTaskLogisticRegression(_TwoPartClassifier):
 
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, fit_intercept=True,
                  max_iter=100, tol=1e-6, warm_start=False, n_threads=None, verbose=0,
-                 callback=None, max_time=None):
+                 callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self._set_common(fit_intercept, max_iter, tol, warm_start, n_threads, verbose,
@@ -172,7 +178,9 @@ class MeanRegularizedMultiTaskLogisticRegression(_TwoPartClassifier):
 
     def __init__(self, alpha_shared=1.0, alpha_specific=1.0, *, shared_penalty="l1",
                  specific_penalty="l21", fit_intercept=True, max_iter=100, tol=1e-6,
-                 warm_start=False, n_threads=None, verbose=0, callback=None, max_time=None):
+                 warm_start=False, n_threads=None, verbose=0, callback=None, max_time=None,
+                 penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha_shared = alpha_shared
         self.alpha_specific = alpha_specific
         self.shared_penalty = shared_penalty
@@ -205,7 +213,9 @@ class TaskGraphMultiTaskLogisticRegression(_StructuredClassifier):
 
     def __init__(self, alpha=1.0, *, graph_alpha=1.0, similarity=None, penalty="l21",
                  fit_intercept=True, max_iter=100, tol=1e-6, warm_start=False,
-                 n_threads=None, verbose=0, callback=None, max_time=None):
+                 n_threads=None, verbose=0, callback=None, max_time=None,
+                 penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.graph_alpha = graph_alpha
         self.similarity = similarity
@@ -246,7 +256,8 @@ class TransferLogisticRegression(_StructuredClassifier):
 
     def __init__(self, alpha=1.0, *, beta=0.5, coef_source=None, fit_intercept=True,
                  max_iter=100, tol=1e-6, warm_start=False, n_threads=None, verbose=0,
-                 callback=None, max_time=None):
+                 callback=None, max_time=None, penalty_factor=None):
+        self.penalty_factor = penalty_factor
         self.alpha = alpha
         self.beta = beta
         self.coef_source = coef_source

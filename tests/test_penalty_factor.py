@@ -1,9 +1,12 @@
 """Penalty factors (glmnet's penalty.factor): kernels against their twins,
 the convex oracle (cvxpy), the certificate with unpenalized features, alpha_max,
 glmnet's rescaling, and bad input."""
+import warnings
+
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 
 from mtlfast import (Lasso, ElasticNet, MultiTaskLasso, MultiTaskElasticNet,
                      MultiTaskSparseGroupLasso, MultiTaskLogisticRegression)
@@ -260,3 +263,124 @@ def test_positivity_with_unpenalized_features_is_refused():
         MultiTaskLasso(0.1, positive=True, penalty_factor=np.r_[0.0, np.ones(11)]).fit(X, Y)
     fit = MultiTaskLasso(0.01, positive=True, penalty_factor=np.r_[0.01, np.ones(11)]).fit(X, Y)
     assert np.all(fit.coef_ >= 0)
+
+
+# -- the structured models (factors > 0) --------------------------------------------
+from mtlfast.penalties import TwoPart, TaskGraph, Transfer, check_similarity   # noqa: E402
+from mtlfast.solvers import solve_structured, solve_structured_logistic  # noqa: E402
+from mtlfast import (DirtyMultiTaskLasso, MeanRegularizedMultiTask,  # noqa: E402
+                     TaskGraphMultiTask, TransferLasso, DirtyMultiTaskLogisticRegression,
+                     TransferLogisticRegression)
+
+
+def _structured_models(pf, S, A):
+    G = check_similarity(A, A.shape[0])
+    return {
+        "dirty": TwoPart(L21(0.1), L1(0.05), factor=pf),
+        "dirty-enet": TwoPart(L21L2(0.1, 0.7), EN(0.05, 0.5), factor=pf),
+        "mean-l1-l21": TwoPart(L1(0.05), L21(0.1), shared_a=True, factor=pf),
+        "mean-ridge-ridge": TwoPart(L2(0.2), L2(0.5), shared_a=True, factor=pf),
+        "graph-l1": TaskGraph(L1(0.05), 0.3, G, factor=pf),
+        "graph-l21": TaskGraph(L21(0.1), 0.3, G, factor=pf),
+        "transfer": Transfer(0.1, 0.3, S, factor=pf),
+    }
+
+
+def _structured_problem(fmt):
+    X, y, codes, sw = _data(seed=11)
+    rng = np.random.default_rng(12)
+    S = rng.standard_normal((P, 3)) * (rng.random((P, 1)) < 0.5)
+    A = rng.random((3, 3))
+    return QuadraticPerTask(_fmt(X, fmt), y, codes, 3, sw, [1.0, 2.0, 0.5], True), S, A + A.T
+
+
+def _cvx_structured(model, p, T):
+    """(variables, W expression, penalty expression) of a model in cvxpy."""
+    def row_pen(pen, V):
+        return _pen_expr(pen, V)
+    if isinstance(model, TwoPart):
+        PA = cp.Variable((p, 1 if model.shared_a else T))
+        PB = cp.Variable((p, T))
+        W = (PA @ np.ones((1, T)) if model.shared_a else PA) + PB
+        return W, row_pen(model.pen_a, PA) + row_pen(model.pen_b, PB)
+    Wv = cp.Variable((p, T))
+    if isinstance(model, TaskGraph):
+        Lap = model.Lap.toarray()
+        graph = sum(cp.quad_form(Wv[j], Lap) for j in range(p))
+        return Wv, model.lam * graph + row_pen(model.pen, Wv)
+    pf = model._pf()
+    return Wv, cp.sum(cp.multiply(pf[:, None], model.a * cp.abs(Wv)
+                                  + model.b * cp.abs(Wv - model.S)))
+
+
+STRUCT = sorted(_structured_models(PF_POS, np.zeros((P, 3)), np.ones((3, 3))))
+
+
+@pytest.mark.parametrize("name", STRUCT)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_structured_kernel_matches_the_twin_with_factors(name, fmt):
+    df, S, A = _structured_problem(fmt)
+    model = _structured_models(PF_POS, S, A)[name]
+    for epochs in (1, 2):
+        ref = solve_structured(df, model, max_iter=epochs, tol=-1, backend="reference")
+        ker = solve_structured(df, model, max_iter=epochs, tol=-1)
+        for a, b in zip(ref.parts, ker.parts):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ker.gaps, model.gaps(df, ker.parts), rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", STRUCT)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_structured_models_with_factors_match_cvxpy(name, fmt):
+    df, S, A = _structured_problem(fmt)
+    model = _structured_models(PF_POS, S, A)[name]
+    res = solve_structured(df, model, max_iter=20000, tol=1e-11)
+    r = df.residual(model.effective(res.parts))
+    obj = 0.5 * r @ r + model.value(res.parts)
+    W, pen = _cvx_structured(model, P, 3)
+    Xe, sl = df.design_dense(), df.task_slices()
+    pred = cp.hstack([Xe[sl[t]] @ W[:, t] for t in range(3)])
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(df.y_eff - pred) + pen))
+    prob.solve(solver="CLARABEL")
+    assert abs(obj - prob.value) <= 1e-6 * abs(prob.value)
+    assert obj - prob.value <= res.gaps.sum() + 1e-8 * abs(prob.value)
+
+
+@pytest.mark.parametrize("name", ["dirty", "transfer", "graph-l21"])
+def test_structured_logistic_with_factors_matches_cvxpy(name):
+    X, y, codes, sw = _data(seed=13)
+    _, S, A = _structured_problem("dense")
+    model = _structured_models(PF_POS, S, A)[name]
+    ldf = LogisticPerTask(X, (y > np.median(y)).astype(float), codes, 3, sw, [1.0, 2.0, 0.5],
+                          True)
+    res = solve_structured_logistic(ldf, model, tol=1e-10, max_iter=200)
+    obj = ldf.loss(ldf.z(model.effective(res.parts), res.intercept)) + model.value(res.parts)
+    W, pen = _cvx_structured(model, P, 3)
+    b = cp.Variable(3)
+    Xs, cs = X[ldf.order], codes[ldf.order]
+    z = cp.hstack([Xs[cs == t] @ W[:, t] + b[t] for t in range(3)])
+    prob = cp.Problem(cp.Minimize(ldf.c @ cp.logistic(z) - (ldf.c * ldf.y) @ z + pen))
+    prob.solve(solver="CLARABEL")
+    assert abs(obj - prob.value) <= 1e-6 * abs(prob.value)
+    assert obj - prob.value <= res.gaps.sum() + 1e-8 * abs(prob.value)
+
+
+STRUCT_ESTIMATORS = [DirtyMultiTaskLasso(0.1, 0.05), MeanRegularizedMultiTask(0.05, 0.1),
+                     TaskGraphMultiTask(0.1), TransferLasso(0.1),
+                     DirtyMultiTaskLogisticRegression(0.02, 0.01),
+                     TransferLogisticRegression(0.02)]
+
+
+@pytest.mark.parametrize("est", STRUCT_ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_structured_estimators_take_factors(est):
+    X, Y = _xy(MultiTaskLogisticRegression() if "Logistic" in type(est).__name__ else est)
+    a = est.set_params(penalty_factor=None).fit(X, Y).coef_.copy()
+    b = est.set_params(penalty_factor=np.full(12, 2.0)).fit(X, Y).coef_
+    np.testing.assert_array_equal(a, b)
+    pf = np.r_[10.0, np.ones(11)]           # feature 0 penalized 10x harder
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)      # converged within tol
+        c = est.set_params(penalty_factor=pf).fit(X, Y)
+    assert np.abs(c.coef_[:, 0]).sum() < np.abs(a[:, 0]).sum()
+    with pytest.raises(ValueError, match="structured models need factors > 0"):
+        est.set_params(penalty_factor=np.r_[0.0, np.ones(11)]).fit(X, Y)

@@ -199,7 +199,7 @@ def test_graph_row_solve_is_near_exact(pen, zero_curvature):
     old, g = rng.standard_normal(T), 3.0 * rng.standard_normal(T)
     b = H * old + g
     M = H.max() + 2 * model.lam * model.lmax
-    F = lambda v: model._row_value(v, b, H)  # noqa: E731
+    F = lambda v: model._row_value(v, b, H, 0)  # noqa: E731
 
     def pg_step(v):
         grad = H * v + 2 * model.lam * (model.Lap @ v) - b
@@ -210,7 +210,7 @@ def test_graph_row_solve_is_near_exact(pen, zero_curvature):
         v = pg_step(v)
     assert np.max(np.abs(pg_step(v) - v)) < 1e-13     # the oracle converged
     f_star = F(v)
-    w = model._coupled_row(old, g, H)
+    w = model._coupled_row(old, g, H, 0)
     assert F(w) <= F(pg_step(old)) + 1e-12
     assert F(w) - f_star <= 1e-3 * (F(old) - f_star)
 

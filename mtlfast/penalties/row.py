@@ -144,6 +144,12 @@ class _RowPenalty:
         return float(self.lam1 * pf @ self.row_norms(W)
                      + 0.5 * self.lam2 * pf @ np.sum(W * W, axis=1))
 
+    def row_value(self, w, j):
+        """pf_j h(w) for one row w of feature j."""
+        w = np.asarray(w, dtype=float).ravel()
+        f = 1.0 if self.factor is None else float(self.factor[j])
+        return f * float(self.lam1 * self.row_norms(w[None, :])[0] + 0.5 * self.lam2 * w @ w)
+
     def prox(self, A, step, rows=None):
         """Row-wise argmin_w 1/2 ||w - A_j||^2 + step_j * pf_j * h(w).
 

@@ -75,6 +75,7 @@ class StructuredParams:
     g_idx: np.ndarray = None
     g_val: np.ndarray = None
     deg: np.ndarray = None    # graph: deg[t] = sum_s A_ts
+    factor: np.ndarray = None # transfer: per-feature penalty factors (the others: their penalties')
 
 
 def _residual_terms(df, W):
@@ -82,21 +83,34 @@ def _residual_terms(df, W):
     return r, df.y_eff.astype(np.float64), df.xtr(r)
 
 
-def _matrix_row_step(pen, w, g, H):
-    """New row of a (p, T)-shaped part with row penalty `pen`, given the data
-    term's gradient -g and curvatures H: exact per entry for the separable
-    (L1-family) penalties, else one proximal gradient step with curvature
-    max_t H_t (exact when all H_t are equal, as on a shared design)."""
+def _matrix_row_step(pen, w, g, H, j):
+    """New row of feature j in a (p, T)-shaped part with row penalty `pen`,
+    given the data term's gradient -g and curvatures H: exact per entry for
+    the separable (L1-family) penalties, else one proximal gradient step with
+    curvature max_t H_t (exact when all H_t are equal, as on a shared design)."""
     if pen.separable:
         new = np.zeros_like(w)
         for t in range(len(w)):
             if H[t] > 0:
-                new[t] = pen.prox(np.array([[w[t] + g[t] / H[t]]]), 1.0 / H[t])[0, 0]
+                new[t] = pen.prox(np.array([[w[t] + g[t] / H[t]]]), 1.0 / H[t], rows=[j])[0, 0]
         return new
     M = H.max()
     if M == 0:
         return np.zeros_like(w)
-    return pen.prox((w + g / M)[None, :], 1.0 / M)[0]
+    return pen.prox((w + g / M)[None, :], 1.0 / M, rows=[j])[0]
+
+
+def _factored(pen, factor):
+    return pen if factor is None else pen.with_factor(factor)
+
+
+def _check_positive_factor(factor):
+    """The structured models take factors > 0 only (an unpenalized feature has
+    no exact refit there: the parts' split, the graph term)."""
+    if factor is not None and np.any(np.asarray(factor) <= 0):
+        raise ValueError("penalty_factor with zeros (unpenalized features) is supported by "
+                         "the row-penalty models only; the structured models need factors "
+                         "> 0 (give those features a small positive factor).")
 
 
 def _dual_scale(c, lam1, dual_norm):
@@ -169,7 +183,9 @@ class TwoPart:
 
     kind = MOD_TWO_PART
 
-    def __init__(self, pen_a, pen_b, shared_a=False):
+    def __init__(self, pen_a, pen_b, shared_a=False, factor=None):
+        _check_positive_factor(factor)
+        pen_a, pen_b = _factored(pen_a, factor), _factored(pen_b, factor)
         for name, pen in (("first part", pen_a), ("second part", pen_b)):
             if pen.lam1 <= 0 and pen.lam2 <= 0:
                 raise ValueError(f"the penalty of the {name} must be positive (its "
@@ -197,23 +213,24 @@ class TwoPart:
                 old = PA[j, 0]
                 new = 0.0
                 if Hs > 0:
-                    new = self.pen_a.prox(np.array([[old + g.sum() / Hs]]), 1.0 / Hs)[0, 0]
+                    new = self.pen_a.prox(np.array([[old + g.sum() / Hs]]), 1.0 / Hs,
+                                          rows=[j])[0, 0]
                 PA[j, 0] = new
                 d = np.full(len(g), new - old)
             else:
-                new = _matrix_row_step(self.pen_a, PA[j], g, H)
+                new = _matrix_row_step(self.pen_a, PA[j], g, H, j)
                 d = new - PA[j]
                 PA[j] = new
             delta += d
             g -= H * d
-            new = _matrix_row_step(self.pen_b, PB[j], g, H)
+            new = _matrix_row_step(self.pen_b, PB[j], g, H, j)
             d = new - PB[j]
             delta += d
             g -= H * d
             PB[j] = new
             # the row's objective up to a constant (g: the gradient after delta)
-            f_row = (-np.sum((0.5 * H * delta + g) * delta) + self.pen_a.value(PA[j][None, :])
-                     + self.pen_b.value(PB[j][None, :]))
+            f_row = (-np.sum((0.5 * H * delta + g) * delta) + self.pen_a.row_value(PA[j], j)
+                     + self.pen_b.row_value(PB[j], j))
             if not f_prev - f_row > TWO_PART_RTOL * abs(f_row):
                 break
             f_prev = f_row
@@ -223,16 +240,18 @@ class TwoPart:
         """(s, extra, value) of the one block (see quadratic_gaps): the dual
         scaling from each part's dual constraint, the parts' ridge terms."""
         corr = [V.sum(axis=1, keepdims=True) if self.shared_a else V, V]
+        pf = self.pen_a.row_factors(V.shape[0])[:, None]
         c = 1.0
         for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
             if pen.lam1 > 0:
-                c = _dual_scale(c, pen.lam1, pen.dual_norm_rows(Ck - pen.lam2 * Pk).max(initial=0))
+                c = _dual_scale(c, pen.lam1,
+                                pen.scaled_dual_norms(Ck - pen.lam2 * pf * Pk).max(initial=0))
         extra = 0.0
         for pen, Pk, Ck in zip((self.pen_a, self.pen_b), parts, corr):
             if pen.lam1 > 0:
-                extra += 0.5 * c * c * pen.lam2 * np.sum(Pk ** 2)
-            else:   # pure ridge: its conjugate ||u||^2 / (2 lam2) at u = c Ck
-                extra += 0.5 * c * c * np.sum(Ck ** 2) / pen.lam2
+                extra += 0.5 * c * c * pen.lam2 * np.sum(pf * Pk ** 2)
+            else:   # pure ridge: its conjugate sum_j ||u_j||^2 / (2 lam2 pf_j) at u = c Ck
+                extra += 0.5 * c * c * np.sum(Ck ** 2 / pf) / pen.lam2
         return np.array([c]), np.array([extra]), np.array([self.value(parts)])
 
     def gaps(self, df, parts):
@@ -312,7 +331,9 @@ class TaskGraph:
 
     kind = MOD_GRAPH
 
-    def __init__(self, pen, lam, A):
+    def __init__(self, pen, lam, A, factor=None):
+        _check_positive_factor(factor)
+        pen = _factored(pen, factor)
         if pen.lam1 <= 0:
             raise ValueError("the task-graph model needs alpha > 0 (the sparsity part "
                              "certifies the fit through the duality gap).")
@@ -349,17 +370,17 @@ class TaskGraph:
                 aw = self.A.data[lo:hi] @ W[j, self.A.indices[lo:hi]]
                 # gradient of the smooth part in W[j, t]: -g_t + 2 lam (Lap W[j])_t
                 z = (H[t] * W[j, t] + g[t] + 2 * lam * aw) / c
-                W[j, t] = pen.prox(np.array([[z]]), 1.0 / c)[0, 0]
+                W[j, t] = pen.prox(np.array([[z]]), 1.0 / c, rows=[j])[0, 0]
             return W[j] - old
-        W[j] = self._coupled_row(old, np.asarray(g, dtype=float), np.asarray(H, dtype=float))
+        W[j] = self._coupled_row(old, np.asarray(g, dtype=float), np.asarray(H, dtype=float), j)
         return W[j] - old
 
-    def _row_value(self, v, b, H):
-        """F(v) = 1/2 v^T (diag(H) + 2 lam Lap) v - b^T v + h(v)"""
+    def _row_value(self, v, b, H, j):
+        """F(v) = 1/2 v^T (diag(H) + 2 lam Lap) v - b^T v + pf_j h(v)"""
         return (0.5 * v @ (H * v) + self.lam * v @ (self.Lap @ v) - b @ v
-                + self.pen.value(v[None, :]))
+                + self.pen.row_value(v, j))
 
-    def _coupled_row(self, old, g, H):
+    def _coupled_row(self, old, g, H, j):
         """Coupled h: the row minimizes F(w) = 1/2 w^T Q w - b^T w + h(w),
         Q = diag(H) + 2 lam Lap, b = H * w_old + g. w = 0 when N^D(b) <=
         lam1 (exact); otherwise K accelerated proximal gradient steps from
@@ -372,9 +393,10 @@ class TaskGraph:
         as the outer iterations converge); the result is kept unless F is
         larger than after the first step (a descent step), then that step."""
         pen, lam = self.pen, self.lam
+        f = 1.0 if pen.factor is None else float(pen.factor[j])
         M = H.max() + 2 * lam * self.lmax
         b = H * old + g
-        if M == 0 or pen.dual_norm_rows(b[None, :])[0] <= pen.lam1:
+        if M == 0 or pen.dual_norm_rows(b[None, :])[0] <= f * pen.lam1:
             return np.zeros_like(old)
         q = H.min() / M
         beta = (1 - np.sqrt(q)) / (1 + np.sqrt(q))
@@ -389,7 +411,7 @@ class TaskGraph:
         tk = 1.0
         for k in range(K):
             grad = H * y + 2 * lam * (self.Lap @ y) - b
-            x, xp = pen.prox((y - grad / M)[None, :], 1.0 / M)[0], x
+            x, xp = pen.prox((y - grad / M)[None, :], 1.0 / M, rows=[j])[0], x
             if k == 0:
                 x1 = x
             if q > 0:
@@ -400,7 +422,7 @@ class TaskGraph:
             y = x + mom * (x - xp)
             if np.max(np.abs(x - xp)) <= GRAPH_INNER_RTOL * np.max(np.abs(x - old)):
                 break
-        if K > 1 and self._row_value(x, b, H) > self._row_value(x1, b, H):
+        if K > 1 and self._row_value(x, b, H, j) > self._row_value(x1, b, H, j):
             return x1
         return x
 
@@ -409,9 +431,10 @@ class TaskGraph:
         least-squares rows of the data term (their conjugate 0.5 s^2 Q)."""
         W = parts[0]
         pen, lam = self.pen, self.lam
-        G = V - 2 * lam * (self.Lap @ W.T).T - pen.lam2 * W
-        c = _dual_scale(1.0, pen.lam1, pen.dual_norm_rows(G).max(initial=0))
-        Q = 2 * lam * self.graph_value(W) + pen.lam2 * np.sum(W ** 2)
+        pf = pen.row_factors(W.shape[0])[:, None]
+        G = V - 2 * lam * (self.Lap @ W.T).T - pen.lam2 * pf * W
+        c = _dual_scale(1.0, pen.lam1, pen.scaled_dual_norms(G).max(initial=0))
+        Q = 2 * lam * self.graph_value(W) + pen.lam2 * np.sum(pf * W ** 2)
         return np.array([c]), np.array([0.5 * c * c * Q]), np.array([self.value(parts)])
 
     def gaps(self, df, parts):
@@ -483,12 +506,18 @@ class Transfer:
 
     kind = MOD_TRANSFER
 
-    def __init__(self, alpha, beta, source):
+    def __init__(self, alpha, beta, source, factor=None):
         self.alpha = P._check_alpha(alpha)
         self.beta = P._check_ratio(beta, "beta")
         self.a, self.b = self.alpha * self.beta, self.alpha * (1 - self.beta)
         self.S = np.asarray(source, dtype=np.float64)
         self.separable = True
+        _check_positive_factor(factor)
+        self.factor = (None if factor is None
+                       else np.ascontiguousarray(factor, dtype=np.float64))
+
+    def _pf(self):
+        return np.ones(self.S.shape[0]) if self.factor is None else self.factor
 
     def init_parts(self, p, T):
         return [np.zeros((p, T))]
@@ -498,15 +527,17 @@ class Transfer:
 
     def value(self, parts):
         W = parts[0]
-        return float(self.a * np.abs(W).sum() + self.b * np.abs(W - self.S).sum())
+        pf = self._pf()
+        return float(pf @ (self.a * np.abs(W) + self.b * np.abs(W - self.S)).sum(axis=1))
 
     def row_update(self, parts, j, g, H):
         W = parts[0]
         old = W[j].copy()
+        f = self._pf()[j]
         for t in range(len(g)):
             if H[t] > 0:
                 W[j, t] = transfer_prox(old[t] + g[t] / H[t], self.S[j, t],
-                                        self.a / H[t], self.b / H[t])
+                                        f * self.a / H[t], f * self.b / H[t])
             else:   # the loss ignores W[j, t]: minimize the penalty alone
                 W[j, t] = 0.0 if self.a >= self.b else self.S[j, t]
         return W[j] - old
@@ -515,14 +546,16 @@ class Transfer:
         """(s, extra, value) per task: each task's scaling into the box
         |u| <= alpha and the conjugate of its penalty there."""
         W, T = parts[0], V.shape[1]
+        pf = self._pf()
         s, extra, value = np.empty(T), np.empty(T), np.empty(T)
         for t in range(T):
             Vt, St = V[:, t], self.S[:, t]
-            dn = np.abs(Vt).max(initial=0)
+            dn = (np.abs(Vt) / pf).max(initial=0)
             s[t] = (_dual_scale(1.0, self.alpha, dn) if self.alpha > 0
                     else (1.0 if dn == 0 else 0.0))
-            extra[t] = np.maximum(-self.b * np.abs(St), s[t] * Vt * St - self.a * np.abs(St)).sum()
-            value[t] = self.a * np.abs(W[:, t]).sum() + self.b * np.abs(W[:, t] - St).sum()
+            extra[t] = np.maximum(-pf * self.b * np.abs(St),
+                                  s[t] * Vt * St - pf * self.a * np.abs(St)).sum()
+            value[t] = pf @ (self.a * np.abs(W[:, t]) + self.b * np.abs(W[:, t] - St))
         return s, extra, value
 
     def gaps(self, df, parts):
@@ -530,4 +563,4 @@ class Transfer:
 
     def kernel_params(self):
         return StructuredParams(self.kind, ta=self.a, tb=self.b,
-                                src=np.ascontiguousarray(self.S.T))
+                                src=np.ascontiguousarray(self.S.T), factor=self.factor)

@@ -32,7 +32,8 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
 from mtlfast._kinds cimport STRATEGY_WS
-from mtlfast._prox cimport Penalty, NORM_L1, penalty_from, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport (Penalty, NORM_L1, penalty_from, make_penalty, row_prox, row_norm,
+                            row_dual_norm)
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, select_ws
@@ -255,12 +256,14 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
         M.shared_a = False
     elif M.kind == MOD_TRANSFER:
         M.shared_a = False
+        M.pa = make_penalty(NORM_L1, 0.0, 0.0, 0.0, False)    # carries the factors only
     else:
         raise ValueError(f"unknown model kind {M.kind}")
     if PA.shape[0] != (1 if M.shared_a else T) or PA.shape[1] != p:
         raise ValueError("PA must have shape (n_tasks, n_features), or (1, n_features) "
                          "for a shared part")
     cdef const double[:, ::1] src
+    cdef const double[::1] pf
     cdef const int[::1] g_ptr, g_idx
     cdef const double[::1] g_val, deg
     if M.kind == MOD_TRANSFER:
@@ -270,6 +273,11 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
         M.src = &src[0, 0]
         M.ta = model.ta
         M.tb = model.tb
+        if model.factor is not None:
+            pf = model.factor
+            if pf.shape[0] != p:
+                raise ValueError("factor must have length n_features")
+            M.pa.pf = &pf[0]
     if M.kind == MOD_GRAPH:
         g_ptr, g_idx, g_val, deg = model.g_ptr, model.g_idx, model.g_val, model.deg
         if g_ptr.shape[0] != T + 1 or deg.shape[0] != T:

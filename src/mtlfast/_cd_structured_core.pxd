@@ -6,7 +6,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs, fmax, fmin, sqrt, INFINITY
 
-from mtlfast._prox cimport Penalty, NORM_L1, row_norm, row_dual_norm
+from mtlfast._prox cimport (Penalty, NORM_L1, row_norm, row_dual_norm, pen_factor,
+                            feature_dual_norm)
 from mtlfast._taskdesign cimport TaskDesign, piece_dot, piece_update, piece_norm2, flush
 from mtlfast._workset cimport ScoredFeature
 from mtlfast._models cimport (Model, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER, row_update,

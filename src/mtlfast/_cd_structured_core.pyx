@@ -11,10 +11,11 @@ cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int 
                      double* Cn2) noexcept nogil:
     """For one (nt, p) part (or a shared (1, p) one: summed), over the n_f
     features of ws (all p when NULL; V[k * nt + tt] belongs to the k-th): its
-    penalty value, max_j N^D(corr_j - lam2 P_j), ||P||^2 and ||corr||^2, where
-    corr = V (summed over tasks for a shared part)."""
+    penalty value, max_j N^D(corr_j - lam2 pf_j P_j) / pf_j, sum_j pf_j ||P_j||^2
+    and sum_j ||corr_j||^2 / pf_j, where corr = V (summed over tasks for a
+    shared part)."""
     cdef int j, k, tt, m = 1 if summed else nt
-    cdef double w, v
+    cdef double w, v, f
     value[0] = 0.0
     dn[0] = 0.0
     Pn2[0] = 0.0
@@ -29,14 +30,15 @@ cdef void _part_terms(const Penalty* pen, const floating* P, int p, int t0, int 
         else:
             for tt in range(nt):
                 buf2[tt] = V[<Py_ssize_t> k * nt + tt]
+        f = pen_factor(pen, j)
         for tt in range(m):
             w = P[<Py_ssize_t> (t0 + tt) * p + j] if not summed else P[j]
             buf[tt] = w
-            Pn2[0] += w * w
-            Cn2[0] += buf2[tt] * buf2[tt]
-            buf2[tt] -= pen.lam2 * w
-        value[0] += pen.lam1 * row_norm(pen, buf, m)
-        dn[0] = fmax(dn[0], row_dual_norm(pen, buf2, m, buf))
+            Pn2[0] += f * (w * w)
+            Cn2[0] += buf2[tt] * buf2[tt] / f
+            buf2[tt] -= pen.lam2 * f * w
+        value[0] += pen.lam1 * (f * row_norm(pen, buf, m))
+        dn[0] = fmax(dn[0], feature_dual_norm(pen, j, buf2, m, buf))
     value[0] += 0.5 * pen.lam2 * Pn2[0]
 
 
@@ -66,7 +68,7 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
     cdef int p = D.p
     cdef int j, k, tt, t, i
     cdef double R2 = 0.0, RY = 0.0, c = 1.0, primal, dual, Q = 0.0, NW = 0.0
-    cdef double dn = 0.0, w, v, s, val_a, dn_a, pn_a, cn_a, val_b, dn_b, pn_b, cn_b, cj
+    cdef double dn = 0.0, w, v, s, val_a, dn_a, pn_a, cn_a, val_b, dn_b, pn_b, cn_b, cj, f
     flush(D, r, t0, nt)
     if ws == NULL:
         n_f = p
@@ -97,22 +99,24 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
     if M.kind == MOD_GRAPH:
         for k in range(n_f):
             j = k if ws == NULL else ws[k]
+            f = pen_factor(&M.pa, j)
             for t in range(nt):
                 w = PA[<Py_ssize_t> t * p + j]
                 s = _lap_row(M, PA, p, j, t)
-                Q += 2.0 * M.lam_g * w * s + M.pa.lam2 * w * w
+                Q += 2.0 * M.lam_g * w * s + f * M.pa.lam2 * w * w
                 buf[t] = w
-                buf2[t] = V[<Py_ssize_t> k * nt + t] - 2.0 * M.lam_g * s - M.pa.lam2 * w
-            NW += row_norm(&M.pa, buf, nt)
-            dn = fmax(dn, row_dual_norm(&M.pa, buf2, nt, buf))
+                buf2[t] = V[<Py_ssize_t> k * nt + t] - 2.0 * M.lam_g * s - f * M.pa.lam2 * w
+            NW += f * row_norm(&M.pa, buf, nt)
+            dn = fmax(dn, feature_dual_norm(&M.pa, j, buf2, nt, buf))
         if dn > M.pa.lam1:
             c = M.pa.lam1 / dn
         primal = 0.5 * R2 + 0.5 * Q + M.pa.lam1 * NW
         return primal - (c * RY - 0.5 * c * c * (R2 + Q))
     # MOD_TRANSFER (over ws: outside it W and the source are 0, adding nothing)
     for k in range(n_f):
+        f = pen_factor(&M.pa, k if ws == NULL else ws[k])
         for tt in range(nt):
-            dn = fmax(dn, fabs(V[<Py_ssize_t> k * nt + tt]))
+            dn = fmax(dn, fabs(V[<Py_ssize_t> k * nt + tt]) / f)
     if M.ta + M.tb > 0.0:
         if dn > M.ta + M.tb:
             c = (M.ta + M.tb) / dn
@@ -122,12 +126,14 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
     dual = c * RY - 0.5 * c * c * R2
     for k in range(n_f):
         j = k if ws == NULL else ws[k]
+        f = pen_factor(&M.pa, j)
         for tt in range(nt):
             t = t0 + tt
             w = PA[<Py_ssize_t> t * p + j]
             cj = M.src[<Py_ssize_t> t * p + j]
-            primal += M.ta * fabs(w) + M.tb * fabs(w - cj)
-            dual -= fmax(-M.tb * fabs(cj), c * V[<Py_ssize_t> k * nt + tt] * cj - M.ta * fabs(cj))
+            primal += f * (M.ta * fabs(w) + M.tb * fabs(w - cj))
+            dual -= fmax(-f * M.tb * fabs(cj),
+                         c * V[<Py_ssize_t> k * nt + tt] * cj - f * M.ta * fabs(cj))
     return primal - dual
 
 
@@ -166,9 +172,9 @@ cdef void _epoch(const TaskDesign* D, const Model* M, const double* L, floating*
     d_w_max[0] = dwm
 
 
-cdef inline double _part_score(const Penalty* pen, const double* V, int nt, bint summed,
-                               double* buf, double* buf2) noexcept nogil:
-    """1 - N^D(corr_j) / lam1 of a part at a zero row (corr = V_j, summed
+cdef inline double _part_score(const Penalty* pen, int j, const double* V, int nt,
+                               bint summed, double* buf, double* buf2) noexcept nogil:
+    """1 - N^D(corr_j) / (pf_j lam1) of a part at a zero row (corr = V_j, summed
     over the tasks for a shared part): how far its dual constraint is from
     active (< 0: violated)."""
     cdef int tt
@@ -177,8 +183,8 @@ cdef inline double _part_score(const Penalty* pen, const double* V, int nt, bint
         for tt in range(nt):
             v += V[tt]
         buf2[0] = v
-        return 1.0 - row_dual_norm(pen, buf2, 1, buf) / pen.lam1
-    return 1.0 - row_dual_norm(pen, V, nt, buf) / pen.lam1
+        return 1.0 - feature_dual_norm(pen, j, buf2, 1, buf) / pen.lam1
+    return 1.0 - feature_dual_norm(pen, j, V, nt, buf) / pen.lam1
 
 
 cdef inline bint _row_nonzero(const Model* M, const floating* PA, const floating* PB,
@@ -208,7 +214,7 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
     columns in every task never enter). Returns the number scored; the
     count of nonzero features goes to nnz."""
     cdef int j, tt, m = 0
-    cdef double Lm, score
+    cdef double Lm, score, f
     cdef bint nz
     nnz[0] = 0
     for j in range(p):
@@ -235,13 +241,14 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
             score = 0.0
             for tt in range(nt):
                 score = fmax(score, fabs(V[<Py_ssize_t> j * nt + tt]))
-            sc[m].score = (1.0 - score / (M.ta + M.tb)) / sqrt(Lm)
+            f = pen_factor(&M.pa, j)
+            sc[m].score = (1.0 - score / (f * (M.ta + M.tb))) / (sqrt(Lm) / f)
         else:
-            score = _part_score(&M.pa, &V[<Py_ssize_t> j * nt], nt,
+            score = _part_score(&M.pa, j, &V[<Py_ssize_t> j * nt], nt,
                                 M.kind == MOD_TWO_PART and M.shared_a, buf, buf2)
             if M.kind == MOD_TWO_PART:
-                score = fmin(score, _part_score(&M.pb, &V[<Py_ssize_t> j * nt], nt, False,
+                score = fmin(score, _part_score(&M.pb, j, &V[<Py_ssize_t> j * nt], nt, False,
                                                 buf, buf2))
-            sc[m].score = score / sqrt(Lm)
+            sc[m].score = score / (sqrt(Lm) / pen_factor(&M.pa, j))
         m += 1
     return m

@@ -8,18 +8,22 @@
 #     MOD_GRAPH     W = PA, Omega = lam sum_j W[:, j]^T Lap W[:, j] + hA(W),
 #                   Lap = diag(deg) - A (A: CSR of the off-diagonal similarities)
 #     MOD_TRANSFER  W = PA, Omega = sum_{t,j} a |W_tj| + b |W_tj - src_tj|
+# With penalty factors pf (> 0; the Penalty structs' pf, for the transfer
+# model pa's), feature j's row penalties are multiplied by pf_j (the graph
+# term is not).
 from cython cimport floating
 from libc.math cimport fabs, fmax, fmin, sqrt, ceil, log, log1p, INFINITY
 
 from mtlfast._kinds cimport (ModelKind, MOD_TWO_PART, MOD_GRAPH, MOD_TRANSFER,
                              GRAPH_MAX_INNER, GRAPH_INNER_RTOL, TWO_PART_SWEEPS,
                              TWO_PART_RTOL)
-from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, NORM_L1, row_prox, row_norm, row_dual_norm, pen_factor
 
 
 ctypedef struct Model:
     int kind
-    Penalty pa          # two-part: penalty of PA; graph: the sparsity penalty
+    Penalty pa          # two-part: penalty of PA; graph: the sparsity penalty;
+                        # transfer: only its factors pf
     Penalty pb          # two-part: penalty of PB
     bint shared_a       # two-part: PA is one (1, p) vector shared by all tasks
     double ta, tb       # transfer: alpha * beta, alpha * (1 - beta)
@@ -32,9 +36,10 @@ ctypedef struct Model:
     const double* deg   # graph: deg[t] = sum_s A_ts
 
 
-cdef inline double _prox1(const Penalty* pen, double x, double c) noexcept nogil:
-    """argmin_w c/2 (w - x/c)^2 + h(w) for one entry (L1-family h)"""
-    row_prox(pen, &x, 1, c, 1.0)
+cdef inline double _prox1(const Penalty* pen, double x, double c, double s) noexcept nogil:
+    """argmin_w c/2 (w - x/c)^2 + s h(w) for one entry (L1-family h; s the
+    feature's penalty factor)"""
+    row_prox(pen, &x, 1, c, s)
     return x
 
 
@@ -57,14 +62,14 @@ cdef inline void _matrix_row_step(const Penalty* pen, floating* P, int p, int j,
     gradient step with curvature max_t H_t. Adds the change to delta and
     updates g (in/out) to the gradient at the new point."""
     cdef int tt
-    cdef double M = 0.0, old, d
+    cdef double M = 0.0, old, d, f = pen_factor(pen, j)
     cdef floating new
     if pen.kind == NORM_L1:
         for tt in range(nt):
             old = P[<Py_ssize_t> (t0 + tt) * p + j]
             new = 0.0
             if H[tt] > 0.0:
-                new = <floating> _prox1(pen, H[tt] * old + g[tt], H[tt])
+                new = <floating> _prox1(pen, H[tt] * old + g[tt], H[tt], f)
             d = new - old
             P[<Py_ssize_t> (t0 + tt) * p + j] = new
             delta[tt] += d
@@ -75,7 +80,7 @@ cdef inline void _matrix_row_step(const Penalty* pen, floating* P, int p, int j,
     for tt in range(nt):
         buf[tt] = M * P[<Py_ssize_t> (t0 + tt) * p + j] + g[tt]
     if M > 0.0:
-        row_prox(pen, buf, nt, M, 1.0)
+        row_prox(pen, buf, nt, M, f)
     else:
         for tt in range(nt):
             buf[tt] = 0.0
@@ -106,23 +111,24 @@ cdef inline double _two_part_row_value(const Model* M, const floating* PA,
     (g the gradient there, so the data term's change is -sum_t (H_t/2 d_t^2
     + g_t d_t)) plus both parts' penalties on the row."""
     cdef double val = 0.0, sq = 0.0
+    cdef double fa = pen_factor(&M.pa, j), fb = pen_factor(&M.pb, j)
     cdef int tt
     for tt in range(nt):
         val -= (0.5 * H[tt] * delta[tt] + g[tt]) * delta[tt]
     if M.shared_a:
         buf[0] = PA[j]
-        val += M.pa.lam1 * row_norm(&M.pa, buf, 1) + 0.5 * M.pa.lam2 * buf[0] * buf[0]
+        val += fa * (M.pa.lam1 * row_norm(&M.pa, buf, 1) + 0.5 * M.pa.lam2 * buf[0] * buf[0])
     else:
         sq = 0.0
         for tt in range(nt):
             buf[tt] = PA[<Py_ssize_t> (t0 + tt) * p + j]
             sq += buf[tt] * buf[tt]
-        val += M.pa.lam1 * row_norm(&M.pa, buf, nt) + 0.5 * M.pa.lam2 * sq
+        val += fa * (M.pa.lam1 * row_norm(&M.pa, buf, nt) + 0.5 * M.pa.lam2 * sq)
     sq = 0.0
     for tt in range(nt):
         buf[tt] = PB[<Py_ssize_t> (t0 + tt) * p + j]
         sq += buf[tt] * buf[tt]
-    return val + M.pb.lam1 * row_norm(&M.pb, buf, nt) + 0.5 * M.pb.lam2 * sq
+    return val + fb * (M.pb.lam1 * row_norm(&M.pb, buf, nt) + 0.5 * M.pb.lam2 * sq)
 
 
 cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floating* PA,
@@ -131,7 +137,7 @@ cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floati
     """The model's update of feature j's row variables from (g, H); the
     change of W[t0:t0+nt, j] goes to delta."""
     cdef int tt, t, k, sweep
-    cdef double Hs = 0.0, gs = 0.0, old, d, c, aw, Mx, f_prev, f_row
+    cdef double Hs = 0.0, gs = 0.0, old, d, c, aw, Mx, f_prev, f_row, f
     cdef floating new
     for tt in range(nt):
         delta[tt] = 0.0
@@ -151,7 +157,7 @@ cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floati
                 old = PA[j]
                 new = 0.0
                 if Hs > 0.0:
-                    new = <floating> _prox1(&M.pa, Hs * old + gs, Hs)
+                    new = <floating> _prox1(&M.pa, Hs * old + gs, Hs, pen_factor(&M.pa, j))
                 d = new - old
                 PA[j] = new
                 for tt in range(nt):
@@ -165,13 +171,14 @@ cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floati
                 break
             f_prev = f_row
     elif M.kind == MOD_TRANSFER:
+        f = pen_factor(&M.pa, j)
         for tt in range(nt):
             t = t0 + tt
             old = PA[<Py_ssize_t> t * p + j]
             c = M.src[<Py_ssize_t> t * p + j]
             if H[tt] > 0.0:
-                new = <floating> _transfer_prox(old + g[tt] / H[tt], c, M.ta / H[tt],
-                                                M.tb / H[tt])
+                new = <floating> _transfer_prox(old + g[tt] / H[tt], c, f * M.ta / H[tt],
+                                                f * M.tb / H[tt])
             else:
                 new = 0.0 if M.ta >= M.tb else <floating> c
             PA[<Py_ssize_t> t * p + j] = new
@@ -186,7 +193,8 @@ cdef inline void row_update(const Model* M, int p, int j, int t0, int nt, floati
                     aw = 0.0
                     for k in range(M.g_ptr[t], M.g_ptr[t + 1]):
                         aw += M.g_val[k] * PA[<Py_ssize_t> M.g_idx[k] * p + j]
-                    new = <floating> _prox1(&M.pa, H[t] * old + g[t] + 2.0 * M.lam_g * aw, c)
+                    new = <floating> _prox1(&M.pa, H[t] * old + g[t] + 2.0 * M.lam_g * aw, c,
+                                            pen_factor(&M.pa, j))
                 PA[<Py_ssize_t> t * p + j] = new
                 delta[t] = new - old
             return
@@ -203,15 +211,16 @@ cdef inline double _lap_vec(const Model* M, const double* v, int t) noexcept nog
 
 
 cdef inline double _graph_row_value(const Model* M, const double* v, const double* b,
-                             const double* H, int nt) noexcept nogil:
-    """F(v) = 1/2 v^T (diag(H) + 2 lam Lap) v - b^T v + h(v): the row's
-    objective up to a constant (h = lam1 N(v) + lam2/2 ||v||^2)."""
+                             const double* H, int nt, double f) noexcept nogil:
+    """F(v) = 1/2 v^T (diag(H) + 2 lam Lap) v - b^T v + f h(v): the row's
+    objective up to a constant (h = lam1 N(v) + lam2/2 ||v||^2, f the
+    feature's penalty factor)."""
     cdef double val = 0.0
     cdef int t
     for t in range(nt):
         val += (0.5 * H[t] * v[t] + M.lam_g * _lap_vec(M, v, t) - b[t]) * v[t]
-        val += 0.5 * M.pa.lam2 * v[t] * v[t]
-    return val + M.pa.lam1 * row_norm(&M.pa, v, nt)
+        val += 0.5 * f * M.pa.lam2 * v[t] * v[t]
+    return val + f * M.pa.lam1 * row_norm(&M.pa, v, nt)
 
 
 cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, const double* g,
@@ -239,6 +248,7 @@ cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, 
     cdef double* x1 = buf + 5 * nt     # the first (descent) step
     cdef double* tmp = buf + 6 * nt
     cdef double Mx = 0.0, mu = INFINITY, q, beta = 0.0, tk = 1.0, tn, mom, dx, dtot
+    cdef double f = pen_factor(&M.pa, j)
     cdef int t, k, K
     for t in range(nt):
         Mx = fmax(Mx, H[t])
@@ -247,7 +257,7 @@ cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, 
         b[t] = H[t] * x[t] + g[t]
         delta[t] = x[t]
     Mx += 2.0 * M.lam_g * M.lmax
-    if Mx == 0.0 or row_dual_norm(&M.pa, b, nt, buf) <= M.pa.lam1:
+    if Mx == 0.0 or row_dual_norm(&M.pa, b, nt, buf) <= f * M.pa.lam1:
         for t in range(nt):
             x[t] = 0.0
     else:
@@ -267,7 +277,7 @@ cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, 
             # x_k = prox_{h/M}(y - (Q y - b) / M), row_prox takes M times its argument
             for t in range(nt):
                 tmp[t] = Mx * yv[t] - (H[t] * yv[t] + 2.0 * M.lam_g * _lap_vec(M, yv, t) - b[t])
-            row_prox(&M.pa, tmp, nt, Mx, 1.0)
+            row_prox(&M.pa, tmp, nt, Mx, f)
             for t in range(nt):
                 xp[t] = x[t]
                 x[t] = tmp[t]
@@ -288,7 +298,7 @@ cdef inline void _graph_row(const Model* M, int p, int j, int nt, floating* PA, 
                 dtot = fmax(dtot, fabs(x[t] - delta[t]))
             if dx <= GRAPH_INNER_RTOL * dtot:
                 break
-        if K > 1 and _graph_row_value(M, x, b, H, nt) > _graph_row_value(M, x1, b, H, nt):
+        if K > 1 and _graph_row_value(M, x, b, H, nt, f) > _graph_row_value(M, x1, b, H, nt, f):
             for t in range(nt):
                 x[t] = x1[t]
     for t in range(nt):
