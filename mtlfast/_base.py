@@ -141,11 +141,13 @@ def fit_atomically(fit):
 PENALTY_FACTOR_CONSTRAINT = {"penalty_factor": [None, "array-like"]}
 
 
-def factored_penalty(est, n_features):
-    """est._make_penalty() with est.penalty_factor (validated, rescaled to sum
-    to n_features as glmnet does: mtlfast.penalties.factors)."""
+def factored_penalty(est, datafit):
+    """est._make_penalty() with est.penalty_factor (validated, rescaled as
+    glmnet does: mtlfast.penalties.factors; per-task factors of shape
+    (n_features, n_tasks) for separable penalties)."""
     pen = est._make_penalty()
-    pf = check_penalty_factor(getattr(est, "penalty_factor", None), n_features)
+    pf = check_penalty_factor(getattr(est, "penalty_factor", None), datafit.n_features,
+                              datafit.n_tasks if pen.separable else None)
     return pen if pf is None else pen.with_factor(pf)
 
 
@@ -345,7 +347,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
     def _solve_shared(self, datafit, coef_init, y_was_1d, strategy="auto"):
         """Solve on an assembled shared design from coef_init (or zeros) and
         set the fitted attributes (strategy: mtlfast.solvers.solve_shared's)."""
-        penalty = factored_penalty(self, datafit.n_features)
+        penalty = factored_penalty(self, datafit)
         if self.alpha == 0:
             warnings.warn("With alpha=0, this algorithm does not converge well. "
                           "You are advised to use the LinearRegression estimator.",
@@ -388,7 +390,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         attributes."""
         if init is not None and np.shape(init) != (datafit.n_tasks, datafit.n_features):
             init = None
-        res = solve_tasks(datafit, factored_penalty(self, datafit.n_features), init,
+        res = solve_tasks(datafit, factored_penalty(self, datafit), init,
                           max_iter=self.max_iter,
                           tol=self.tol, n_threads=self.n_threads)
         self._set_per_task_fit(datafit, res.coef, res.n_iter, res.gaps, labels, per_task)
@@ -418,8 +420,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         assemble them (the datafit protocol's alpha_max at alpha = 1)."""
         est = clone(self)
         datafit = est._assemble(X, y, sample_weight, tasks, task_weight)[0]
-        return datafit.alpha_max(factored_penalty(est.set_params(alpha=1.0),
-                                                  datafit.n_features))
+        return datafit.alpha_max(factored_penalty(est.set_params(alpha=1.0), datafit))
 
     def _fit_path(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                   param="alpha", values=()):

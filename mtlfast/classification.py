@@ -398,7 +398,7 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
 
     def _solve(self, df, init, labels=None):
         W0, b0 = (None, None) if init is None else init
-        return solve_logistic(df, factored_penalty(self, df.n_features), W0, b0,
+        return solve_logistic(df, factored_penalty(self, df), W0, b0,
                               max_iter=self.max_iter,
                               tol=self.tol, dtype=self._dtype,
                               n_threads=resolve_n_threads(self.n_threads))
@@ -409,7 +409,7 @@ class MultiTaskLogisticRegression(_BinaryTasksClassifier):
         L1 share."""
         est = clone(self)
         df, _, _ = est._validate(X, y, sample_weight, tasks, task_weight)
-        return df.alpha_max(factored_penalty(est.set_params(alpha=1.0), df.n_features))
+        return df.alpha_max(factored_penalty(est.set_params(alpha=1.0), df))
 
 
 def _tight(a):

@@ -384,3 +384,96 @@ def test_structured_estimators_take_factors(est):
     assert np.abs(c.coef_[:, 0]).sum() < np.abs(a[:, 0]).sum()
     with pytest.raises(ValueError, match="structured models need factors > 0"):
         est.set_params(penalty_factor=np.r_[0.0, np.ones(11)]).fit(X, Y)
+
+
+# -- per-task factors of separable penalties ((n_features, n_tasks)) -----------------
+PF_TASKS = np.column_stack([PF_POS, 2.0 * PF_ZERO, np.r_[0.0, 0.0, np.ones(P - 2)]])
+SEPARABLE = [lambda a, pf: L1(a, factor=pf), lambda a, pf: EN(a, 0.6, factor=pf),
+             lambda a, pf: L2(a, factor=pf)]
+SEP_IDS = ["l1", "enet", "ridge"]
+
+
+@pytest.mark.parametrize("kind", SEPARABLE, ids=SEP_IDS)
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_per_task_factors_equal_the_tasks_fitted_apart(kind, fmt):
+    """A separable penalty's tasks are independent problems: per-task factors
+    give each task its own column, as fitting the tasks one by one does."""
+    X, y, codes, sw = _data(seed=14)
+    n = 33
+    Y = np.column_stack([y[:n], y[n:2 * n], y[2 * n:3 * n]])
+    Xs = _fmt(X[:n], fmt)
+    df = QuadraticShared(Xs, Y, sw[:n], True)
+    res = solve_shared(df, kind(0.05, PF_TASKS), tol=1e-10, max_iter=20000)
+    for t in range(3):
+        one = solve_shared(QuadraticShared(Xs, Y[:, [t]], sw[:n], True),
+                           kind(0.05, PF_TASKS[:, t]), tol=1e-10, max_iter=20000)
+        np.testing.assert_allclose(res.coef[t], one.coef[0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(res.gaps[t], one.gaps[0], rtol=1e-6, atol=1e-12)
+    # the kernel against its twin after 1 and 2 epochs (plain epochs, factors > 0)
+    pen = kind(0.05, PF_TASKS + 0.1)
+    for epochs in (1, 2):
+        k = solve_shared(df, pen, max_iter=epochs, tol=-1.0, strategy="cd")
+        r = solve_shared(df, pen, max_iter=epochs, tol=-1.0, backend="reference")
+        np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", SEPARABLE, ids=SEP_IDS)
+def test_per_task_factors_per_task_designs_and_logistic_match_cvxpy(kind):
+    X, y, codes, sw = _data(seed=15)
+    tw = [1.0, 2.0, 0.5]
+    pen = kind(0.05, PF_TASKS)
+    df = QuadraticPerTask(X, y, codes, 3, sw, tw, True)
+    for epochs in (1, 2):
+        k = solve_tasks(df, kind(0.05, PF_TASKS + 0.1), max_iter=epochs, tol=-1.0)
+        r = solve_tasks(df, kind(0.05, PF_TASKS + 0.1), max_iter=epochs, tol=-1.0,
+                        backend="reference")
+        np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=1e-12)
+    res = solve_tasks(df, pen, tol=1e-10, max_iter=20000)
+    W = res.coef.T.astype(float)
+    r = df.residual(W)
+    obj = 0.5 * r @ r + pen.value(W)
+    Xe, sl = df.design_dense(), df.task_slices()
+    Wv = cp.Variable((P, 3))
+    pred = cp.hstack([Xe[sl[t]] @ Wv[:, t] for t in range(3)])
+    pexpr = (pen.lam1 * cp.sum(cp.multiply(PF_TASKS, cp.abs(Wv)))
+             + 0.5 * pen.lam2 * cp.sum(cp.multiply(PF_TASKS, cp.square(Wv))))
+    ref = _oracle(0.5 * cp.sum_squares(df.y_eff - pred) + pexpr, Wv, False)
+    assert abs(obj - ref) <= 1e-6 * abs(ref)
+    assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
+
+    ldf = LogisticPerTask(X, (y > np.median(y)).astype(float), codes, 3, sw, tw, True)
+    pen = kind(0.02, PF_TASKS)
+    for k_ in (1, 2):
+        Wr, br, _, _ = prox_newton(ldf, kind(0.02, PF_TASKS + 0.1), max_iter=k_, tol=-1)
+        rk = solve_logistic(ldf, kind(0.02, PF_TASKS + 0.1), max_iter=k_, tol=-1)
+        np.testing.assert_allclose(rk.coef.T, Wr, rtol=0, atol=1e-12)
+    res = solve_logistic(ldf, pen, tol=1e-10, max_iter=300)
+    W, b = res.coef.T.astype(float), res.intercept
+    obj = ldf.value(W, b, pen)
+    Wv, bv = cp.Variable((P, 3)), cp.Variable(3)
+    Xs, cs = X[ldf.order], codes[ldf.order]
+    z = cp.hstack([Xs[cs == t] @ Wv[:, t] + bv[t] for t in range(3)])
+    pexpr = (pen.lam1 * cp.sum(cp.multiply(PF_TASKS, cp.abs(Wv)))
+             + 0.5 * pen.lam2 * cp.sum(cp.multiply(PF_TASKS, cp.square(Wv))))
+    ref = _oracle(ldf.c @ cp.logistic(z) - (ldf.c * ldf.y) @ z + pexpr, Wv, False)
+    assert abs(obj - ref) <= 1e-6 * abs(ref)
+    assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
+
+
+def test_per_task_factors_in_the_estimators():
+    X, Y = _xy(Lasso())
+    pf = np.ones((12, 3))
+    pf[:, 2] = 3.0              # the third task penalized 3x harder
+    pf[0, :] = 0.0              # feature 0 unpenalized everywhere
+    las = Lasso(0.05, penalty_factor=pf, tol=1e-10).fit(X, Y)
+    assert np.all(las.coef_[:, 0] != 0)
+    assert np.all(las.dual_gap_ <= las.eps_)
+    # task 2 alone: its factors, 3 x 36 / 55 after the global rescaling, are
+    # 12 / 11 x (3 x 36 / 55 x 11 / 12) after the rescaling of one task's
+    alone = Lasso(0.05 * 3 * 36 / 55 * 11 / 12, penalty_factor=np.r_[0.0, np.ones(11)],
+                  tol=1e-10).fit(X, Y[:, 2])
+    np.testing.assert_allclose(las.coef_[2], alone.coef_, rtol=0, atol=1e-7)
+    clf = MultiTaskLogisticRegression(0.02, penalty="l1", penalty_factor=pf).fit(X, Y > 0)
+    assert np.all(clf.coef_[:, 0] != 0)
+    with pytest.raises(ValueError, match="per-task factors"):
+        MultiTaskLasso(0.1, penalty_factor=pf).fit(X, Y)

@@ -103,9 +103,9 @@ class Datafit:
         """The smallest alpha whose solution is W = 0: the penalty's, given
         the datafit's gradient at W = 0 (intercepts optimal)."""
         W0 = np.zeros((self.n_features, self.n_tasks))
-        from ..penalties.factors import unpenalized, refit_unpenalized
+        from ..penalties.factors import unpenalized, has_unpenalized, refit_unpenalized
         U = unpenalized(penalty)
-        if U.size:     # the unpenalized features fitted: W = 0 on the others
+        if has_unpenalized(U):     # the unpenalized features fitted: W = 0 on the others
             W0 = refit_unpenalized(self, W0, U)
             W0 = W0[0] if isinstance(W0, tuple) else W0
         return penalty.alpha_max(-self.gradient(W0))

@@ -251,32 +251,29 @@ class LogisticPerTask(Datafit):
         p = expit(z)
         rho = self.c * (self.y - p)
         primal = self.loss(z) + pen.value(W)
-        pf = pen.row_factors(self.n_features)
-        XtA = self.adjoint(rho) - pen.lam2 * pf[:, None] * W
+        pf = np.broadcast_to(pen.factor_matrix(self.n_features), W.shape)
+        XtA = self.adjoint(rho) - pen.lam2 * pf * W
         dn = 0.0
         if pen.lam1 > 0:
-            scaled = pen.scaled_dual_norms
-            if feats is not None:
-                XtA_f = XtA[feats]
-                sub = pen.with_factor(None if pen.factor is None else pf[feats])
-                scaled = sub.scaled_dual_norms
-            rows = XtA if feats is None else XtA_f
+            rows = XtA if feats is None else XtA[feats]
+            sub = pen if feats is None or pen.factor is None else pen.with_factor(
+                pen.factor[feats])
             if pen.separable:
                 # the tasks' problems are apart: one dual scaling per task
-                dn_t = np.array([scaled(rows[:, [t]]).max(initial=0.0)
+                dn_t = np.array([sub.for_task(t).scaled_dual_norms(rows[:, [t]]).max(initial=0.0)
                                  for t in range(self.n_tasks)])
             else:
-                dn_t = np.full(self.n_tasks, scaled(rows).max(initial=0.0))
+                dn_t = np.full(self.n_tasks, sub.scaled_dual_norms(rows).max(initial=0.0))
             s = np.where(dn_t <= pen.lam1, 1.0, pen.lam1 / np.maximum(dn_t, pen.lam1))
             v = self.y + s[self.codes] * (p - self.y)
             dual = -float(self.c @ _phi(v)) - 0.5 * pen.lam2 * float(
-                s ** 2 @ (pf @ (W * W)))
+                s ** 2 @ np.sum(pf * W * W, axis=0))
             dn = float(dn_t.max(initial=0.0))
         else:
             AtR = self.adjoint(rho)
             keep = pf > 0
             dual = -float(self.c @ _phi(p)) - 0.5 * float(
-                np.sum(AtR[keep] ** 2 / pf[keep, None])) / pen.lam2
+                np.sum(AtR[keep] ** 2 / pf[keep])) / pen.lam2
         if details:
             return primal - dual, XtA, dn
         return primal - dual

@@ -28,9 +28,12 @@ from scipy import sparse
 from scipy.special import expit
 
 
-def check_penalty_factor(penalty_factor, n_features):
+def check_penalty_factor(penalty_factor, n_features, n_tasks=None):
     """The validated factors, rescaled to sum to n_features (glmnet's rule),
-    as a float64 array; None stays None."""
+    as a float64 array; None stays None. With n_tasks (a separable penalty),
+    an (n_features, n_tasks) array of per-task factors is accepted too,
+    rescaled to sum to n_features * n_tasks (so the tasks keep their relative
+    weights: a column twice another penalizes its task twice as hard)."""
     if penalty_factor is None:
         return None
     if isinstance(penalty_factor, (str, bytes)) or isinstance(penalty_factor, numbers.Number):
@@ -40,9 +43,13 @@ def check_penalty_factor(penalty_factor, n_features):
     if pf.dtype.kind not in "biuf":
         raise ValueError(f"penalty_factor must be numeric, got dtype {pf.dtype}.")
     pf = pf.astype(np.float64)
-    if pf.ndim != 1 or pf.shape[0] != n_features:
+    per_task = n_tasks is not None and pf.ndim == 2 and pf.shape == (n_features, n_tasks)
+    if not per_task and (pf.ndim != 1 or pf.shape[0] != n_features):
+        extra = (f" or ({n_features}, {n_tasks}) (per-task factors)" if n_tasks is not None
+                 else "; per-task factors (n_features, n_tasks) need a separable penalty "
+                      "(L1, elastic net, ridge)")
         raise ValueError(f"penalty_factor must have one entry per feature: expected shape "
-                         f"({n_features},), got {pf.shape}.")
+                         f"({n_features},){extra}, got {pf.shape}.")
     if not np.isfinite(pf).all():
         raise ValueError("penalty_factor must be finite (no NaN or infinity).")
     if (pf < 0).any():
@@ -52,15 +59,22 @@ def check_penalty_factor(penalty_factor, n_features):
     if total <= 0:
         raise ValueError("penalty_factor must have at least one positive entry (all zeros "
                          "would leave no feature penalized).")
-    return pf * (n_features / total)
+    return pf * (pf.size / total)
 
 
 def unpenalized(penalty):
-    """Indices of the features with factor 0 (empty without factors)."""
+    """Indices of the features with factor 0 (empty without factors); with
+    per-task factors, one array per task."""
     factor = getattr(penalty, "factor", None)
     if factor is None:
         return np.zeros(0, dtype=np.intp)
+    if factor.ndim == 2:
+        return [np.flatnonzero(factor[:, t] == 0) for t in range(factor.shape[1])]
     return np.flatnonzero(factor == 0)
+
+
+def has_unpenalized(U):
+    return any(len(u) for u in U) if isinstance(U, list) else len(U) > 0
 
 
 # -- the exact refit of the unpenalized block ------------------------------------
@@ -96,35 +110,51 @@ def _lstsq_step(XU, R):
 
 def refit_unpenalized(datafit, W, U, b=None):
     """W (p, T) with the rows U (and, for the logistic loss, the intercepts b)
-    minimizing the datafit given the other rows. Returns W (and b for the
-    logistic loss); the inputs are not modified."""
+    minimizing the datafit given the other rows (U: indices, or one array per
+    task). Returns W (and b for the logistic loss); the inputs are not
+    modified."""
     from ..datafits import QuadraticShared, QuadraticPerTask, LogisticPerTask
     W = np.array(W, dtype=np.float64, copy=True)
+    T = W.shape[1]
+    Us = U if isinstance(U, list) else [U] * T
     if isinstance(datafit, QuadraticShared):
-        XU = _shared_columns(datafit, U)
         Y = datafit.Y.astype(np.float64)
-        for _ in range(2):         # a second pass removes the first one's rounding
-            W[U] += _lstsq_step(XU, Y - _shared_product(datafit, W))
+        groups = {}
+        for t, u in enumerate(Us):        # tasks with the same unpenalized set: one solve
+            groups.setdefault(tuple(u), []).append(t)
+        for u, ts in groups.items():
+            if not u:
+                continue
+            u = np.array(u)
+            XU = _shared_columns(datafit, u)
+            for _ in range(2):     # a second pass removes the first one's rounding
+                R = Y[:, ts] - _shared_product(datafit, W[:, ts])
+                W[np.ix_(u, ts)] += _lstsq_step(XU, R)
         return W
     if isinstance(datafit, QuadraticPerTask):
-        XU = _task_columns(datafit, U)
+        allU = np.unique(np.concatenate([np.asarray(u, dtype=np.intp) for u in Us]))
+        XU = _task_columns(datafit, allU)
+        pos = {j: k for k, j in enumerate(allU)}
         for _ in range(2):
             r = datafit.residual(W)
             for t, sl in enumerate(datafit.task_slices()):
-                W[U, t] += _lstsq_step(XU[sl], r[sl])
+                u = np.asarray(Us[t], dtype=np.intp)
+                if u.size:
+                    W[u, t] += _lstsq_step(XU[sl][:, [pos[j] for j in u]], r[sl])
         return W
     if isinstance(datafit, LogisticPerTask):
-        return _refit_logistic(datafit, W, U, b)
+        return _refit_logistic(datafit, W, Us, b)
     raise TypeError(f"no unpenalized refit for {type(datafit).__name__}.")
 
 
-def _refit_logistic(df, W, U, b, tol=1e-13, max_iter=100):
+def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
     """Per task, Newton with backtracking on the smooth convex loss in
     (b_t, W[U, t]) given the other rows (optimal_intercept's problem with the
     unpenalized columns added); stops when the gradient is below tol times
     the task's total weight."""
     b = np.zeros(df.n_tasks) if b is None else np.array(b, dtype=float, copy=True)
     for t in range(df.n_tasks):
+        U = np.asarray(Us[t], dtype=np.intp)
         sl = df.task_slice(t)
         Xt = df._rows(t)
         XU = _dense_columns(Xt, U)
@@ -201,7 +231,9 @@ def quadratic_gaps(datafit, W, penalty):
                   else [list(range(datafit.n_tasks))])
         return np.array([quadratic_block_gap(float(np.sum(R[:, k] ** 2)),
                                              float(np.sum(R[:, k] * Y[:, k])),
-                                             XtR[:, k], W[:, k], penalty, n) / n
+                                             XtR[:, k], W[:, k],
+                                             penalty.for_task(k[0]) if len(k) == 1 else penalty,
+                                             n) / n
                          for k in blocks])
     r = datafit.residual(W)
     y = datafit.y_eff.astype(np.float64)
@@ -209,7 +241,7 @@ def quadratic_gaps(datafit, W, penalty):
     sl = datafit.task_slices()
     if penalty.separable:
         return np.array([quadratic_block_gap(float(r[s] @ r[s]), float(r[s] @ y[s]),
-                                             XtR[:, [t]], W[:, [t]], penalty)
+                                             XtR[:, [t]], W[:, [t]], penalty.for_task(t))
                          for t, s in enumerate(sl)])
     return np.array([quadratic_block_gap(float(r @ r), float(r @ y), XtR, W, penalty)])
 

@@ -82,7 +82,8 @@ class _RowPenalty:
     """Base class: subclasses define `lam1`, `lam2`, `tau`, `kind`."""
 
     positive = False
-    # per-feature factors of both strengths (read-only float64, or None: all 1)
+    # per-feature factors of both strengths (read-only float64, or None: all 1):
+    # (p,), or (p, T) per-task factors of a separable penalty
     factor: object = field(default=None, kw_only=True, compare=False, repr=False)
 
     def __post_init__(self):
@@ -92,9 +93,13 @@ class _RowPenalty:
                 _check_ratio(getattr(self, name), name)
         if self.factor is not None:
             pf = np.array(self.factor, dtype=np.float64, order="C")
-            if pf.ndim != 1 or not np.isfinite(pf).all() or (pf < 0).any():
-                raise ValueError("penalty factors must be a 1-D array of finite "
+            if pf.ndim not in (1, 2) or not np.isfinite(pf).all() or (pf < 0).any():
+                raise ValueError("penalty factors must be an array of finite "
                                  "non-negative numbers.")
+            if pf.ndim == 2 and self.kind != NORM_L1:
+                raise ValueError("per-task penalty factors (shape (n_features, n_tasks)) "
+                                 "need a separable penalty (L1, elastic net, ridge): a "
+                                 "coupled penalty has one factor per feature.")
             if self.positive and (pf == 0).any():
                 raise ValueError(
                     "positive=True with unpenalized features (penalty_factor 0) is not "
@@ -108,12 +113,49 @@ class _RowPenalty:
         return replace(self, factor=factor)
 
     def row_factors(self, p):
-        """pf as a (p,) array (ones without factors)."""
-        return np.ones(p) if self.factor is None else self.factor
+        """pf as a (p,) array (ones without factors; per-task factors: use
+        for_task or factor_matrix)."""
+        if self.factor is None:
+            return np.ones(p)
+        if self.factor.ndim == 2:
+            raise ValueError("per-task factors: take one task's (for_task) or the matrix.")
+        return self.factor
+
+    def factor_matrix(self, p):
+        """The factors broadcastable against W (p, T): (p, 1), or (p, T) per task."""
+        if self.factor is None:
+            return np.ones((p, 1))
+        return self.factor if self.factor.ndim == 2 else self.factor[:, None]
+
+    def for_task(self, t):
+        """Task t's penalty: its column of per-task factors (else self)."""
+        if self.factor is None or self.factor.ndim == 1:
+            return self
+        return self.with_factor(self.factor[:, t])
+
+    def kernel_factor(self):
+        """The factors as the kernels read them: None, or a C-contiguous
+        (1, p) / (T, p) float64 array (task t's row at t * p)."""
+        if self.factor is None:
+            return None
+        if self.factor.ndim == 1:
+            return self.factor[None, :]
+        kf = getattr(self, "_kernel_factor", None)
+        if kf is None:
+            kf = np.ascontiguousarray(self.factor.T)
+            object.__setattr__(self, "_kernel_factor", kf)
+        return kf
 
     def _pf(self, W):
-        """pf as a column matching the rows of W."""
-        return self.row_factors(np.atleast_2d(W).shape[0])[:, None]
+        """pf broadcastable against W."""
+        return self.factor_matrix(np.atleast_2d(W).shape[0])
+
+    def weighted_norms(self, W):
+        """sum_j pf_j N(W_j) (per-task factors, L1: sum_jt pf_jt |W_jt|)."""
+        W = np.atleast_2d(W)
+        if self.factor is not None and self.factor.ndim == 2:
+            return float(np.sum(self.factor * np.abs(W)))
+        return float(self._pf(W)[:, 0] @ self.row_norms(W))
 
     # -- kernel mapping -------------------------------------------------
     def kernel_params(self):
@@ -140,13 +182,15 @@ class _RowPenalty:
     def value(self, W):
         """Omega(W) for W of shape (n_features, n_tasks)."""
         W = np.atleast_2d(W)
-        pf = self._pf(W)[:, 0]
-        return float(self.lam1 * pf @ self.row_norms(W)
-                     + 0.5 * self.lam2 * pf @ np.sum(W * W, axis=1))
+        return float(self.lam1 * self.weighted_norms(W)
+                     + 0.5 * self.lam2 * np.sum(self._pf(W) * W * W))
 
     def row_value(self, w, j):
         """pf_j h(w) for one row w of feature j."""
         w = np.asarray(w, dtype=float).ravel()
+        if self.factor is not None and self.factor.ndim == 2:     # separable, per task
+            f = self.factor[j]
+            return float(np.sum(f * (self.lam1 * np.abs(w) + 0.5 * self.lam2 * w * w)))
         f = 1.0 if self.factor is None else float(self.factor[j])
         return f * float(self.lam1 * self.row_norms(w[None, :])[0] + 0.5 * self.lam2 * w @ w)
 
@@ -159,8 +203,8 @@ class _RowPenalty:
         A = np.atleast_2d(np.asarray(A, dtype=float))
         step = np.broadcast_to(np.asarray(step, dtype=float), A.shape[:1])[:, None]
         if self.factor is not None:      # row j's penalty is pf_j h
-            pf = self.factor if rows is None else self.factor[rows]
-            step = step * pf[:, None]
+            pf = self.factor_matrix(len(self.factor))
+            step = step * (pf if rows is None else pf[rows])
         thr = step * self.lam1
         if self.positive and self.kind != NORM_L1:
             A = np.maximum(A, 0.0)      # h + the orthant's indicator: clip, then h's prox
@@ -234,11 +278,14 @@ class _RowPenalty:
         N^D(V_j) <= lam1 pf_j read against lam1. Unpenalized rows (pf_j = 0,
         constraint V_j = 0) enter with pf_j = UNPENALIZED_DUAL (the kernels'
         _prox.feature_dual_norm; see mtlfast.penalties.factors)."""
-        dn = self.dual_norm_rows(V)
         if self.factor is None:
-            return dn
-        pf = self.factor
-        return dn / np.where(pf > 0, pf, CONSTANTS["UNPENALIZED_DUAL"])
+            return self.dual_norm_rows(V)
+        pf = np.where(self.factor > 0, self.factor, CONSTANTS["UNPENALIZED_DUAL"])
+        if pf.ndim == 2:        # separable, per task: entry by entry
+            V = np.atleast_2d(V) / pf
+            return (np.maximum(V.max(axis=1), 0.0) if self.positive
+                    else np.abs(V).max(axis=1))
+        return self.dual_norm_rows(V) / pf
 
     def alpha_max(self, XtY_over_n):
         """Smallest alpha with W = 0 optimal (on the penalized rows), given
@@ -248,9 +295,12 @@ class _RowPenalty:
         ratio = self.l1_share
         if ratio == 0:
             return np.inf
-        dn = self.scaled_dual_norms(XtY_over_n)
-        if self.factor is not None:
-            dn = np.where(self.factor > 0, dn, 0.0)
+        if self.factor is not None:    # the unpenalized entries do not count
+            V = np.atleast_2d(XtY_over_n)
+            V = np.where(self.factor_matrix(V.shape[0]) > 0, V, 0.0)
+            dn = self.scaled_dual_norms(V)
+        else:
+            dn = self.scaled_dual_norms(XtY_over_n)
         return float(dn.max(initial=0.0) / ratio)
 
     def subdiff_distance(self, W, grad):
@@ -260,11 +310,11 @@ class _RowPenalty:
         the optimum (the KKT conditions).
         """
         W = np.atleast_2d(W)
-        pf = self._pf(W)[:, 0]
-        v = -np.atleast_2d(grad) - self.lam2 * pf[:, None] * W
+        pf = np.broadcast_to(self._pf(W), W.shape)
+        v = -np.atleast_2d(grad) - self.lam2 * pf * W
         out = np.empty(W.shape[0])
         for j, (w, g) in enumerate(zip(W, v)):
-            lam1 = self.lam1 * pf[j]
+            lam1 = self.lam1 * (pf[j] if self.kind == NORM_L1 else pf[j, 0])
             nz = w != 0
             if self.kind == NORM_L1:
                 if self.positive:

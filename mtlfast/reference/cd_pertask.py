@@ -16,7 +16,7 @@ def duality_gap_tasks(df, W, penalty):
     """Duality gap of the per-task problem at W (same construction as
     duality_gap, n = 1)."""
     lam1, lam2 = penalty.lam1, penalty.lam2
-    pf = penalty.row_factors(df.n_features)[:, None]
+    pf = penalty.factor_matrix(df.n_features)
     r = df.residual(W)
     y = df.y_eff.astype(np.float64)
     AtR = df.xtr(r)
@@ -26,16 +26,17 @@ def duality_gap_tasks(df, W, penalty):
         cst = min(1.0, lam1 / dn) if dn > 0 else 1.0
         Wq = float(np.sum(pf * W ** 2))
         Ra2 = float(r @ r) + lam2 * Wq
-        primal = 0.5 * Ra2 + lam1 * float(pf[:, 0] @ penalty.row_norms(W))
+        primal = 0.5 * Ra2 + lam1 * penalty.weighted_norms(W)
         # ||Ya - theta||^2 with Ya = [y; 0], theta = cst * [r; -sqrt(lam2 pf) W]
         dual = 0.5 * float(y @ y) - 0.5 * (float(np.sum((y - cst * r) ** 2))
                                            + cst ** 2 * lam2 * Wq)
         return float(primal - dual)
     if lam2 > 0:
-        pen = pf[:, 0] > 0
+        pfm = np.broadcast_to(pf, W.shape)
+        keep = pfm > 0
         primal = 0.5 * float(r @ r) + 0.5 * lam2 * float(np.sum(pf * W ** 2))
         dual = (float(r @ y) - 0.5 * float(r @ r)
-                - 0.5 * float(np.sum(AtR[pen] ** 2 / pf[pen])) / lam2)
+                - 0.5 * float(np.sum(AtR[keep] ** 2 / pfm[keep])) / lam2)
         return float(primal - dual)
     return 0.5 * float(r @ r) if penalty.dual_norm_rows(AtR).max(initial=0.0) > 0 else \
         float(r @ r - r @ y)
@@ -57,7 +58,7 @@ def bcd_tasks(df, penalty, W0=None, max_epochs=100, tol=None):
     X = df.design_dense()
     W = np.zeros((p, T)) if W0 is None else np.array(W0, dtype=np.float64)
     L = np.array([[X[s, j] @ X[s, j] for s in sl] for j in range(p)])     # (p, T)
-    pf = penalty.row_factors(p)
+    pf = np.broadcast_to(penalty.factor_matrix(p), (p, T))
     r = df.residual(W)
     yy = float(np.sum(df.y_eff.astype(np.float64) ** 2))
     epoch = 0
@@ -65,7 +66,8 @@ def bcd_tasks(df, penalty, W0=None, max_epochs=100, tol=None):
         for j in range(p):
             g = np.array([X[s, j] @ r[s] for s in sl])
             w_old = W[j].copy()
-            W[j] = penalty.prox_diag(L[j] * w_old + g, L[j], pf[j])
+            W[j] = penalty.prox_diag(L[j] * w_old + g, L[j],
+                                     pf[j] if penalty.separable else pf[j, 0])
             for t, s in enumerate(sl):
                 if W[j, t] != w_old[t]:
                     r[s] -= X[s, j] * (W[j, t] - w_old[t])

@@ -30,7 +30,7 @@ def duality_gap(X, Y, W, penalty):
     """
     n = X.shape[0]
     lam1, lam2 = n * penalty.lam1, n * penalty.lam2
-    pf = penalty.row_factors(X.shape[1])[:, None]
+    pf = penalty.factor_matrix(X.shape[1])
     R = Y - X @ W
     if lam1 > 0:
         Ra = np.vstack([R, -np.sqrt(lam2 * pf) * W])
@@ -38,13 +38,14 @@ def duality_gap(X, Y, W, penalty):
         XtA = X.T @ R - lam2 * pf * W  # = Xa^T Ra
         dn = penalty.scaled_dual_norms(XtA).max(initial=0.0)
         theta = Ra * (min(1.0, lam1 / dn) if dn > 0 else 1.0)
-        primal = 0.5 * np.sum(Ra ** 2) + lam1 * pf[:, 0] @ penalty.row_norms(W)
+        primal = 0.5 * np.sum(Ra ** 2) + lam1 * penalty.weighted_norms(W)
         dual = 0.5 * np.sum(Ya ** 2) - 0.5 * np.sum((Ya - theta) ** 2)
     elif lam2 > 0:
-        pen = pf[:, 0] > 0
+        pfm = np.broadcast_to(pf, W.shape)
+        keep = pfm > 0
         primal = 0.5 * np.sum(R ** 2) + 0.5 * lam2 * np.sum(pf * W ** 2)
         dual = (np.sum(R * Y) - 0.5 * np.sum(R ** 2)
-                - 0.5 * np.sum((X.T @ R)[pen] ** 2 / pf[pen]) / lam2)
+                - 0.5 * np.sum((X.T @ R)[keep] ** 2 / pfm[keep]) / lam2)
     else:
         # least squares: the lam1 > 0 formula with cst = 0 (scikit-learn's value)
         if penalty.dual_norm_rows(X.T @ R).max(initial=0.0) > 0:

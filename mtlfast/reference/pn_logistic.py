@@ -169,7 +169,8 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
         # them in parallel); the gaps add up, each task stops at its own tol
         gap, n_iter = 0.0, 0
         for t in range(T):
-            Wt, bt, gt, nt = prox_newton(df.task_block(t), pen, W[:, [t]], b[[t]], max_iter,
+            Wt, bt, gt, nt = prox_newton(df.task_block(t), pen.for_task(t), W[:, [t]], b[[t]],
+                                         max_iter,
                                          tol, max_inner, inner_tol, use_ws, p0)
             W[:, t], b[t] = Wt[:, 0], bt[0]
             gap, n_iter = gap + gt, max(n_iter, nt)

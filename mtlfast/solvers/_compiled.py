@@ -20,7 +20,8 @@ import functools
 import numpy as np
 
 from ..datafits._checks import check_shared_norms
-from ..penalties.factors import unpenalized, refit_unpenalized, quadratic_gaps
+from ..penalties.factors import (unpenalized, has_unpenalized, refit_unpenalized,
+                                 quadratic_gaps)
 from .. import _cd_shared, _cd_pertask, _cd_structured, _pn_logistic, reference
 from .. import _control
 from .._config import resolve_n_threads, single_threaded_blas
@@ -79,7 +80,7 @@ UNPENALIZED_ROUNDS = 10     # kernel re-runs (tol / 10 each) while the refit poi
 def _block_gaps_logistic(datafit, W, b, penalty):
     """The logistic solver's blocks' gaps (per task when separable)."""
     if penalty.separable and datafit.n_tasks > 1:
-        return np.array([datafit.task_block(t).gap(W[:, [t]], b[[t]], penalty)
+        return np.array([datafit.task_block(t).gap(W[:, [t]], b[[t]], penalty.for_task(t))
                          for t in range(datafit.n_tasks)])
     return np.array([datafit.gap(W, b, penalty)])
 
@@ -104,7 +105,7 @@ def _finish_unpenalized(datafit, penalty, res, tol, rerun, logistic=False):
     (at most UNPENALIZED_ROUNDS times). rerun(coef (T, p), intercept, tol)
     returns a SolveResult."""
     U = unpenalized(penalty)
-    if U.size == 0 or tol is None or tol < 0:
+    if not has_unpenalized(U) or tol is None or tol < 0:
         return res
     eps = tol * _block_scales(datafit, penalty, logistic)
     n_iter = np.asarray(res.n_iter).copy()
@@ -239,8 +240,8 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
             gaps, iters = np.zeros(T), np.zeros(T, dtype=int)
             for t in range(T):
                 w0 = None if W0 is None else W0[:, t:t + 1]
-                Wt, gaps[t], iters[t] = reference.bcd(X, Y[:, t:t + 1], penalty, w0, max_iter,
-                                                      tol_ref)
+                Wt, gaps[t], iters[t] = reference.bcd(X, Y[:, t:t + 1], penalty.for_task(t), w0,
+                                                      max_iter, tol_ref)
                 W[:, t] = Wt[:, 0]
         else:
             W, gap, it = reference.bcd(X, Y, penalty, W0, max_iter, tol_ref)

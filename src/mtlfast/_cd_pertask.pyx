@@ -31,7 +31,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, fmax, sqrt
 
 from mtlfast._kinds cimport STRATEGY_WS
-from mtlfast._prox cimport Penalty, penalty_from, is_separable, row_prox_diag, row_norm, row_dual_norm
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, task_penalty, row_prox_diag, row_norm, row_dual_norm
 from mtlfast._taskdesign cimport (
     TaskDesign, piece_dot, piece_update, piece_norm2, flush, design_from)
 from mtlfast._workset cimport ScoredFeature, build_ws
@@ -265,7 +265,8 @@ ctypedef struct Entry:
 
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
                           double* gap) noexcept nogil:
-    return tasks_block_solve(e.D, e.pen, e.L, coef, <floating*> e.r, <const floating*> e.y,
+    cdef Penalty pen = task_penalty(e.pen, t0)
+    return tasks_block_solve(e.D, &pen, e.L, coef, <floating*> e.r, <const floating*> e.y,
                              t0, nt, e.max_iter, e.tol, e.gap_freq, n_threads, e.screen,
                              e.use_ws, e.p0, e.anderson_k, &e.watch, gap)
 

@@ -30,7 +30,7 @@ from libc.stdint cimport uint32_t
 from libc.math cimport sqrt
 
 from mtlfast._kinds cimport STRATEGY_WS
-from mtlfast._prox cimport Penalty, penalty_from, is_separable
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, task_penalty
 from mtlfast._design cimport Design, col_update, flush_residual, col_norm2
 from mtlfast._blocked cimport BlockScratch, blocks_alloc, blocks_invalidate, blocks_free
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
@@ -421,7 +421,8 @@ ctypedef struct Entry:
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
                           double* gap) noexcept nogil:
     """Tasks t0 .. t0+nt-1 (their coef rows, residual columns, targets)."""
-    return block_solve(e.D, e.pen, e.norms2, coef + <Py_ssize_t> t0 * e.p, e.p,
+    cdef Penalty pen = task_penalty(e.pen, t0)
+    return block_solve(e.D, &pen, e.norms2, coef + <Py_ssize_t> t0 * e.p, e.p,
                        (<floating*> e.Rs) + t0 * e.rt, e.rt, e.si, e.c + t0,
                        (<const floating*> e.Y) + <Py_ssize_t> t0 * e.D.n_samples, nt,
                        e.max_iter, e.tol, e.gap_freq, e.random,

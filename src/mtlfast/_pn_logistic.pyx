@@ -25,7 +25,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fmin
 
 from mtlfast._kinds cimport STRATEGY_WS
-from mtlfast._prox cimport Penalty, penalty_from, is_separable
+from mtlfast._prox cimport Penalty, penalty_from, is_separable, task_penalty
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign
 from mtlfast._driver cimport (Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
@@ -205,11 +205,12 @@ ctypedef struct Entry:
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
     cdef Entry* e = <Entry*> ctx
+    cdef Penalty pen = task_penalty(e.pen, t0)
     if e.f32:
-        return _block_solve(e.D, e.pen, <float*> e.coef, e.intercept, e.fit_intercept, t0, nt,
+        return _block_solve(e.D, &pen, <float*> e.coef, e.intercept, e.fit_intercept, t0, nt,
                             e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws,
                             e.p0, e.work, n_threads, &e.watch, gap)
-    return _block_solve(e.D, e.pen, <double*> e.coef, e.intercept, e.fit_intercept, t0, nt,
+    return _block_solve(e.D, &pen, <double*> e.coef, e.intercept, e.fit_intercept, t0, nt,
                         e.y, e.c, e.max_iter, e.tol, e.max_inner, e.inner_tol, e.use_ws, e.p0,
                         e.work, n_threads, &e.watch, gap)
 

@@ -28,6 +28,8 @@ ctypedef struct Penalty:
     double tau        # L1 share inside NORM_SGL
     bint positive     # constrain W >= 0
     const double* pf  # per-feature factors of both strengths (NULL: all 1)
+    Py_ssize_t pf_stride   # separable penalties: task t's factors at pf + t * pf_stride
+                           # (0: the same factors for every task)
 
 
 cdef inline Penalty make_penalty(int kind, double lam1, double lam2, double tau,
@@ -40,21 +42,33 @@ cdef inline Penalty make_penalty(int kind, double lam1, double lam2, double tau,
     pen.tau = tau
     pen.positive = positive
     pen.pf = NULL
+    pen.pf_stride = 0
     return pen
 
 
 cdef inline Penalty penalty_from(object penalty):
     """The Penalty of a Python row penalty (mtlfast.penalties: kernel_params()
-    gives (kind, lam1, lam2, tau, positive); its `factor`, None or a
-    C-contiguous float64 array of length n_features, outlives the solve)."""
+    gives (kind, lam1, lam2, tau, positive); its kernel_factor(), None or a
+    C-contiguous float64 array of n_features (or n_tasks x n_features per-task
+    factors of a separable penalty), outlives the solve)."""
     kind, lam1, lam2, tau, positive = penalty.kernel_params()
     cdef Penalty pen = make_penalty(kind, lam1, lam2, tau, positive)
-    cdef const double[::1] pf
-    factor = getattr(penalty, "factor", None)
-    if factor is not None and len(factor) > 0:
+    cdef const double[:, ::1] pf
+    factor = penalty.kernel_factor() if hasattr(penalty, "kernel_factor") else None
+    if factor is not None and factor.size > 0:
         pf = factor
-        pen.pf = &pf[0]
+        pen.pf = &pf[0, 0]
+        pen.pf_stride = pf.shape[1] if pf.shape[0] > 1 else 0
     return pen
+
+
+cdef inline Penalty task_penalty(const Penalty* pen, int t) noexcept nogil:
+    """The penalty of task t's block (separable penalties with per-task factors:
+    its row of the factors; otherwise the penalty itself)."""
+    cdef Penalty out = pen[0]
+    if out.pf != NULL:
+        out.pf = out.pf + <Py_ssize_t> t * out.pf_stride
+    return out
 
 
 cdef inline double pen_factor(const Penalty* pen, Py_ssize_t j) noexcept nogil:
