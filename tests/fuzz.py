@@ -30,7 +30,15 @@ KINDS = ["MultiTaskLasso", "MultiTaskLasso-positive", "MultiTaskElasticNet", "La
          "ElasticNet", "Lasso-tasks",
          "MultiTaskLasso-tasks", "SparseGroup", "Dirty", "MeanReg", "TaskGraph", "Transfer",
          "Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic", "lasso_path",
-         "enet_path-multi"]
+         "enet_path-multi", "MultiTaskLasso-factor", "Lasso-taskfactor", "Logistic-factor",
+         "Dirty-factor"]
+
+
+def _factors(p, T=None, zeros=True):
+    """Penalty factors that depend on the shape only (the scaled and unscaled
+    fits share them): 0 (unpenalized) on every third feature when zeros."""
+    pf = (np.arange(p) % 3).astype(float) + (0.0 if zeros else 0.5)
+    return pf if T is None else np.column_stack([pf * (1 + t) for t in range(T)])
 
 
 class Hang(Exception):
@@ -94,6 +102,16 @@ def _fit(kind, X, Y, tasks, alpha):
         est, args, fkw = m.MultiTaskLasso(alpha=alpha, **kw), (X, Y[:, 0]), {"tasks": tasks}
     elif kind == "SparseGroup":
         est, args, fkw = m.MultiTaskSparseGroupLasso(alpha=alpha, **kw), (X, Y), {}
+    elif kind == "MultiTaskLasso-factor":
+        est, args, fkw = (m.MultiTaskLasso(alpha=alpha, penalty_factor=_factors(X.shape[1]), **kw),
+                          (X, Y), {})
+    elif kind == "Lasso-taskfactor":
+        est, args, fkw = (m.Lasso(alpha=alpha, penalty_factor=_factors(X.shape[1], Y.shape[1]),
+                                  **kw), (X, Y), {})
+    elif kind == "Dirty-factor":
+        est, args, fkw = (m.DirtyMultiTaskLasso(alpha_shared=alpha, alpha_specific=alpha,
+                                                penalty_factor=_factors(X.shape[1], zeros=False),
+                                                **kw), (X, Y), {})
     elif kind == "MultiTaskLasso-positive":
         est, args, fkw = m.MultiTaskLasso(alpha=alpha, positive=True, **kw), (X, Y), {}
     elif kind == "Dirty":
@@ -106,9 +124,17 @@ def _fit(kind, X, Y, tasks, alpha):
         est, args, fkw = m.TaskGraphMultiTask(alpha=alpha, graph_alpha=alpha, **kw), (X, Y), {}
     elif kind == "Transfer":
         est, args, fkw = m.TransferLasso(alpha=alpha, beta=0.5, **kw), (X, Y), {}
-    elif kind in ("Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic"):
+    elif kind in ("Logistic", "Logistic-tasks", "DirtyLogistic", "TransferLogistic",
+                  "Logistic-factor"):
         est = {"DirtyLogistic": lambda: m.DirtyMultiTaskLogisticRegression(
                    alpha, alpha, max_iter=50, tol=1e-8),
+               # factors > 0: unpenalized features that separate a task's labels
+               # leave no finite optimum (a flat objective at infinity, where any two
+               # fits within tol may differ: seen at seeds 11 and 12), as the
+               # intercept of a one-class task; zeros are tested in test_penalty_factor
+               "Logistic-factor": lambda: m.MultiTaskLogisticRegression(
+                   alpha=alpha, max_iter=50, tol=1e-8,
+                   penalty_factor=_factors(X.shape[1], zeros=False)),
                # a source that scales with X (1 / its columns' largest entries),
                # so that fit(c X) is fit(X) with coef / c
                "TransferLogistic": lambda: m.TransferLogisticRegression(

@@ -105,7 +105,11 @@ def _task_columns(df, U):
 
 
 def _lstsq_step(XU, R):
-    return np.linalg.lstsq(XU, R, rcond=None)[0]
+    """argmin_D ||R - XU D||, on unit-norm columns (so that the rank cut-off
+    does not depend on the columns' scales)."""
+    s = np.linalg.norm(XU, axis=0)
+    s = np.where(s > 0, s, 1.0)
+    return np.linalg.lstsq(XU / s, R, rcond=None)[0] / (s[:, None] if np.ndim(R) > 1 else s)
 
 
 def refit_unpenalized(datafit, W, U, b=None):
@@ -150,8 +154,9 @@ def refit_unpenalized(datafit, W, U, b=None):
 def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
     """Per task, Newton with backtracking on the smooth convex loss in
     (b_t, W[U, t]) given the other rows (optimal_intercept's problem with the
-    unpenalized columns added); stops when the gradient is below tol times
-    the task's total weight."""
+    unpenalized columns added), on unit-norm columns; stops when that
+    gradient is below tol ||c_t|| (the largest it can be is ||c_t||: free of
+    the columns' scales)."""
     b = np.zeros(df.n_tasks) if b is None else np.array(b, dtype=float, copy=True)
     for t in range(df.n_tasks):
         U = np.asarray(Us[t], dtype=np.intp)
@@ -163,8 +168,11 @@ def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
         if A.shape[1] == 0:
             continue
         theta = np.concatenate([[b[t]], W[U, t]]) if df.fit_intercept else W[U, t].copy()
+        s = np.linalg.norm(A, axis=0)
+        s = np.where(s > 0, s, 1.0)
+        As = A / s
         a = np.asarray(Xt @ W[:, t], dtype=np.float64).ravel() - XU @ W[U, t]   # X_P W_P
-        scale = c.sum()
+        scale = np.linalg.norm(c)
 
         def loss(th):
             z = a + A @ th
@@ -173,11 +181,13 @@ def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
         f = loss(theta)
         for _ in range(max_iter):
             p = expit(a + A @ theta)
-            g = A.T @ (c * (p - y))
+            g = As.T @ (c * (p - y))
             if np.abs(g).max() <= tol * scale:
                 break
-            H = A.T @ (A * (c * p * (1 - p))[:, None])
-            step = np.linalg.lstsq(H, g, rcond=None)[0]
+            # Newton step on unit-norm columns (the cut-off of a rank-deficient H
+            # must not depend on the columns' scales)
+            H = As.T @ (As * (c * p * (1 - p))[:, None])
+            step = np.linalg.lstsq(H, g, rcond=None)[0] / s
             s = 1.0
             while s > 1e-10:
                 new = theta - s * step

@@ -107,7 +107,8 @@ def _finish_unpenalized(datafit, penalty, res, tol, rerun, logistic=False):
     U = unpenalized(penalty)
     if not has_unpenalized(U) or tol is None or tol < 0:
         return res
-    eps = tol * _block_scales(datafit, penalty, logistic)
+    scales = _block_scales(datafit, penalty, logistic)
+    eps = tol * scales
     n_iter = np.asarray(res.n_iter).copy()
     for k in range(UNPENALIZED_ROUNDS + 1):
         W = np.asarray(res.coef, dtype=np.float64).T
@@ -117,6 +118,9 @@ def _finish_unpenalized(datafit, penalty, res, tol, rerun, logistic=False):
         else:
             W, b = refit_unpenalized(datafit, W, U), None
             gaps = quadratic_gaps(datafit, W, penalty)
+        # a gap below zero beyond rounding means the refit left the unpenalized
+        # constraints unmet: no certificate (reported as inf, never as converged)
+        gaps = np.where(gaps < -1e-10 * scales, np.inf, gaps)
         if (gaps <= eps).all() or k == UNPENALIZED_ROUNDS:
             break
         res = rerun(W.T, b, tol * 0.1 ** (k + 1))
