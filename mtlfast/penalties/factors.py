@@ -188,13 +188,13 @@ def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
             # must not depend on the columns' scales)
             H = As.T @ (As * (c * p * (1 - p))[:, None])
             step = np.linalg.lstsq(H, g, rcond=None)[0] / s
-            s = 1.0
-            while s > 1e-10:
-                new = theta - s * step
+            lr = 1.0
+            while lr > 1e-10:
+                new = theta - lr * step
                 f_new = loss(new)
                 if f_new <= f:
                     break
-                s *= 0.5
+                lr *= 0.5
             else:
                 break
             theta, f = new, f_new
