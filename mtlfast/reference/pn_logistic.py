@@ -51,14 +51,14 @@ def working_set(pen, norms2, W, XtA, dn, ws_size):
     """The working set (mtlfast._workset.build_ws with n = 1): every feature
     with a nonzero row, then the features whose dual constraint is closest to
     active, scored by (1 - N^D(XtA_j) / (pf_j max(lam1, dn)))
-    / (sqrt(norms2_j + lam2 pf_j) / pf_j) (smaller first, ties by index), up
-    to ws_size features, sorted by index. Features with norms2 = 0 never
-    enter; unpenalized ones (pf_j = 0) always do."""
+    / sqrt(norms2_j + lam2 pf_j) (smaller first, ties by index), up to
+    ws_size features, sorted by index. Features with norms2 = 0 never enter;
+    unpenalized ones (pf_j = 0) always do."""
     feats = np.flatnonzero(norms2 > 0)
     pf = pen.row_factors(len(norms2))[feats]
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (1.0 - pen.scaled_dual_norms(XtA)[feats] / max(pen.lam1, dn)) \
-            / (np.sqrt(norms2[feats] + pen.lam2 * pf) / pf)
+            / np.sqrt(norms2[feats] + pen.lam2 * pf)
     score[np.any(W[feats] != 0, axis=1) | (pf <= 0)] = -np.inf
     best = np.lexsort((feats, score))[:ws_size]
     return np.sort(feats[best])

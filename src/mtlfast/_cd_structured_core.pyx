@@ -242,13 +242,13 @@ cdef int _score_features(const Model* M, const floating* PA, const floating* PB,
             for tt in range(nt):
                 score = fmax(score, fabs(V[<Py_ssize_t> j * nt + tt]))
             f = pen_factor(&M.pa, j)
-            sc[m].score = (1.0 - score / (f * (M.ta + M.tb))) / (sqrt(Lm) / f)
+            sc[m].score = (1.0 - score / (f * (M.ta + M.tb))) / sqrt(Lm)
         else:
             score = _part_score(&M.pa, j, &V[<Py_ssize_t> j * nt], nt,
                                 M.kind == MOD_TWO_PART and M.shared_a, buf, buf2)
             if M.kind == MOD_TWO_PART:
                 score = fmin(score, _part_score(&M.pb, j, &V[<Py_ssize_t> j * nt], nt, False,
                                                 buf, buf2))
-            sc[m].score = score / (sqrt(Lm) / pen_factor(&M.pa, j))
+            sc[m].score = score / sqrt(Lm)
         m += 1
     return m
