@@ -25,21 +25,18 @@ import argparse
 import json
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
 from run import environment  # noqa: E402
+from logistic_structured import sweep  # noqa: E402  (the same tolerance sweep and target)
 
 import mtlfast  # noqa: E402
 from mtlfast.penalties.factors import check_penalty_factor  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
-TARGET = 1e-6
-TOLS = [10.0 ** -k for k in range(2, 13)]
 
 
 def make_problem(name, quick, seed=0):
@@ -123,32 +120,10 @@ def skglm_fit(name, alpha, pf):
     return fit
 
 
-def timed(fit, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = fit()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def sweep(fit, obj, repeat, max_time, f_star):
-    """Time at the first tolerance whose fit is within TARGET of f_star."""
-    spent, rows = 0.0, []
-    for tol in TOLS:
-        t, (coef, b) = timed(lambda: fit(tol), repeat)
-        f = obj(coef, b)
-        f_star = min(f_star, f)
-        rows.append((tol, t, f))
-        spent += t * repeat
-        if (f - f_star) / abs(f_star) <= TARGET:
-            return dict(time_to_target=t, tol=tol, sweep=rows,
-                        support=int(np.count_nonzero(np.abs(np.atleast_2d(coef)).sum(0)))), f_star
-        if spent > max_time:
-            break
-    return dict(time_to_target=None, sweep=rows), f_star
+class _Fit:
+    """A fit's (coef, intercept) where the shared sweep reads them."""
+    def __init__(self, coef, b):
+        self.coef_, self.intercept_ = coef, b
 
 
 def main(argv=None):
@@ -169,11 +144,10 @@ def main(argv=None):
                 alpha = amax / 20
 
                 def ours(tol):
-                    m = estimator(name, alpha, pf, tol).fit(X, y)
-                    return m.coef_, m.intercept_
+                    return estimator(name, alpha, pf, tol).fit(X, y)
 
-                def obj(coef, b):
-                    return objective(name, X, y, coef, b, alpha, pf)
+                def obj(est):
+                    return objective(name, X, y, est.coef_, est.intercept_, alpha, pf)
                 f_star = np.inf
                 # two passes: the second one's target is the best objective of both
                 for _ in range(2):
@@ -181,8 +155,8 @@ def main(argv=None):
                     peer = skglm_fit(name, alpha, pf)
                     prec = None
                     if peer is not None:
-                        prec, f_star = sweep(lambda tol: peer(X, y, tol), obj, args.repeat,
-                                             args.max_time, f_star)
+                        prec, f_star = sweep(lambda tol: _Fit(*peer(X, y, tol)), obj,
+                                             args.repeat, args.max_time, f_star)
                 records.append(dict(problem=name, setting=setting, alpha=alpha, mtlfast=rec,
                                     skglm=prec))
                 print(name, setting, "mtlfast", rec["time_to_target"],

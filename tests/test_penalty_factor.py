@@ -59,9 +59,27 @@ def _norms(pen, W):
 
 
 def _pen_expr(pen, W):
+    if pen.factor is not None and pen.factor.ndim == 2:      # per task (separable)
+        return (pen.lam1 * cp.sum(cp.multiply(pen.factor, cp.abs(W)))
+                + 0.5 * pen.lam2 * cp.sum(cp.multiply(pen.factor, cp.square(W))))
     pf = pen.row_factors(P)
     return (pen.lam1 * pf @ _norms(pen, W)
             + 0.5 * pen.lam2 * pf @ cp.sum(cp.square(W), axis=1))
+
+
+def _check_per_task_oracle(df, pen):
+    """A per-task quadratic fit at tol 1e-10 against cvxpy: objective to 1e-6
+    and the gap bounding the suboptimality."""
+    res = solve_tasks(df, pen, tol=1e-10, max_iter=20000)
+    W = res.coef.T.astype(float)
+    r = df.residual(W)
+    obj = 0.5 * r @ r + pen.value(W)
+    Xe, sl = df.design_dense(), df.task_slices()
+    Wv = cp.Variable((P, df.n_tasks))
+    pred = cp.hstack([Xe[sl[t]] @ Wv[:, t] for t in range(df.n_tasks)])
+    ref = _oracle(0.5 * cp.sum_squares(df.y_eff - pred) + _pen_expr(pen, Wv), Wv, pen.positive)
+    assert abs(obj - ref) <= 1e-6 * abs(ref)
+    assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
 
 
 def _oracle(objective, W, positive):
@@ -144,17 +162,7 @@ def test_per_task_and_logistic_match_cvxpy(kind, fmt):
     Xd = Xf.toarray() if sparse.issparse(Xf) else Xf
     tw = [1.0, 2.0, 0.5]
     pen = kind(0.05, _pf_for(kind, PF_ZERO))
-    df = QuadraticPerTask(Xf, y, codes, 3, sw, tw, True)
-    res = solve_tasks(df, pen, tol=1e-10, max_iter=20000)
-    W = res.coef.T.astype(float)
-    r = df.residual(W)
-    obj = 0.5 * r @ r + pen.value(W)
-    Xe, sl = df.design_dense(), df.task_slices()
-    Wv = cp.Variable((P, 3))
-    pred = cp.hstack([Xe[sl[t]] @ Wv[:, t] for t in range(3)])
-    ref = _oracle(0.5 * cp.sum_squares(df.y_eff - pred) + _pen_expr(pen, Wv), Wv, pen.positive)
-    assert abs(obj - ref) <= 1e-6 * abs(ref)
-    assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
+    _check_per_task_oracle(QuadraticPerTask(Xf, y, codes, 3, sw, tw, True), pen)
 
     yl = (y > np.median(y)).astype(float)
     ldf = LogisticPerTask(Xf, yl, codes, 3, sw, tw, True)
@@ -428,18 +436,7 @@ def test_per_task_factors_per_task_designs_and_logistic_match_cvxpy(kind):
         r = solve_tasks(df, kind(0.05, PF_TASKS + 0.1), max_iter=epochs, tol=-1.0,
                         backend="reference")
         np.testing.assert_allclose(k.coef, r.coef, rtol=0, atol=1e-12)
-    res = solve_tasks(df, pen, tol=1e-10, max_iter=20000)
-    W = res.coef.T.astype(float)
-    r = df.residual(W)
-    obj = 0.5 * r @ r + pen.value(W)
-    Xe, sl = df.design_dense(), df.task_slices()
-    Wv = cp.Variable((P, 3))
-    pred = cp.hstack([Xe[sl[t]] @ Wv[:, t] for t in range(3)])
-    pexpr = (pen.lam1 * cp.sum(cp.multiply(PF_TASKS, cp.abs(Wv)))
-             + 0.5 * pen.lam2 * cp.sum(cp.multiply(PF_TASKS, cp.square(Wv))))
-    ref = _oracle(0.5 * cp.sum_squares(df.y_eff - pred) + pexpr, Wv, False)
-    assert abs(obj - ref) <= 1e-6 * abs(ref)
-    assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
+    _check_per_task_oracle(df, pen)
 
     ldf = LogisticPerTask(X, (y > np.median(y)).astype(float), codes, 3, sw, tw, True)
     pen = kind(0.02, PF_TASKS)
@@ -453,9 +450,8 @@ def test_per_task_factors_per_task_designs_and_logistic_match_cvxpy(kind):
     Wv, bv = cp.Variable((P, 3)), cp.Variable(3)
     Xs, cs = X[ldf.order], codes[ldf.order]
     z = cp.hstack([Xs[cs == t] @ Wv[:, t] + bv[t] for t in range(3)])
-    pexpr = (pen.lam1 * cp.sum(cp.multiply(PF_TASKS, cp.abs(Wv)))
-             + 0.5 * pen.lam2 * cp.sum(cp.multiply(PF_TASKS, cp.square(Wv))))
-    ref = _oracle(ldf.c @ cp.logistic(z) - (ldf.c * ldf.y) @ z + pexpr, Wv, False)
+    ref = _oracle(ldf.c @ cp.logistic(z) - (ldf.c * ldf.y) @ z + _pen_expr(pen, Wv), Wv,
+                  False)
     assert abs(obj - ref) <= 1e-6 * abs(ref)
     assert obj - ref <= res.gaps.sum() + 1e-8 * abs(ref)
 
