@@ -1,0 +1,300 @@
+"""One model fitted on a Dask cluster, whole tasks spread over the workers
+(issue 18; the design study is shared/review/distributed.md).
+
+    from mtlfast.dask import fit_distributed
+    model = fit_distributed(MultiTaskLasso(alpha=0.1), ddf, client, task="store",
+                            target="sales")
+
+`ddf` is a dask DataFrame whose partitions each hold whole tasks (a Parquet
+dataset partitioned by task reads that way); the feature columns are the
+other columns. Every worker keeps its tasks' designs in a long-lived actor
+(`_Shard`: mtlfast's per-task datafit, its coefficient columns and residual),
+built on the worker from the partitions (the data never pass through the
+client). The driver holds W and reduces only small per-feature vectors.
+
+Objective: the single-node one of the per-task layout (fit(X, y, tasks=...)):
+    sum_t omega_t / (2 n_t) sum_{i in t} s_i (y_i - x_i w_t - b_t)^2 + Omega(W).
+
+Solvers
+- Separable penalties (Lasso, ElasticNet): the tasks are independent
+  problems, so each worker solves its own with the compiled per-task kernel;
+  nothing but the coefficients comes back.
+- Coupled row penalties (MultiTaskLasso, MultiTaskElasticNet): working sets
+  with the global duality gap. Each outer iteration, every worker makes one
+  pass over its data and returns two scalars (||r||^2, <r, y>) and the
+  per-feature sums over its tasks of (A_t^T r_t - lam2 pf W_t)_j^2 (a length-p
+  vector): their sums give the exact gap of the whole problem (the formula
+  of mtlfast._gap.quadratic_gap: N^D of an L2,1 row is the root of that sum).
+  The driver picks the working set A (nonzero rows and the features whose
+  dual constraints are nearest to active), the workers return the Gram
+  blocks X_t[:, A]^T X_t[:, A] and X_t[:, A]^T y_t of their tasks (|A|^2 + |A|
+  per task), and the driver solves the subproblem with the compiled per-task
+  kernel on "virtual designs" with the same quadratics (G_t = V L V^T: rows
+  L^(1/2) V^T, targets L^(-1/2) V^T c_t), the same objective up to a
+  constant. Reductions run in a fixed order (shard by shard), so reruns give
+  the same bits.
+Other models raise a clear error.
+"""
+import numpy as np
+
+from .datafits import QuadraticPerTask, check_tasks
+from .penalties.factors import check_penalty_factor, quadratic_gaps
+from .solvers import solve_tasks
+
+P0 = 10               # smallest working set
+INNER_FRACTION = 0.3  # the subproblem is solved to this share of the outer gap
+
+
+class _Shard:
+    """One worker's tasks: their per-task datafit (centered and weighted as
+    the single-node fit does), coefficient columns W (p, T_k) and residual."""
+
+    def __init__(self, frames, task, target, features, tasks, sample_weight, task_weight,
+                 fit_intercept, dtype):
+        import pandas as pd
+        df = pd.concat(list(frames)) if len(frames) else None
+        labels = np.asarray(df[task].to_numpy())
+        codes = np.searchsorted(np.asarray(tasks), labels)
+        self.tasks = np.asarray(tasks)
+        X = df[list(features)].to_numpy(dtype=dtype)
+        y = df[target].to_numpy(dtype=dtype)
+        sw = None if sample_weight is None else df[sample_weight].to_numpy(dtype=np.float64)
+        tw = None if task_weight is None else np.asarray(task_weight, dtype=np.float64)
+        self.df = QuadraticPerTask(X, y, codes, len(tasks), sw, tw, fit_intercept)
+        self.W = np.zeros((self.df.n_features, len(tasks)))
+        self.r = self.df.y_eff.astype(np.float64)
+        self.n_rows = int(X.shape[0])
+
+    def info(self):
+        """(tasks, rows per task, max_t ||x_tj||^2 per feature)."""
+        X = self.df.design_dense()
+        norms = np.array([np.sum(X[s] ** 2, axis=0) for s in self.df.task_slices()])
+        return self.tasks, self.df.task_sizes, norms.max(axis=0)
+
+    def set_coef(self, W):
+        """Replace the coefficient columns (p, T_k) and recompute the residual."""
+        self.W = np.array(W, dtype=np.float64)
+        self.r = self.df.residual(self.W)
+        return True
+
+    def stats(self, lam2, pf):
+        """(||r||^2, <r, y_eff>, ||y_eff||^2, sum_t XtA_tj^2 (p,)) with
+        XtA = A_t^T r_t - lam2 pf W_t: this shard's part of the global gap."""
+        y = self.df.y_eff.astype(np.float64)
+        XtA = self.df.xtr(self.r) - lam2 * pf[:, None] * self.W
+        return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
+                np.sum(XtA * XtA, axis=1))
+
+    def gram(self, A):
+        """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t, ||y_t||^2) of the
+        effective (centered, weighted) design."""
+        X = self.df.design_dense()[:, A]
+        y = self.df.y_eff.astype(np.float64)
+        out = []
+        for s in self.df.task_slices():
+            XA = X[s]
+            out.append((XA.T @ XA, XA.T @ y[s], float(y[s] @ y[s])))
+        return out
+
+    def solve_separable(self, penalty, max_iter, tol, n_threads):
+        """Separable penalties: this shard's tasks are problems of their own."""
+        res = solve_tasks(self.df, penalty, None, max_iter=max_iter, tol=tol,
+                          n_threads=n_threads)
+        self.W = res.coef.T.astype(np.float64)
+        self.r = self.df.residual(self.W)
+        return self.W, np.atleast_1d(res.gaps), np.asarray(res.n_iter)
+
+    def result(self):
+        """(W (p, T_k), intercepts (T_k,), per-task gaps of separable fits or None)."""
+        return self.W, self.df.intercept(self.W)
+
+
+def _value_counts(s):
+    return s.value_counts(sort=False)
+
+
+def _virtual_task(G, c):
+    """Rows M (r, m) and targets z (r,) with M^T M = G and M^T z = c: the
+    quadratic of a task restricted to the working set (up to a constant)."""
+    lam, V = np.linalg.eigh(G)
+    keep = lam > lam.max(initial=0.0) * 1e-14
+    M = np.sqrt(lam[keep])[:, None] * V[:, keep].T
+    z = (V[:, keep].T @ c) / np.sqrt(lam[keep])
+    return M, z
+
+
+def _assign(sizes, n_workers):
+    """Longest processing time first: partition indices per worker."""
+    order = np.argsort(-np.asarray(sizes), kind="stable")
+    loads = np.zeros(n_workers)
+    out = [[] for _ in range(n_workers)]
+    for i in order:
+        k = int(np.argmin(loads))
+        out[k].append(int(i))
+        loads[k] += sizes[i]
+    return [sorted(o) for o in out]
+
+
+SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet")
+
+
+def fit_distributed(estimator, ddf, client, *, task, target, features=None,
+                    sample_weight=None, task_weight=None, dtype=np.float64):
+    """Fit `estimator` (one of SUPPORTED, as configured) on a dask DataFrame
+    whose partitions hold whole tasks, on `client`'s workers. Returns the
+    estimator fitted as fit(X, y, tasks=...) would leave it: coef_ (T, p),
+    intercept_, tasks_, dual_gap_ (computed from the workers' statistics
+    with the single-node formula), n_iter_ (outer iterations)."""
+    name = type(estimator).__name__
+    if name not in SUPPORTED:
+        raise ValueError(f"fit_distributed supports {', '.join(SUPPORTED)}; {name} is not "
+                         "supported on a cluster yet.")
+    columns = list(ddf.columns)
+    for col in [task, target] + ([sample_weight] if sample_weight else []):
+        if col not in columns:
+            raise ValueError(f"column {col!r} is not in the data (columns: {columns[:10]}).")
+    if features is None:
+        features = [c for c in columns if c not in (task, target, sample_weight)]
+    missing = [c for c in features if c not in columns]
+    if missing:
+        raise ValueError(f"feature columns {missing[:5]} are not in the data.")
+    # which tasks each partition holds (small: labels and counts only)
+    import dask
+    parts = [dask.delayed(_value_counts)(d) for d in ddf[task].to_delayed()]
+    counts = client.compute(parts, sync=True)
+    seen = {}
+    for i, vc in enumerate(counts):
+        for lab in vc.index:
+            if lab in seen:
+                raise ValueError(f"task {lab!r} is split across partitions {seen[lab]} and {i}: "
+                                 "every partition must hold whole tasks (repartition by task, "
+                                 "or read a Parquet dataset partitioned by task).")
+            seen[lab] = i
+    labels, _ = check_tasks(np.array(list(seen)), len(seen))
+    sizes = [int(vc.sum()) for vc in counts]
+    workers = sorted(client.scheduler_info()["workers"])
+    groups = [g for g in _assign(sizes, len(workers)) if g]
+    frames = ddf.to_delayed()
+    shards = []
+    for k, g in enumerate(groups):
+        tasks_k = np.sort(np.concatenate([np.asarray(counts[i].index) for i in g]))
+        tw = None
+        if task_weight is not None:
+            tw = [float(task_weight[t]) for t in tasks_k]
+        where = [workers[k % len(workers)]]
+        # the partitions are read on the shard's worker: data never reach the client
+        data = client.compute([frames[i] for i in g], workers=where)
+        fut = client.submit(_Shard, data, task, target, features, tasks_k,
+                            sample_weight, tw, estimator.fit_intercept, dtype,
+                            actor=True, workers=where)
+        shards.append((tasks_k, fut.result()))
+    order = {lab: t for t, lab in enumerate(labels)}
+    cols = [np.array([order[lab] for lab in tk]) for tk, _ in shards]
+    p = len(features)
+    T = len(labels)
+    penalty = estimator._make_penalty()
+    pf = check_penalty_factor(getattr(estimator, "penalty_factor", None), p)
+    if pf is not None and (pf == 0).any():
+        raise ValueError("fit_distributed: unpenalized features (penalty_factor 0) are not "
+                         "supported on a cluster yet.")
+    if pf is not None:
+        penalty = penalty.with_factor(pf)
+    W = np.zeros((p, T))
+    if penalty.separable:
+        gaps = np.zeros(T)
+        n_iter = 0
+        calls = [sh.solve_separable(penalty, estimator.max_iter, estimator.tol, 1)
+                 for _, sh in shards]
+        for c, call in zip(cols, calls):
+            Wk, gk, nk = call.result()
+            W[:, c] = Wk
+            gaps[c] = gk
+            n_iter = max(n_iter, int(np.max(nk)))
+    else:
+        W, gaps, n_iter = _working_sets(shards, cols, penalty, pf, p, T, estimator)
+    b = np.zeros(T)
+    for c, (_, sh) in zip(cols, shards):
+        b[c] = sh.result().result()[1]
+    estimator.coef_ = W.T.copy()
+    estimator.intercept_ = b
+    estimator.tasks_ = labels
+    estimator.n_iter_ = int(n_iter)
+    estimator.dual_gap_ = float(np.sum(gaps))
+    if len(gaps) > 1:
+        estimator.task_dual_gaps_ = gaps
+    estimator.n_features_in_ = p
+    estimator.feature_names_in_ = np.asarray(features, dtype=object)
+    estimator._per_task = True
+    estimator._fit_1d = False
+    estimator.shards_ = [list(tk) for tk, _ in shards]
+    return estimator
+
+
+def _working_sets(shards, cols, penalty, pf, p, T, est):
+    """The coupled penalties' outer loop (module docstring). Returns (W, gaps,
+    outer iterations)."""
+    lam1, lam2 = penalty.lam1, penalty.lam2
+    pfv = np.ones(p) if pf is None else pf
+    col2 = np.zeros(p)
+    for _, sh in shards:
+        col2 = np.maximum(col2, sh.info().result()[2])
+    W = np.zeros((p, T))
+    ws_size = 0
+    gap = np.inf
+    yy = None
+    for it in range(1, est.max_iter + 1):
+        # the global gap from the shards' pieces, summed shard by shard (fixed order)
+        R2 = RY = yy = 0.0
+        q = np.zeros(p)
+        for _, sh in shards:
+            a, b_, c, qk = sh.stats(lam2, pfv).result()
+            R2, RY, yy, q = R2 + a, RY + b_, yy + c, q + qk
+        dn_rows = np.sqrt(q) / pfv
+        dn = dn_rows.max(initial=0.0)
+        NW = float(pfv @ np.linalg.norm(W, axis=1))
+        Wq = float(pfv @ np.sum(W * W, axis=1))
+        cst = 1.0 if dn <= lam1 else lam1 / dn
+        gap = (0.5 * (1 + cst ** 2) * R2 + lam1 * NW - cst * RY
+               + 0.5 * lam2 * (1 + cst ** 2) * Wq)
+        if gap <= est.tol * yy:
+            break
+        # the working set: nonzero rows, then the nearest-to-active constraints
+        nnz = np.flatnonzero(np.any(W != 0, axis=1))
+        ws_size = min(p, max(ws_size, P0, 2 * len(nnz)))
+        score = (1.0 - dn_rows / max(lam1, dn)) / np.sqrt(col2 + lam2 * pfv)
+        score[col2 == 0] = np.inf
+        score[nnz] = -np.inf
+        A = np.sort(np.lexsort((np.arange(p), score))[:ws_size])
+        ws_size = min(p, 2 * ws_size)
+        # the subproblem on A from the shards' Gram blocks
+        rows, ys, codes = [], [], []
+        for c, (_, sh) in zip(cols, shards):
+            for t, (G, cv, _) in zip(c, sh.gram(A).result()):
+                M, z = _virtual_task(G, cv)
+                rows.append(M)
+                ys.append(z)
+                codes.append(np.full(len(z), t))
+        codes = np.concatenate(codes)
+        Xv = np.vstack(rows)
+        yv = np.concatenate(ys)
+        present = np.bincount(codes, minlength=T) > 0
+        if not present.all():     # a task whose columns on A are all zero: one zero row
+            miss = np.flatnonzero(~present)
+            Xv = np.vstack([Xv, np.zeros((len(miss), len(A)))])
+            yv = np.concatenate([yv, np.zeros(len(miss))])
+            codes = np.concatenate([codes, miss])
+        sub = QuadraticPerTask.from_row_weights(np.asfortranarray(
+                                                    Xv[np.argsort(codes, kind="stable")]),
+                                                yv[np.argsort(codes, kind="stable")],
+                                                np.concatenate([[0], np.cumsum(
+                                                    np.bincount(codes, minlength=T))]),
+                                                np.ones(len(yv)), False)
+        pen_A = penalty if pf is None else penalty.with_factor(pf[A])
+        ysub = float(yv @ yv)
+        res = solve_tasks(sub, pen_A, W[A].T, max_iter=est.max_iter,
+                          tol=INNER_FRACTION * gap / max(ysub, 1e-300), n_threads=1)
+        W = np.zeros((p, T))
+        W[A] = res.coef.T
+        for c, (_, sh) in zip(cols, shards):
+            sh.set_coef(W[:, c]).result()
+    return W, np.array([gap]), it

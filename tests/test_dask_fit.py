@@ -1,0 +1,100 @@
+"""mtlfast.dask.fit_distributed on a LocalCluster of 2 worker processes:
+equal to the single-node fit (coefficients within the certificate, the same
+gap formula), bit-identical reruns, clear errors for bad inputs."""
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+import mtlfast  # noqa: E402
+from mtlfast.dask import fit_distributed  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _data(seed=0, T=6, p=30):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(20, 60, T)
+    W = rng.standard_normal((p, T)) * (rng.random((p, 1)) < 0.3)
+    frames = []
+    for t, n in enumerate(sizes):
+        X = rng.standard_normal((n, p))
+        y = X @ W[:, t] + 0.3 * rng.standard_normal(n) + t
+        f = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
+        f["y"] = y
+        f["w"] = rng.uniform(0.5, 2.0, n)
+        f["task"] = f"site{t}"
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True)
+    ddf = dd.concat([dd.from_pandas(f, npartitions=1) for f in frames])
+    return df, ddf, [f"x{j}" for j in range(p)]
+
+
+def _single(est, df, features, sample_weight=None):
+    X = df[features].to_numpy()
+    return est.fit(X, df["y"].to_numpy(), tasks=df["task"].to_numpy(),
+                   sample_weight=None if sample_weight is None else df[sample_weight].to_numpy())
+
+
+@pytest.mark.parametrize("make", [lambda: mtlfast.MultiTaskLasso(0.05, tol=1e-10),
+                                  lambda: mtlfast.MultiTaskElasticNet(0.05, l1_ratio=0.6,
+                                                                      tol=1e-10),
+                                  lambda: mtlfast.Lasso(0.03, tol=1e-10),
+                                  lambda: mtlfast.ElasticNet(0.03, l1_ratio=0.5, tol=1e-10)],
+                         ids=["mtlasso", "mtenet", "lasso", "enet"])
+def test_equals_the_single_node_fit(client, make):
+    df, ddf, features = _data()
+    one = _single(make(), df, features, "w")
+    dist = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
+                           sample_weight="w")
+    np.testing.assert_array_equal(dist.tasks_, one.tasks_)
+    # both within their certificates of the same optimum: objective values agree
+    # to the sum of the gaps, and the gaps are below tol x ||y_eff||^2
+    np.testing.assert_allclose(dist.coef_, one.coef_, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(dist.intercept_, one.intercept_, rtol=0, atol=1e-5)
+    assert dist.dual_gap_ <= one.eps_ * 1.0001
+    # a rerun gives the same bits (fixed reduction order)
+    again = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
+                            sample_weight="w")
+    np.testing.assert_array_equal(again.coef_, dist.coef_)
+    # the fitted model predicts as a single-node one
+    X = df[features].to_numpy()
+    np.testing.assert_allclose(dist.predict(df[features], tasks=df["task"].to_numpy()),
+                               one.predict(X, tasks=df["task"].to_numpy()), atol=1e-4)
+
+
+def test_the_gap_is_the_single_node_formula(client):
+    """The distributed gap at the distributed W equals the NumPy certificate of
+    the single-node datafit at that W."""
+    df, ddf, features = _data(seed=3)
+    est = fit_distributed(mtlfast.MultiTaskLasso(0.05, tol=1e-6), ddf, client, task="task",
+                          target="y", features=features)
+    one = mtlfast.MultiTaskLasso(0.05)
+    datafit = one._per_task_datafit(df[features].to_numpy(), df["y"].to_numpy(), None,
+                                    df["task"].to_numpy(), None)[0]
+    from mtlfast.penalties.factors import quadratic_gaps
+    g = quadratic_gaps(datafit, est.coef_.T, one._make_penalty())
+    np.testing.assert_allclose(est.dual_gap_, g.sum(), rtol=1e-6, atol=1e-12)
+
+
+def test_bad_inputs_are_clear_errors(client):
+    df, ddf, features = _data()
+    split = dd.from_pandas(df, npartitions=3)     # tasks cut across partitions
+    with pytest.raises(ValueError, match="split across partitions"):
+        fit_distributed(mtlfast.MultiTaskLasso(0.1), split, client, task="task", target="y",
+                        features=features)
+    with pytest.raises(ValueError, match="not in the data"):
+        fit_distributed(mtlfast.MultiTaskLasso(0.1), ddf, client, task="task", target="yy")
+    with pytest.raises(ValueError, match="not supported on a cluster"):
+        fit_distributed(mtlfast.DirtyMultiTaskLasso(0.1, 0.1), ddf, client, task="task",
+                        target="y")
