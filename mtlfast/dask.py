@@ -64,12 +64,21 @@ class _Shard:
         self.W = np.zeros((self.df.n_features, len(tasks)))
         self.r = self.df.y_eff.astype(np.float64)
         self.n_rows = int(X.shape[0])
+        self.cols = None          # this shard's columns of the whole W (set_columns)
+
+    def set_columns(self, cols):
+        self.cols = np.asarray(cols)
+        return True
 
     def info(self):
         """(tasks, rows per task, max_t ||x_tj||^2 per feature)."""
         X = self.df.design_dense()
         norms = np.array([np.sum(X[s] ** 2, axis=0) for s in self.df.task_slices()])
         return self.tasks, self.df.task_sizes, norms.max(axis=0)
+
+    def set_coef_of(self, W_all):
+        """set_coef with this shard's columns of the whole W (p, T)."""
+        return self.set_coef(W_all[:, self.cols])
 
     def set_coef(self, W):
         """Replace the coefficient columns (p, T_k) and recompute the residual."""
@@ -136,15 +145,131 @@ def _assign(sizes, n_workers):
 
 
 SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet")
+MAX_REBUILDS = 10
+POLL = 1.0            # seconds between checks that a shard's worker is still there
+
+
+class _Lost(Exception):
+    """A shard's worker left the cluster."""
+
+
+class _Shards:
+    """The actors of a fit, with their placement; every call goes through
+    `map`/`call`, which rebuild a shard whose worker was lost."""
+
+    def __init__(self, client, frames, groups, counts, order, tw_of, spec, workers):
+        self.client, self.frames, self.groups, self.spec = client, frames, groups, spec
+        self.tasks = [np.sort(np.concatenate([np.asarray(counts[i].index) for i in g]))
+                      for g in groups]
+        self.cols = [np.array([order[lab] for lab in tk]) for tk in self.tasks]
+        self.tw = [None if tw_of is None else tw_of(tk) for tk in self.tasks]
+        self.W = None                 # the driver's checkpoint (p, T), once known
+        self.n_rebuilt = 0
+        self.where = [workers[k % len(workers)] for k in range(len(groups))]
+        self.actors = [None] * len(groups)
+        for k in range(len(groups)):
+            self.actors[k] = self._build(k, self.where[k])
+        for a, c in zip(self.actors, self.cols):
+            a.set_columns(c).result()
+
+    def _build(self, k, worker):
+        task, target, features, sample_weight, fit_intercept, dtype = self.spec
+        where = [worker]
+        # the partitions are read on the shard's worker: data never reach the client
+        # (allow_other_workers: a placement never waits for a worker that is gone)
+        data = self.client.compute([self.frames[i] for i in self.groups[k]], workers=where,
+                                   allow_other_workers=True)
+        fut = self.client.submit(_Shard, data, task, target, features, self.tasks[k],
+                                 sample_weight, self.tw[k], fit_intercept, dtype,
+                                 actor=True, workers=where, allow_other_workers=True)
+        actor = fut.result()
+        self.where[k] = self.client.who_has(fut)[fut.key][0] if self.client.who_has(
+            fut).get(fut.key) else worker
+        return actor
+
+    def _rebuild(self, k, exc):
+        self.n_rebuilt += 1
+        if self.n_rebuilt > MAX_REBUILDS:
+            raise RuntimeError(f"fit_distributed: {MAX_REBUILDS} shards were rebuilt after lost "
+                               f"workers and shard {k} failed again ({exc!r}); the fit cannot "
+                               "continue.") from exc
+        lost = self.where[k]
+        live = [w for w in sorted(self.client.scheduler_info()["workers"]) if w != lost]
+        if not live:
+            raise RuntimeError("fit_distributed: no worker is left to place the tasks of a "
+                               "lost worker; the fit cannot continue.") from exc
+        self.actors[k] = self._build(k, live[k % len(live)])
+        self._result(k, self.actors[k].set_columns(self.cols[k]))
+        if self.W is not None:
+            self._result(k, self.actors[k].set_coef(self.W[:, self.cols[k]]))
+
+    def _result(self, k, fut):
+        """fut's result, polling that shard k's worker is still in the cluster
+        (a call to a dead worker's actor would wait for ever)."""
+        while True:
+            try:
+                return fut.result(timeout=POLL)
+            except TimeoutError:
+                if self.where[k] not in self.client.scheduler_info()["workers"]:
+                    raise _Lost(f"worker {self.where[k]} left the cluster") from None
+
+    def call(self, k, method, *args):
+        for _ in range(MAX_REBUILDS + 1):
+            try:
+                return self._result(k, getattr(self.actors[k], method)(*args))
+            except Exception as exc:     # noqa: BLE001 (a lost worker: rebuild, retry)
+                if not _lost(exc):
+                    raise
+                self._rebuild(k, exc)
+        raise RuntimeError("fit_distributed: unreachable")
+
+    def map(self, method, *args):
+        """method(*args) on every shard (started together), results in shard order."""
+        futs = []
+        for k, a in enumerate(self.actors):
+            try:
+                futs.append(getattr(a, method)(*args))
+            except Exception:            # noqa: BLE001
+                futs.append(None)
+        out = []
+        for k, f in enumerate(futs):
+            try:
+                if f is None:
+                    raise _Lost("the call could not be sent")
+                out.append(self._result(k, f))
+            except Exception as exc:     # noqa: BLE001
+                if not _lost(exc):
+                    raise
+                self._rebuild(k, exc)
+                out.append(self.call(k, method, *args))
+        return out
+
+
+def _lost(exc):
+    """The error of a lost worker (connection closed, actor gone), not one the
+    computation raised."""
+    from distributed.comm.core import CommClosedError
+    text = str(exc).lower()
+    return (isinstance(exc, (_Lost, CommClosedError, OSError))
+            or "lost" in text or "closed" in text or "not found" in text)
 
 
 def fit_distributed(estimator, ddf, client, *, task, target, features=None,
-                    sample_weight=None, task_weight=None, dtype=np.float64):
+                    sample_weight=None, task_weight=None, dtype=np.float64, callback=None):
     """Fit `estimator` (one of SUPPORTED, as configured) on a dask DataFrame
     whose partitions hold whole tasks, on `client`'s workers. Returns the
     estimator fitted as fit(X, y, tasks=...) would leave it: coef_ (T, p),
     intercept_, tasks_, dual_gap_ (computed from the workers' statistics
-    with the single-node formula), n_iter_ (outer iterations)."""
+    with the single-node formula), n_iter_ (outer iterations), n_rebuilt_
+    (shards rebuilt after a lost worker).
+
+    Faults: the driver holds W (the checkpoint of every outer iteration); a
+    shard whose worker is lost is rebuilt on a live worker from its
+    partitions (recomputed from the DataFrame's graph, e.g. read again from
+    Parquet) and warm-started with its columns of W, and the call is retried
+    (at most MAX_REBUILDS times in a fit; then a RuntimeError says why).
+    callback(info): called after every outer iteration with a dict
+    (iteration, gap, target); returning True stops the fit."""
     name = type(estimator).__name__
     if name not in SUPPORTED:
         raise ValueError(f"fit_distributed supports {', '.join(SUPPORTED)}; {name} is not "
@@ -174,22 +299,12 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     sizes = [int(vc.sum()) for vc in counts]
     workers = sorted(client.scheduler_info()["workers"])
     groups = [g for g in _assign(sizes, len(workers)) if g]
-    frames = ddf.to_delayed()
-    shards = []
-    for k, g in enumerate(groups):
-        tasks_k = np.sort(np.concatenate([np.asarray(counts[i].index) for i in g]))
-        tw = None
-        if task_weight is not None:
-            tw = [float(task_weight[t]) for t in tasks_k]
-        where = [workers[k % len(workers)]]
-        # the partitions are read on the shard's worker: data never reach the client
-        data = client.compute([frames[i] for i in g], workers=where)
-        fut = client.submit(_Shard, data, task, target, features, tasks_k,
-                            sample_weight, tw, estimator.fit_intercept, dtype,
-                            actor=True, workers=where)
-        shards.append((tasks_k, fut.result()))
     order = {lab: t for t, lab in enumerate(labels)}
-    cols = [np.array([order[lab] for lab in tk]) for tk, _ in shards]
+    tw_of = None if task_weight is None else (lambda tk: [float(task_weight[t]) for t in tk])
+    shards = _Shards(client, ddf.to_delayed(), groups, counts, order, tw_of,
+                     (task, target, features, sample_weight, estimator.fit_intercept, dtype),
+                     workers)
+    cols = shards.cols
     p = len(features)
     T = len(labels)
     penalty = estimator._make_penalty()
@@ -203,18 +318,17 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     if penalty.separable:
         gaps = np.zeros(T)
         n_iter = 0
-        calls = [sh.solve_separable(penalty, estimator.max_iter, estimator.tol, 1)
-                 for _, sh in shards]
-        for c, call in zip(cols, calls):
-            Wk, gk, nk = call.result()
+        outs = shards.map("solve_separable", penalty, estimator.max_iter, estimator.tol, 1)
+        for c, (Wk, gk, nk) in zip(cols, outs):
             W[:, c] = Wk
             gaps[c] = gk
             n_iter = max(n_iter, int(np.max(nk)))
+        shards.W = W
     else:
-        W, gaps, n_iter = _working_sets(shards, cols, penalty, pf, p, T, estimator)
+        W, gaps, n_iter = _working_sets(shards, penalty, pf, p, T, estimator, callback)
     b = np.zeros(T)
-    for c, (_, sh) in zip(cols, shards):
-        b[c] = sh.result().result()[1]
+    for c, out in zip(cols, shards.map("result")):
+        b[c] = out[1]
     estimator.coef_ = W.T.copy()
     estimator.intercept_ = b
     estimator.tasks_ = labels
@@ -226,28 +340,28 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     estimator.feature_names_in_ = np.asarray(features, dtype=object)
     estimator._per_task = True
     estimator._fit_1d = False
-    estimator.shards_ = [list(tk) for tk, _ in shards]
+    estimator.shards_ = [list(labels[c]) for c in cols]
+    estimator.n_rebuilt_ = shards.n_rebuilt
     return estimator
 
 
-def _working_sets(shards, cols, penalty, pf, p, T, est):
+def _working_sets(shards, penalty, pf, p, T, est, callback):
     """The coupled penalties' outer loop (module docstring). Returns (W, gaps,
     outer iterations)."""
     lam1, lam2 = penalty.lam1, penalty.lam2
     pfv = np.ones(p) if pf is None else pf
     col2 = np.zeros(p)
-    for _, sh in shards:
-        col2 = np.maximum(col2, sh.info().result()[2])
+    for info in shards.map("info"):
+        col2 = np.maximum(col2, info[2])
     W = np.zeros((p, T))
+    shards.W = W
     ws_size = 0
     gap = np.inf
-    yy = None
     for it in range(1, est.max_iter + 1):
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
         R2 = RY = yy = 0.0
         q = np.zeros(p)
-        for _, sh in shards:
-            a, b_, c, qk = sh.stats(lam2, pfv).result()
+        for a, b_, c, qk in shards.map("stats", lam2, pfv):
             R2, RY, yy, q = R2 + a, RY + b_, yy + c, q + qk
         dn_rows = np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
@@ -256,6 +370,9 @@ def _working_sets(shards, cols, penalty, pf, p, T, est):
         cst = 1.0 if dn <= lam1 else lam1 / dn
         gap = (0.5 * (1 + cst ** 2) * R2 + lam1 * NW - cst * RY
                + 0.5 * lam2 * (1 + cst ** 2) * Wq)
+        if callback is not None and callback(dict(iteration=it, gap=gap,
+                                                  target=est.tol * yy)):
+            break
         if gap <= est.tol * yy:
             break
         # the working set: nonzero rows, then the nearest-to-active constraints
@@ -268,8 +385,8 @@ def _working_sets(shards, cols, penalty, pf, p, T, est):
         ws_size = min(p, 2 * ws_size)
         # the subproblem on A from the shards' Gram blocks
         rows, ys, codes = [], [], []
-        for c, (_, sh) in zip(cols, shards):
-            for t, (G, cv, _) in zip(c, sh.gram(A).result()):
+        for c, grams in zip(shards.cols, shards.map("gram", A)):
+            for t, (G, cv, _) in zip(c, grams):
                 M, z = _virtual_task(G, cv)
                 rows.append(M)
                 ys.append(z)
@@ -283,18 +400,17 @@ def _working_sets(shards, cols, penalty, pf, p, T, est):
             Xv = np.vstack([Xv, np.zeros((len(miss), len(A)))])
             yv = np.concatenate([yv, np.zeros(len(miss))])
             codes = np.concatenate([codes, miss])
-        sub = QuadraticPerTask.from_row_weights(np.asfortranarray(
-                                                    Xv[np.argsort(codes, kind="stable")]),
-                                                yv[np.argsort(codes, kind="stable")],
-                                                np.concatenate([[0], np.cumsum(
-                                                    np.bincount(codes, minlength=T))]),
-                                                np.ones(len(yv)), False)
+        by_task = np.argsort(codes, kind="stable")
+        sub = QuadraticPerTask.from_row_weights(
+            np.asfortranarray(Xv[by_task]), yv[by_task],
+            np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=T))]),
+            np.ones(len(yv)), False)
         pen_A = penalty if pf is None else penalty.with_factor(pf[A])
         ysub = float(yv @ yv)
         res = solve_tasks(sub, pen_A, W[A].T, max_iter=est.max_iter,
                           tol=INNER_FRACTION * gap / max(ysub, 1e-300), n_threads=1)
         W = np.zeros((p, T))
         W[A] = res.coef.T
-        for c, (_, sh) in zip(cols, shards):
-            sh.set_coef(W[:, c]).result()
+        shards.W = W             # the checkpoint: a rebuilt shard starts from it
+        shards.map("set_coef_of", W)
     return W, np.array([gap]), it

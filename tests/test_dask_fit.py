@@ -98,3 +98,35 @@ def test_bad_inputs_are_clear_errors(client):
     with pytest.raises(ValueError, match="not supported on a cluster"):
         fit_distributed(mtlfast.DirtyMultiTaskLasso(0.1, 0.1), ddf, client, task="task",
                         target="y")
+
+
+def test_a_worker_killed_mid_fit_does_not_lose_the_fit():
+    """A worker process killed after the second outer iteration: its shard is
+    rebuilt on a live worker from the partitions, warm-started from the
+    driver's W, and the fit ends at the single-node optimum."""
+    import os
+    df, ddf, features = _data(seed=5, T=8, p=60)
+    cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        killed = []
+
+        async def die():          # a coroutine: client.run(wait=False) takes only those
+            os._exit(1)
+
+        def kill_one(info):
+            if info["iteration"] == 2 and not killed:
+                victim = sorted(c.scheduler_info()["workers"])[0]
+                c.run(die, workers=[victim], wait=False)
+                killed.append(victim)
+            return False
+        est = fit_distributed(mtlfast.MultiTaskLasso(0.02, tol=1e-10), ddf, c, task="task",
+                              target="y", features=features, callback=kill_one)
+    finally:
+        c.close()
+        cluster.close()
+    assert killed and est.n_rebuilt_ >= 1
+    one = _single(mtlfast.MultiTaskLasso(0.02, tol=1e-10), df, features)
+    np.testing.assert_allclose(est.coef_, one.coef_, rtol=0, atol=1e-5)
+    assert est.dual_gap_ <= one.eps_ * 1.0001
