@@ -76,9 +76,12 @@ class _Shard:
         norms = np.array([np.sum(X[s] ** 2, axis=0) for s in self.df.task_slices()])
         return self.tasks, self.df.task_sizes, norms.max(axis=0)
 
-    def set_coef_of(self, W_all):
-        """set_coef with this shard's columns of the whole W (p, T)."""
-        return self.set_coef(W_all[:, self.cols])
+    def set_rows(self, A, values):
+        """W = 0 outside the rows A, W[A] = values (|A|, T_k): the driver sends
+        only the working set's rows."""
+        W = np.zeros_like(self.W)
+        W[np.asarray(A)] = values
+        return self.set_coef(W)
 
     def set_coef(self, W):
         """Replace the coefficient columns (p, T_k) and recompute the residual."""
@@ -165,6 +168,7 @@ class _Shards:
         self.tw = [None if tw_of is None else tw_of(tk) for tk in self.tasks]
         self.W = None                 # the driver's checkpoint (p, T), once known
         self.n_rebuilt = 0
+        self.sent = self.received = 0     # bytes of numpy arrays to and from the shards
         self.where = [workers[k % len(workers)] for k in range(len(groups))]
         self.actors = [None] * len(groups)
         for k in range(len(groups)):
@@ -225,8 +229,14 @@ class _Shards:
 
     def map(self, method, *args):
         """method(*args) on every shard (started together), results in shard order."""
+        return self.map_each(method, lambda k: args)
+
+    def map_each(self, method, args_of):
+        """method(*args_of(k)) on every shard k, results in shard order."""
         futs = []
         for k, a in enumerate(self.actors):
+            args = args_of(k)
+            self.sent += _nbytes(args)
             try:
                 futs.append(getattr(a, method)(*args))
             except Exception:            # noqa: BLE001
@@ -241,8 +251,20 @@ class _Shards:
                 if not _lost(exc):
                     raise
                 self._rebuild(k, exc)
-                out.append(self.call(k, method, *args))
+                out.append(self.call(k, method, *args_of(k)))
+            self.received += _nbytes(out[-1])
         return out
+
+
+def _nbytes(obj):
+    """Bytes of the numpy arrays (and floats) in a message."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(o) for o in obj)
+    if isinstance(obj, (float, int, np.floating, np.integer)):
+        return 8
+    return 0
 
 
 def _lost(exc):
@@ -357,12 +379,17 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
     shards.W = W
     ws_size = 0
     gap = np.inf
+    history = []
+    import time
     for it in range(1, est.max_iter + 1):
+        rec = dict(iteration=it, sent=-shards.sent, received=-shards.received)
+        t0 = time.perf_counter()
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
         R2 = RY = yy = 0.0
         q = np.zeros(p)
         for a, b_, c, qk in shards.map("stats", lam2, pfv):
             R2, RY, yy, q = R2 + a, RY + b_, yy + c, q + qk
+        rec["t_gap"] = time.perf_counter() - t0
         dn_rows = np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
         NW = float(pfv @ np.linalg.norm(W, axis=1))
@@ -370,10 +397,14 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         cst = 1.0 if dn <= lam1 else lam1 / dn
         gap = (0.5 * (1 + cst ** 2) * R2 + lam1 * NW - cst * RY
                + 0.5 * lam2 * (1 + cst ** 2) * Wq)
+        rec.update(gap=gap, target=est.tol * yy)
+        history.append(rec)
         if callback is not None and callback(dict(iteration=it, gap=gap,
                                                   target=est.tol * yy)):
             break
         if gap <= est.tol * yy:
+            rec["sent"] += shards.sent
+            rec["received"] += shards.received
             break
         # the working set: nonzero rows, then the nearest-to-active constraints
         nnz = np.flatnonzero(np.any(W != 0, axis=1))
@@ -384,6 +415,7 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         A = np.sort(np.lexsort((np.arange(p), score))[:ws_size])
         ws_size = min(p, 2 * ws_size)
         # the subproblem on A from the shards' Gram blocks
+        t0 = time.perf_counter()
         rows, ys, codes = [], [], []
         for c, grams in zip(shards.cols, shards.map("gram", A)):
             for t, (G, cv, _) in zip(c, grams):
@@ -407,10 +439,19 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
             np.ones(len(yv)), False)
         pen_A = penalty if pf is None else penalty.with_factor(pf[A])
         ysub = float(yv @ yv)
+        rec["t_gram"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         res = solve_tasks(sub, pen_A, W[A].T, max_iter=est.max_iter,
                           tol=INNER_FRACTION * gap / max(ysub, 1e-300), n_threads=1)
+        rec["t_solve"] = time.perf_counter() - t0
+        rec["ws_size"] = len(A)
+        t0 = time.perf_counter()
         W = np.zeros((p, T))
         W[A] = res.coef.T
         shards.W = W             # the checkpoint: a rebuilt shard starts from it
-        shards.map("set_coef_of", W)
+        shards.map_each("set_rows", lambda k: (A, W[A][:, shards.cols[k]]))
+        rec["t_update"] = time.perf_counter() - t0
+        rec["sent"] += shards.sent
+        rec["received"] += shards.received
+    est.history_ = history
     return W, np.array([gap]), it
