@@ -19,12 +19,15 @@ Solvers
 - Separable penalties (Lasso, ElasticNet): the tasks are independent
   problems, so each worker solves its own with the compiled per-task kernel;
   nothing but the coefficients comes back.
-- Coupled row penalties (MultiTaskLasso, MultiTaskElasticNet): working sets
+- Coupled row penalties (MultiTaskLasso, MultiTaskElasticNet,
+  MultiTaskSparseGroupLasso): working sets
   with the global duality gap. Each outer iteration, every worker makes one
   pass over its data and returns two scalars (||r||^2, <r, y>) and the
   per-feature sums over its tasks of (A_t^T r_t - lam2 pf W_t)_j^2 (a length-p
   vector): their sums give the exact gap of the whole problem (the formula
-  of mtlfast._gap.quadratic_gap: N^D of an L2,1 row is the root of that sum).
+  of mtlfast._gap.quadratic_gap: N^D of an L2,1 row is the root of that sum;
+  for the sparse-group norm and positivity, whose dual norms are not functions
+  of it, the workers send their tasks' columns of A^T r - lam2 W, p T_k floats).
   The driver picks the working set A (nonzero rows and the features whose
   dual constraints are nearest to active), the workers return the Gram
   blocks X_t[:, A]^T X_t[:, A] and X_t[:, A]^T y_t of their tasks (|A|^2 + |A|
@@ -89,13 +92,15 @@ class _Shard:
         self.r = self.df.residual(self.W)
         return True
 
-    def stats(self, lam2, pf):
+    def stats(self, lam2, pf, rows=False):
         """(||r||^2, <r, y_eff>, ||y_eff||^2, sum_t XtA_tj^2 (p,)) with
-        XtA = A_t^T r_t - lam2 pf W_t: this shard's part of the global gap."""
+        XtA = A_t^T r_t - lam2 pf W_t: this shard's part of the global gap;
+        rows: XtA itself (p, T_k) instead of its row sums of squares (the
+        dual norms that are not a function of them: sparse-group, positive)."""
         y = self.df.y_eff.astype(np.float64)
         XtA = self.df.xtr(self.r) - lam2 * pf[:, None] * self.W
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
-                np.sum(XtA * XtA, axis=1))
+                XtA if rows else np.sum(XtA * XtA, axis=1))
 
     def gram(self, A):
         """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t, ||y_t||^2) of the
@@ -147,7 +152,8 @@ def _assign(sizes, n_workers):
     return [sorted(o) for o in out]
 
 
-SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet")
+SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet",
+             "MultiTaskSparseGroupLasso")
 MAX_REBUILDS = 10
 POLL = 1.0            # seconds between checks that a shard's worker is still there
 
@@ -372,6 +378,8 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
     outer iterations)."""
     lam1, lam2 = penalty.lam1, penalty.lam2
     pfv = np.ones(p) if pf is None else pf
+    from .penalties import NORM_L21
+    rows = penalty.kind != NORM_L21 or penalty.positive
     col2 = np.zeros(p)
     for info in shards.map("info"):
         col2 = np.maximum(col2, info[2])
@@ -387,12 +395,18 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
         R2 = RY = yy = 0.0
         q = np.zeros(p)
-        for a, b_, c, qk in shards.map("stats", lam2, pfv):
-            R2, RY, yy, q = R2 + a, RY + b_, yy + c, q + qk
+        XtA = np.zeros((p, T)) if rows else None
+        for c_k, (a, b_, c, qk) in zip(shards.cols, shards.map("stats", lam2, pfv, rows)):
+            R2, RY, yy = R2 + a, RY + b_, yy + c
+            if rows:
+                XtA[:, c_k] = qk
+            else:
+                q = q + qk
         rec["t_gap"] = time.perf_counter() - t0
-        dn_rows = np.sqrt(q) / pfv
+        # N^D of an L2,1 row from its sum of squares; the others from the rows
+        dn_rows = penalty.scaled_dual_norms(XtA) if rows else np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
-        NW = float(pfv @ np.linalg.norm(W, axis=1))
+        NW = penalty.weighted_norms(W)
         Wq = float(pfv @ np.sum(W * W, axis=1))
         cst = 1.0 if dn <= lam1 else lam1 / dn
         gap = (0.5 * (1 + cst ** 2) * R2 + lam1 * NW - cst * RY

@@ -49,9 +49,13 @@ def _single(est, df, features, sample_weight=None):
 @pytest.mark.parametrize("make", [lambda: mtlfast.MultiTaskLasso(0.05, tol=1e-10),
                                   lambda: mtlfast.MultiTaskElasticNet(0.05, l1_ratio=0.6,
                                                                       tol=1e-10),
+                                  lambda: mtlfast.MultiTaskSparseGroupLasso(0.05, tau=0.4,
+                                                                            tol=1e-10),
+                                  lambda: mtlfast.MultiTaskLasso(0.05, positive=True,
+                                                                 tol=1e-10),
                                   lambda: mtlfast.Lasso(0.03, tol=1e-10),
                                   lambda: mtlfast.ElasticNet(0.03, l1_ratio=0.5, tol=1e-10)],
-                         ids=["mtlasso", "mtenet", "lasso", "enet"])
+                         ids=["mtlasso", "mtenet", "sgl", "mtlasso-positive", "lasso", "enet"])
 def test_equals_the_single_node_fit(client, make):
     df, ddf, features = _data()
     one = _single(make(), df, features, "w")
