@@ -210,6 +210,8 @@ def fit_command(args):
     if args.data is None or args.model is None or args.out is None:
         raise BadInput("fit needs --data, --model and --out (or a job file with them).")
     _check_outputs(args.out, args.summary, args.predictions)
+    if getattr(args, "scheduler", None):
+        return _fit_on_cluster(args)
     targets, tasks, weight = _split_names(args.target), args.tasks, args.weight
     t0 = time.perf_counter()
     table, X, y, kw = _read_problem(args)
@@ -261,6 +263,58 @@ def fit_command(args):
     _emit_summary(summary, args.summary)
     if not_converged and args.strict:
         print(f"mtlfast fit: not converged (--strict): {not_converged[0]}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def _fit_on_cluster(args):
+    """mtlfast fit --scheduler ADDRESS: the same job on a Dask cluster
+    (mtlfast.dask.fit_distributed), reading a Parquet dataset partitioned by
+    the task column on the workers."""
+    from . import persistence
+    if args.command != "fit":
+        raise BadInput("--scheduler runs mtlfast fit only.")
+    if not args.tasks:
+        raise BadInput("fit --scheduler needs --tasks (the task column; every Parquet "
+                       "partition must hold whole tasks).")
+    if args.predictions:
+        raise BadInput("fit --scheduler does not write training predictions (the data stay "
+                       "on the workers): use mtlfast predict with the model file.")
+    targets = _split_names(args.target)
+    if not targets or len(targets) != 1:
+        raise BadInput("fit --scheduler needs one --target column (the long layout).")
+    try:
+        import dask.dataframe as dd
+        from distributed import Client
+    except ImportError as exc:
+        raise BadInput("fit --scheduler needs dask[distributed] (pip install "
+                       "'mtlfast[dask]').") from exc
+    from .dask import fit_distributed
+    est = _estimator(args.model, parse_sets(args.set), args.threads)
+    t0 = time.perf_counter()
+    ddf = dd.read_parquet(args.data)
+    features = _split_names(args.features) if args.features else None
+    with Client(args.scheduler) as client:
+        try:
+            fit_distributed(est, ddf, client, task=args.tasks, target=targets[0],
+                            features=features, sample_weight=args.weight)
+        except ValueError as exc:
+            raise BadInput(f"{args.model} on the cluster: {exc}") from None
+    t_fit = time.perf_counter() - t0
+    job = {"data": os.path.abspath(args.data), "format": "parquet-dataset",
+           "features": list(est.feature_names_in_), "targets": targets, "tasks": args.tasks,
+           "weight": args.weight, "scheduler": args.scheduler}
+    persistence.save(est, args.out, metadata={"job": job})
+    converged = est.n_iter_ < est.max_iter      # the fit stopped on its gap, not max_iter
+    summary = {"command": "fit", "model": args.model,
+               "params": _plain(est.get_params(deep=False)), "data": job,
+               "timings_s": {"fit": round(t_fit, 6)}, "n_iter": _plain(est.n_iter_),
+               "dual_gap": _plain(est.dual_gap_), "converged": converged,
+               "shards": [[_plain(t) for t in s] for s in est.shards_],
+               "model_file": os.path.abspath(args.out),
+               "versions": persistence._versions()}
+    _emit_summary(summary, args.summary)
+    if not converged and args.strict:
         return EXIT_NOT_CONVERGED
     return EXIT_OK
 
@@ -492,6 +546,10 @@ def add_commands(sub):
     f.add_argument("--predictions", help="also write the training predictions here")
     f.add_argument("--strict", action="store_true",
                    help="exit with code 3 when the fit does not converge")
+    f.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the fit on this Dask cluster (mtlfast.dask.fit_distributed): "
+                        "--data is then a Parquet dataset whose partitions each hold whole "
+                        "tasks (e.g. partitioned by the --tasks column), read on the workers")
     f.set_defaults(run=fit_command)
 
     p = sub.add_parser("predict", help="predict with a saved model",

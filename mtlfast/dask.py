@@ -126,8 +126,9 @@ class _Shard:
         return self.W, self.df.intercept(self.W)
 
 
-def _value_counts(s):
-    return s.value_counts(sort=False)
+def _value_counts(frame, task):
+    vc = frame[task].value_counts(sort=False)
+    return vc[vc > 0]          # (a categorical column lists every category)
 
 
 def _virtual_task(G, c):
@@ -313,8 +314,10 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
         raise ValueError(f"feature columns {missing[:5]} are not in the data.")
     # which tasks each partition holds (small: labels and counts only)
     import dask
-    parts = [dask.delayed(_value_counts)(d) for d in ddf[task].to_delayed()]
-    counts = client.compute(parts, sync=True)
+    # the tasks of each partition, from the very partitions the shards will read
+    # (a projected column can be partitioned differently: dask-expr fuses files)
+    frames = ddf.to_delayed()
+    counts = client.compute([dask.delayed(_value_counts)(f, task) for f in frames], sync=True)
     seen = {}
     for i, vc in enumerate(counts):
         for lab in vc.index:
@@ -329,7 +332,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     groups = [g for g in _assign(sizes, len(workers)) if g]
     order = {lab: t for t, lab in enumerate(labels)}
     tw_of = None if task_weight is None else (lambda tk: [float(task_weight[t]) for t in tk])
-    shards = _Shards(client, ddf.to_delayed(), groups, counts, order, tw_of,
+    shards = _Shards(client, frames, groups, counts, order, tw_of,
                      (task, target, features, sample_weight, estimator.fit_intercept, dtype),
                      workers)
     cols = shards.cols

@@ -134,3 +134,32 @@ def test_a_worker_killed_mid_fit_does_not_lose_the_fit():
     one = _single(mtlfast.MultiTaskLasso(0.02, tol=1e-10), df, features)
     np.testing.assert_allclose(est.coef_, one.coef_, rtol=0, atol=1e-5)
     assert est.dual_gap_ <= one.eps_ * 1.0001
+
+
+def test_cli_fit_on_the_cluster_reads_a_partitioned_parquet_dataset(client, tmp_path):
+    """mtlfast fit --scheduler: a Parquet dataset partitioned by task, read on
+    the workers; the saved model equals the single-node fit."""
+    from mtlfast.__main__ import main
+    df, _, features = _data(seed=7)
+    data = tmp_path / "sales"
+    df.drop(columns="w").to_parquet(data, partition_cols=["task"])
+    out = tmp_path / "model.mtl"
+    summary = tmp_path / "summary.json"
+    code = main(["fit", "--data", str(data), "--target", "y", "--tasks", "task", "--model",
+                 "MultiTaskLasso", "--set", "alpha=0.05", "--set", "tol=1e-10", "--out",
+                 str(out), "--summary", str(summary), "--scheduler",
+                 client.scheduler.address])
+    assert code == 0
+    model = mtlfast.load(str(out))
+    one = _single(mtlfast.MultiTaskLasso(0.05, tol=1e-10), df, features)
+    order = np.argsort(model.tasks_.astype(str))
+    np.testing.assert_array_equal(model.tasks_.astype(str)[order], one.tasks_)
+    np.testing.assert_allclose(model.coef_[order], one.coef_, rtol=0, atol=1e-5)
+    import json
+    s = json.loads(summary.read_text())
+    assert s["converged"] and s["data"]["scheduler"] == client.scheduler.address
+    # a missing column: a clear error, the exit code of bad input
+    code = main(["fit", "--data", str(data), "--target", "sales", "--tasks", "task", "--model",
+                 "MultiTaskLasso", "--set", "alpha=0.05", "--out", str(tmp_path / "m2.mtl"),
+                 "--scheduler", client.scheduler.address])
+    assert code == 2
