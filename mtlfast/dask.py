@@ -382,7 +382,7 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
     lam1, lam2 = penalty.lam1, penalty.lam2
     pfv = np.ones(p) if pf is None else pf
     from .penalties import NORM_L21
-    rows = penalty.kind != NORM_L21 or penalty.positive
+    whole_rows = penalty.kind != NORM_L21 or penalty.positive
     col2 = np.zeros(p)
     for info in shards.map("info"):
         col2 = np.maximum(col2, info[2])
@@ -398,16 +398,17 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
         R2 = RY = yy = 0.0
         q = np.zeros(p)
-        XtA = np.zeros((p, T)) if rows else None
-        for c_k, (a, b_, c, qk) in zip(shards.cols, shards.map("stats", lam2, pfv, rows)):
+        XtA = np.zeros((p, T)) if whole_rows else None
+        for c_k, (a, b_, c, qk) in zip(shards.cols,
+                                       shards.map("stats", lam2, pfv, whole_rows)):
             R2, RY, yy = R2 + a, RY + b_, yy + c
-            if rows:
+            if whole_rows:
                 XtA[:, c_k] = qk
             else:
                 q = q + qk
         rec["t_gap"] = time.perf_counter() - t0
         # N^D of an L2,1 row from its sum of squares; the others from the rows
-        dn_rows = penalty.scaled_dual_norms(XtA) if rows else np.sqrt(q) / pfv
+        dn_rows = penalty.scaled_dual_norms(XtA) if whole_rows else np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
         NW = penalty.weighted_norms(W)
         Wq = float(pfv @ np.sum(W * W, axis=1))
