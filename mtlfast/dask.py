@@ -41,7 +41,8 @@ Other models raise a clear error.
 import numpy as np
 
 from .datafits import QuadraticPerTask, check_tasks
-from .penalties.factors import check_penalty_factor, quadratic_gaps
+from .penalties.factors import check_penalty_factor, quadratic_gap_value
+from .reference.pn_logistic import working_set_from_norms
 from .solvers import solve_tasks
 
 P0 = 10               # smallest working set
@@ -66,18 +67,15 @@ class _Shard:
         self.df = QuadraticPerTask(X, y, codes, len(tasks), sw, tw, fit_intercept)
         self.W = np.zeros((self.df.n_features, len(tasks)))
         self.r = self.df.y_eff.astype(np.float64)
-        self.n_rows = int(X.shape[0])
         self.cols = None          # this shard's columns of the whole W (set_columns)
 
     def set_columns(self, cols):
         self.cols = np.asarray(cols)
         return True
 
-    def info(self):
-        """(tasks, rows per task, max_t ||x_tj||^2 per feature)."""
-        X = self.df.design_dense()
-        norms = np.array([np.sum(X[s] ** 2, axis=0) for s in self.df.task_slices()])
-        return self.tasks, self.df.task_sizes, norms.max(axis=0)
+    def column_norms(self):
+        """max over this shard's tasks of ||x_tj||^2, per feature (p,)."""
+        return self.df.curvatures().max(axis=1)
 
     def set_rows(self, A, values):
         """W = 0 outside the rows A, W[A] = values (|A|, T_k): the driver sends
@@ -103,15 +101,11 @@ class _Shard:
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
     def gram(self, A):
-        """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t, ||y_t||^2) of the
-        effective (centered, weighted) design."""
+        """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t) of the effective
+        (centered, weighted) design."""
         X = self.df.design_dense()[:, A]
         y = self.df.y_eff.astype(np.float64)
-        out = []
-        for s in self.df.task_slices():
-            XA = X[s]
-            out.append((XA.T @ XA, XA.T @ y[s], float(y[s] @ y[s])))
-        return out
+        return [(X[s].T @ X[s], X[s].T @ y[s]) for s in self.df.task_slices()]
 
     def solve_separable(self, penalty, max_iter, tol, n_threads):
         """Separable penalties: this shard's tasks are problems of their own."""
@@ -122,7 +116,7 @@ class _Shard:
         return self.W, np.atleast_1d(res.gaps), np.asarray(res.n_iter)
 
     def result(self):
-        """(W (p, T_k), intercepts (T_k,), per-task gaps of separable fits or None)."""
+        """(W (p, T_k), intercepts (T_k,))."""
         return self.W, self.df.intercept(self.W)
 
 
@@ -384,8 +378,8 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
     from .penalties import NORM_L21
     whole_rows = penalty.kind != NORM_L21 or penalty.positive
     col2 = np.zeros(p)
-    for info in shards.map("info"):
-        col2 = np.maximum(col2, info[2])
+    for norms in shards.map("column_norms"):
+        col2 = np.maximum(col2, norms)
     W = np.zeros((p, T))
     shards.W = W
     ws_size = 0
@@ -410,11 +404,8 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         # N^D of an L2,1 row from its sum of squares; the others from the rows
         dn_rows = penalty.scaled_dual_norms(XtA) if whole_rows else np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
-        NW = penalty.weighted_norms(W)
-        Wq = float(pfv @ np.sum(W * W, axis=1))
-        cst = 1.0 if dn <= lam1 else lam1 / dn
-        gap = (0.5 * (1 + cst ** 2) * R2 + lam1 * NW - cst * RY
-               + 0.5 * lam2 * (1 + cst ** 2) * Wq)
+        gap = quadratic_gap_value(lam1, lam2, R2, RY, float(pfv @ np.sum(W * W, axis=1)),
+                                  penalty.weighted_norms(W), dn)
         rec.update(gap=gap, target=est.tol * yy)
         history.append(rec)
         if callback is not None and callback(dict(iteration=it, gap=gap,
@@ -425,18 +416,16 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
             rec["received"] += shards.received
             break
         # the working set: nonzero rows, then the nearest-to-active constraints
-        nnz = np.flatnonzero(np.any(W != 0, axis=1))
-        ws_size = min(p, max(ws_size, P0, 2 * len(nnz)))
-        score = (1.0 - dn_rows / max(lam1, dn)) / np.sqrt(col2 + lam2 * pfv)
-        score[col2 == 0] = np.inf
-        score[nnz] = -np.inf
-        A = np.sort(np.lexsort((np.arange(p), score))[:ws_size])
+        # (the single-node solvers' scores: mtlfast._workset.build_ws's twin)
+        nnz = int(np.sum(np.any(W != 0, axis=1)))
+        ws_size = min(p, max(ws_size, P0, 2 * nnz))
+        A = working_set_from_norms(penalty, col2, W, dn_rows, dn, ws_size)
         ws_size = min(p, 2 * ws_size)
         # the subproblem on A from the shards' Gram blocks
         t0 = time.perf_counter()
         rows, ys, codes = [], [], []
         for c, grams in zip(shards.cols, shards.map("gram", A)):
-            for t, (G, cv, _) in zip(c, grams):
+            for t, (G, cv) in zip(c, grams):
                 M, z = _virtual_task(G, cv)
                 rows.append(M)
                 ys.append(z)

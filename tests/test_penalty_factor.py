@@ -229,7 +229,6 @@ def test_unpenalized_feature_is_kept_and_alpha_max_follows(est):
     pf = np.ones(12)
     pf[[0, 9]] = 0.0          # feature 9 is pure noise: unpenalized, it is still fitted
     pf[1] = 4.0
-    amax = est._alpha_max(X, Y) if hasattr(est, "_alpha_max") else None
     est = est.set_params(penalty_factor=pf)
     amax = est._alpha_max(X, Y)
     fit = est.set_params(alpha=amax * 1.0001).fit(X, Y)

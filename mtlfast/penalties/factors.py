@@ -206,6 +206,19 @@ def _refit_logistic(df, W, Us, b, tol=1e-13, max_iter=100):
 
 
 # -- the certificate from the residual's pieces -------------------------------------
+def quadratic_gap_value(lam1, lam2, R_norm2, RY, Wq, NW, dn, XtR_norm2=0.0):
+    """mtlfast._gap.quadratic_gap in NumPy: the gap from the residual's pieces
+    (Wq = sum_j pf_j ||W_j||^2, NW = sum_j pf_j N(W_j), dn = max_j
+    N^D(XtA_j) / pf_j, XtR_norm2 = sum_j ||A_j^T R||^2 / pf_j for ridge)."""
+    if lam1 > 0:
+        cst = 1.0 if dn <= lam1 else lam1 / dn
+        return (0.5 * (1 + cst ** 2) * R_norm2 + lam1 * NW - cst * RY
+                + 0.5 * lam2 * (1 + cst ** 2) * Wq)
+    if lam2 > 0:
+        return R_norm2 + 0.5 * lam2 * Wq - RY + 0.5 * XtR_norm2 / lam2
+    return 0.5 * R_norm2 if dn > 0 else R_norm2 - RY
+
+
 def quadratic_block_gap(R_norm2, RY, XtR, W, penalty, n=1.0):
     """The duality gap of one block (mtlfast._gap.quadratic_gap, NumPy), with
     factors: R_norm2 = ||R||^2, RY = <R, Y>, XtR = A^T R (p, T_block) and
@@ -215,17 +228,12 @@ def quadratic_block_gap(R_norm2, RY, XtR, W, penalty, n=1.0):
     lam1, lam2 = n * penalty.lam1, n * penalty.lam2
     pf = penalty.row_factors(W.shape[0])
     Wq = float(pf @ np.sum(W * W, axis=1))
-    if lam1 > 0:
-        dn = penalty.scaled_dual_norms(XtR - lam2 * pf[:, None] * W).max(initial=0.0)
-        cst = 1.0 if dn <= lam1 else lam1 / dn
-        NW = float(pf @ penalty.row_norms(W))
-        return (0.5 * (1 + cst ** 2) * R_norm2 + lam1 * NW - cst * RY
-                + 0.5 * lam2 * (1 + cst ** 2) * Wq)
-    if lam2 > 0:
-        keep = pf > 0
-        return (R_norm2 + 0.5 * lam2 * Wq - RY
-                + 0.5 * float(np.sum(XtR[keep] ** 2 / pf[keep, None])) / lam2)
-    return 0.5 * R_norm2 if np.abs(XtR).max(initial=0.0) > 0 else R_norm2 - RY
+    keep = pf > 0
+    return quadratic_gap_value(
+        lam1, lam2, R_norm2, RY, Wq, penalty.weighted_norms(W),
+        penalty.scaled_dual_norms(XtR - lam2 * pf[:, None] * W).max(initial=0.0) if lam1 > 0
+        else np.abs(XtR).max(initial=0.0),
+        float(np.sum(XtR[keep] ** 2 / pf[keep, None])))
 
 
 def quadratic_gaps(datafit, W, penalty):

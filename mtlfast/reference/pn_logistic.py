@@ -48,6 +48,11 @@ def _pen_change(pen, W1, W2):
 
 
 def working_set(pen, norms2, W, XtA, dn, ws_size):
+    """working_set_from_norms with the rows' scaled dual norms of XtA."""
+    return working_set_from_norms(pen, norms2, W, pen.scaled_dual_norms(XtA), dn, ws_size)
+
+
+def working_set_from_norms(pen, norms2, W, dual_norms, dn, ws_size):
     """The working set (mtlfast._workset.build_ws with n = 1): every feature
     with a nonzero row, then the features whose dual constraint is closest to
     active, scored by (1 - N^D(XtA_j) / (pf_j max(lam1, dn)))
@@ -57,7 +62,7 @@ def working_set(pen, norms2, W, XtA, dn, ws_size):
     feats = np.flatnonzero(norms2 > 0)
     pf = pen.row_factors(len(norms2))[feats]
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = (1.0 - pen.scaled_dual_norms(XtA)[feats] / max(pen.lam1, dn)) \
+        score = (1.0 - dual_norms[feats] / max(pen.lam1, dn)) \
             / np.sqrt(norms2[feats] + pen.lam2 * pf)
     score[np.any(W[feats] != 0, axis=1) | (pf <= 0)] = -np.inf
     best = np.lexsort((feats, score))[:ws_size]

@@ -19,6 +19,7 @@ import functools
 
 import numpy as np
 
+from ..datafits import QuadraticShared
 from ..datafits._checks import check_shared_norms
 from ..penalties.factors import (unpenalized, has_unpenalized, refit_unpenalized,
                                  quadratic_gaps)
@@ -92,7 +93,7 @@ def _block_scales(datafit, penalty, logistic):
             return np.array([datafit.task_block(t).gap_scale() for t in range(datafit.n_tasks)])
         return np.array([datafit.gap_scale()])
     s = np.atleast_1d(np.asarray(datafit.gap_scale(), dtype=float))
-    if hasattr(datafit, "X_dense"):        # shared design: per task, 1/(2n) scaling
+    if isinstance(datafit, QuadraticShared):   # per task, in the 1/(2n) scaling
         Y = datafit.Y.astype(np.float64)
         s = (Y * Y).sum(axis=0) / datafit.n_samples
     return s if penalty.separable else np.array([s.sum()])
