@@ -39,34 +39,66 @@ Solvers
 Other models raise a clear error.
 """
 import numpy as np
+from scipy.special import expit
 
-from .datafits import QuadraticPerTask, check_tasks
+from .datafits import LogisticPerTask, QuadraticPerTask, check_tasks
+from .datafits.logistic import _phi
 from .penalties.factors import check_penalty_factor, quadratic_gap_value
-from .reference.pn_logistic import working_set_from_norms
-from .solvers import solve_tasks
+from .reference.pn_logistic import MAX_HALVINGS, _pen_change, working_set_from_norms
+from .solvers import solve_logistic, solve_tasks
+from .solvers._pn_structured import armijo_step, newton_weights
 
 P0 = 10               # smallest working set
 INNER_FRACTION = 0.3  # the subproblem is solved to this share of the outer gap
+NEWTON_FRACTION = 0.1  # a Newton step's model: to this share (at most NEWTON_INNER_TOL)
+NEWTON_INNER_TOL = 1e-3
+MAX_INNER = 1000      # epochs of a Newton model's solve
+HALVINGS_PER_ROUND = 8  # line-search trial steps evaluated per round trip
+
+
+def _task_grams(X, y, slices):
+    """Per task: (X_t^T X_t, X_t^T y_t) of an effective design's rows."""
+    return [(X[s].T @ X[s], X[s].T @ y[s]) for s in slices]
 
 
 class _Shard:
     """One worker's tasks: their per-task datafit (centered and weighted as
-    the single-node fit does), coefficient columns W (p, T_k) and residual."""
+    the single-node fit does; quadratic or logistic), coefficient columns W
+    (p, T_k), intercepts b (logistic) and residual (quadratic). Every method
+    is a function of (W, b) and the data, so a rebuilt shard given the
+    driver's (W, b) answers as the lost one would."""
 
     def __init__(self, frames, task, target, features, tasks, sample_weight, task_weight,
-                 fit_intercept, dtype):
+                 fit_intercept, dtype, logistic=False):
         import pandas as pd
         df = pd.concat(list(frames)) if len(frames) else None
         labels = np.asarray(df[task].to_numpy())
         codes = np.searchsorted(np.asarray(tasks), labels)
         self.tasks = np.asarray(tasks)
         X = df[list(features)].to_numpy(dtype=dtype)
-        y = df[target].to_numpy(dtype=dtype)
         sw = None if sample_weight is None else df[sample_weight].to_numpy(dtype=np.float64)
         tw = None if task_weight is None else np.asarray(task_weight, dtype=np.float64)
-        self.df = QuadraticPerTask(X, y, codes, len(tasks), sw, tw, fit_intercept)
-        self.W = np.zeros((self.df.n_features, len(tasks)))
-        self.r = self.df.y_eff.astype(np.float64)
+        T_k = len(tasks)
+        self.logistic = logistic
+        self.b = np.zeros(T_k)
+        self._model = self._prob = None
+        if logistic:
+            # each task's two classes, the second one positive (the estimator's rule)
+            from .classification import _BinaryTasksClassifier
+            target_values = df[target].to_numpy()
+            y01 = np.empty(len(codes))
+            self.classes = []
+            for t in range(T_k):
+                m = codes == t
+                cls, z = _BinaryTasksClassifier._encode(target_values[m], f"task {tasks[t]!r}")
+                self.classes.append(cls)
+                y01[m] = z
+            self.df = LogisticPerTask(X, y01, codes, T_k, sw, tw, fit_intercept)
+        else:
+            y = df[target].to_numpy(dtype=dtype)
+            self.df = QuadraticPerTask(X, y, codes, T_k, sw, tw, fit_intercept)
+        self.W = np.zeros((self.df.n_features, T_k))
+        self.r = None if logistic else self.df.y_eff.astype(np.float64)
         self.cols = None          # this shard's columns of the whole W (set_columns)
 
     def set_columns(self, cols):
@@ -74,7 +106,8 @@ class _Shard:
         return True
 
     def column_norms(self):
-        """max over this shard's tasks of ||x_tj||^2, per feature (p,)."""
+        """max over this shard's tasks of the loss's curvature bound of
+        feature j (||x_tj||^2; logistic: sum c_i x_ij^2 / 4), (p,)."""
         return self.df.curvatures().max(axis=1)
 
     def set_rows(self, A, values):
@@ -84,10 +117,15 @@ class _Shard:
         W[np.asarray(A)] = values
         return self.set_coef(W)
 
-    def set_coef(self, W):
-        """Replace the coefficient columns (p, T_k) and recompute the residual."""
+    def set_coef(self, W, b=None):
+        """Replace the coefficient columns (p, T_k) (and the intercepts of the
+        logistic loss) and recompute what depends on them."""
         self.W = np.array(W, dtype=np.float64)
-        self.r = self.df.residual(self.W)
+        if b is not None:
+            self.b = np.array(b, dtype=np.float64)
+        self._model = self._prob = None
+        if not self.logistic:
+            self.r = self.df.residual(self.W)
         return True
 
     def stats(self, lam2, pf, rows=False):
@@ -100,24 +138,102 @@ class _Shard:
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
+    def logistic_stats(self, lam2, pf, rows=False):
+        """The logistic loss's part of the global gap (LogisticPerTask.gap):
+        the intercepts re-optimized given W (kept: b, returned), then
+        (loss, loss at z = 0, b, sum_t XtA_tj^2 (p,) or XtA (p, T_k)) with
+        XtA = A_t^T (c (y - p)) - lam2 pf W_t."""
+        df = self.df
+        self.b = df.optimal_intercept(self.W, self.b)
+        z = df.z(self.W, self.b)
+        self._prob = prob = expit(z)
+        XtA = df.adjoint(df.c * (df.y - prob)) - lam2 * pf[:, None] * self.W
+        return (df.loss(z), df.gap_scale(), self.b,
+                XtA if rows else np.sum(XtA * XtA, axis=1))
+
+    def logistic_dual(self, s):
+        """sum_i c_i phi(y_i + s (p_i - y_i)): this shard's part of the dual
+        at the scaled point (s is known after the reduction)."""
+        df = self.df
+        if self._prob is None:
+            self._prob = expit(df.z(self.W, self.b))
+        return float(df.c @ _phi(df.y + s * (self._prob - df.y)))
+
     def gram(self, A):
         """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t) of the effective
         (centered, weighted) design."""
-        X = self.df.design_dense()[:, A]
-        y = self.df.y_eff.astype(np.float64)
-        return [(X[s].T @ X[s], X[s].T @ y[s]) for s in self.df.task_slices()]
+        return _task_grams(self.df.design_dense()[:, A], self.df.y_eff.astype(np.float64),
+                           self.df.task_slices())
+
+    def _newton_model(self, A):
+        """The loss's quadratic model at (W, b) on the columns A (the single
+        node's, mtlfast.solvers._pn_structured): a weighted least-squares
+        datafit on X[:, A] with the working response; cached per A."""
+        A = np.asarray(A)
+        if self._model is None or not np.array_equal(self._model[0], A):
+            df = self.df
+            z = df.z(self.W, self.b)
+            g, h, zeta = newton_weights(df, z)
+            XA = np.asfortranarray(df.X[:, A])
+            qdf = QuadraticPerTask.from_row_weights(XA, zeta, df.offsets, h, df.fit_intercept)
+            slices = df.task_slices()
+            GA = np.column_stack([XA[sl].T @ g[sl] for sl in slices])
+            Gb = np.array([g[sl].sum() for sl in slices])
+            self._model = (A, XA, qdf, z, GA, Gb)
+        return self._model
+
+    def newton_gram(self, A):
+        """The Gram blocks of the Newton model on A (as gram for the quadratic loss)."""
+        _, _, qdf, _, _, _ = self._newton_model(A)
+        return _task_grams(qdf.design_dense(), qdf.y_eff.astype(np.float64),
+                           qdf.task_slices())
+
+    def _step(self, A, D):
+        """The intercepts' step Db (the model's intercepts at W[A] + D) and
+        the change of z, u = X[:, A] D + Db."""
+        _, XA, qdf, z, GA, Gb = self._newton_model(A)
+        df = self.df
+        Db = qdf.intercept(self.W[A] + D) - self.b if df.fit_intercept else np.zeros(len(Gb))
+        u = np.empty(df.n_samples)
+        for t, sl in enumerate(df.task_slices()):
+            u[sl] = XA[sl] @ D[:, t] + Db[t]
+        return Db, u
+
+    def trial(self, A, D, k0, k1):
+        """The line search's pieces for the step D (|A|, T_k): the model's
+        linear term G . D + Gb . Db and the loss changes at alpha = 2^-k,
+        k0 <= k < k1 (summed term by term: LogisticPerTask.loss_change)."""
+        _, _, _, z, GA, Gb = self._newton_model(A)
+        Db, u = self._step(A, D)
+        lin = float(np.sum(GA * D)) + float(Gb @ Db)
+        return lin, [self.df.loss_change(z, u, 0.5 ** k) for k in range(k0, k1)]
+
+    def step(self, A, D, alpha):
+        """(W[A], b) += alpha (D, Db); returns b."""
+        Db, _ = self._step(A, D)
+        A = np.asarray(A)
+        W = self.W.copy()
+        W[A] = W[A] + alpha * D
+        self.set_coef(W, self.b + alpha * Db)
+        return self.b
 
     def solve_separable(self, penalty, max_iter, tol, n_threads):
         """Separable penalties: this shard's tasks are problems of their own."""
-        res = solve_tasks(self.df, penalty, None, max_iter=max_iter, tol=tol,
-                          n_threads=n_threads)
-        self.W = res.coef.T.astype(np.float64)
-        self.r = self.df.residual(self.W)
+        if self.logistic:
+            res = solve_logistic(self.df, penalty, None, max_iter=max_iter, tol=tol,
+                                 n_threads=n_threads)
+            self.b = np.asarray(res.intercept, dtype=np.float64)
+        else:
+            res = solve_tasks(self.df, penalty, None, max_iter=max_iter, tol=tol,
+                              n_threads=n_threads)
+        self.set_coef(res.coef.T.astype(np.float64), self.b)
         return self.W, np.atleast_1d(res.gaps), np.asarray(res.n_iter)
 
     def result(self):
-        """(W (p, T_k), intercepts (T_k,))."""
-        return self.W, self.df.intercept(self.W)
+        """(W (p, T_k), intercepts (T_k,), classes per task or None)."""
+        if self.logistic:
+            return self.W, self.b, self.classes
+        return self.W, self.df.intercept(self.W), None
 
 
 def _value_counts(frame, task):
@@ -148,7 +264,7 @@ def _assign(sizes, n_workers):
 
 
 SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet",
-             "MultiTaskSparseGroupLasso")
+             "MultiTaskSparseGroupLasso", "MultiTaskLogisticRegression")
 MAX_REBUILDS = 10
 POLL = 1.0            # seconds between checks that a shard's worker is still there
 
@@ -167,7 +283,7 @@ class _Shards:
                       for g in groups]
         self.cols = [np.array([order[lab] for lab in tk]) for tk in self.tasks]
         self.tw = [None if tw_of is None else tw_of(tk) for tk in self.tasks]
-        self.W = None                 # the driver's checkpoint (p, T), once known
+        self.W = self.b = None        # the driver's checkpoint (p, T), (T,), once known
         self.n_rebuilt = 0
         self.sent = self.received = 0     # bytes of numpy arrays to and from the shards
         self.where = [workers[k % len(workers)] for k in range(len(groups))]
@@ -178,14 +294,14 @@ class _Shards:
             a.set_columns(c).result()
 
     def _build(self, k, worker):
-        task, target, features, sample_weight, fit_intercept, dtype = self.spec
+        task, target, features, sample_weight, fit_intercept, dtype, logistic = self.spec
         where = [worker]
         # the partitions are read on the shard's worker: data never reach the client
         # (allow_other_workers: a placement never waits for a worker that is gone)
         data = self.client.compute([self.frames[i] for i in self.groups[k]], workers=where,
                                    allow_other_workers=True)
         fut = self.client.submit(_Shard, data, task, target, features, self.tasks[k],
-                                 sample_weight, self.tw[k], fit_intercept, dtype,
+                                 sample_weight, self.tw[k], fit_intercept, dtype, logistic,
                                  actor=True, workers=where, allow_other_workers=True)
         actor = fut.result()
         self.where[k] = self.client.who_has(fut)[fut.key][0] if self.client.who_has(
@@ -206,7 +322,8 @@ class _Shards:
         self.actors[k] = self._build(k, live[k % len(live)])
         self._result(k, self.actors[k].set_columns(self.cols[k]))
         if self.W is not None:
-            self._result(k, self.actors[k].set_coef(self.W[:, self.cols[k]]))
+            self._result(k, self.actors[k].set_coef(
+                self.W[:, self.cols[k]], None if self.b is None else self.b[self.cols[k]]))
 
     def _result(self, k, fut):
         """fut's result, polling that shard k's worker is still in the cluster
@@ -283,20 +400,25 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     whose partitions hold whole tasks, on `client`'s workers. Returns the
     estimator fitted as fit(X, y, tasks=...) would leave it: coef_ (T, p),
     intercept_, tasks_, dual_gap_ (computed from the workers' statistics
-    with the single-node formula), n_iter_ (outer iterations), n_rebuilt_
-    (shards rebuilt after a lost worker).
+    with the single-node formula), n_iter_ (outer iterations; for the
+    logistic loss's group penalties, proximal Newton steps), n_rebuilt_
+    (shards rebuilt after a lost worker), history_ (per outer iteration:
+    bytes and times), classes_ (MultiTaskLogisticRegression).
 
-    Faults: the driver holds W (the checkpoint of every outer iteration); a
-    shard whose worker is lost is rebuilt on a live worker from its
-    partitions (recomputed from the DataFrame's graph, e.g. read again from
-    Parquet) and warm-started with its columns of W, and the call is retried
-    (at most MAX_REBUILDS times in a fit; then a RuntimeError says why).
+    Faults: the driver holds W and b (the checkpoint of every outer
+    iteration); a shard whose worker is lost is rebuilt on a live worker
+    from its partitions (recomputed from the DataFrame's graph, e.g. read
+    again from Parquet) and warm-started with its columns of W, and the
+    call is retried (at most MAX_REBUILDS times in a fit; then a
+    RuntimeError says why).
     callback(info): called after every outer iteration with a dict
     (iteration, gap, target); returning True stops the fit."""
     name = type(estimator).__name__
     if name not in SUPPORTED:
         raise ValueError(f"fit_distributed supports {', '.join(SUPPORTED)}; {name} is not "
                          "supported on a cluster yet.")
+    logistic = name == "MultiTaskLogisticRegression"
+    estimator._validate_params()
     columns = list(ddf.columns)
     for col in [task, target] + ([sample_weight] if sample_weight else []):
         if col not in columns:
@@ -306,7 +428,6 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     missing = [c for c in features if c not in columns]
     if missing:
         raise ValueError(f"feature columns {missing[:5]} are not in the data.")
-    # which tasks each partition holds (small: labels and counts only)
     import dask
     # the tasks of each partition, from the very partitions the shards will read
     # (a projected column can be partitioned differently: dask-expr fuses files)
@@ -321,15 +442,6 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
                                  "or read a Parquet dataset partitioned by task).")
             seen[lab] = i
     labels, _ = check_tasks(np.array(list(seen)), len(seen))
-    sizes = [int(vc.sum()) for vc in counts]
-    workers = sorted(client.scheduler_info()["workers"])
-    groups = [g for g in _assign(sizes, len(workers)) if g]
-    order = {lab: t for t, lab in enumerate(labels)}
-    tw_of = None if task_weight is None else (lambda tk: [float(task_weight[t]) for t in tk])
-    shards = _Shards(client, frames, groups, counts, order, tw_of,
-                     (task, target, features, sample_weight, estimator.fit_intercept, dtype),
-                     workers)
-    cols = shards.cols
     p = len(features)
     T = len(labels)
     penalty = estimator._make_penalty()
@@ -339,7 +451,20 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
                          "supported on a cluster yet.")
     if pf is not None:
         penalty = penalty.with_factor(pf)
+    if logistic and not penalty.separable and penalty.lam1 == 0:
+        raise ValueError("fit_distributed: a group penalty without a norm part (alpha * "
+                         "l1_ratio = 0) is not supported on a cluster; use penalty='l2'.")
+    sizes = [int(vc.sum()) for vc in counts]
+    workers = sorted(client.scheduler_info()["workers"])
+    groups = [g for g in _assign(sizes, len(workers)) if g]
+    order = {lab: t for t, lab in enumerate(labels)}
+    tw_of = None if task_weight is None else (lambda tk: [float(task_weight[t]) for t in tk])
+    shards = _Shards(client, frames, groups, counts, order, tw_of,
+                     (task, target, features, sample_weight, estimator.fit_intercept, dtype,
+                      logistic), workers)
+    cols = shards.cols
     W = np.zeros((p, T))
+    estimator.history_ = []
     if penalty.separable:
         gaps = np.zeros(T)
         n_iter = 0
@@ -350,10 +475,15 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
             n_iter = max(n_iter, int(np.max(nk)))
         shards.W = W
     else:
-        W, gaps, n_iter = _working_sets(shards, penalty, pf, p, T, estimator, callback)
+        W, gaps, n_iter = _working_sets(shards, penalty, pf, p, T, estimator, callback,
+                                        logistic)
     b = np.zeros(T)
+    classes = [None] * T
     for c, out in zip(cols, shards.map("result")):
         b[c] = out[1]
+        if logistic:
+            for t, cls in zip(c, out[2]):
+                classes[t] = cls
     estimator.coef_ = W.T.copy()
     estimator.intercept_ = b
     estimator.tasks_ = labels
@@ -365,53 +495,130 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     estimator.feature_names_in_ = np.asarray(features, dtype=object)
     estimator._per_task = True
     estimator._fit_1d = False
+    if logistic:
+        # the estimator's convention: one (2,) array when every task has the same classes
+        estimator._task_classes = classes
+        same = all(np.array_equal(cl, classes[0]) for cl in classes)
+        estimator.classes_ = classes[0] if same else classes
+        estimator._dtype = np.dtype(dtype)
     estimator.shards_ = [list(labels[c]) for c in cols]
     estimator.n_rebuilt_ = shards.n_rebuilt
     return estimator
 
 
-def _working_sets(shards, penalty, pf, p, T, est, callback):
+def _subproblem(cols, grams, A, T, pen_A, start, tol_abs, max_iter, max_rel=np.inf):
+    """min over V (|A|, T) of sum_t 1/2 v_t^T G_t v_t - c_t^T v_t + pen_A(V)
+    from the shards' Gram blocks (G_t, c_t) (grams[k]: shard k's tasks, in
+    the order of cols[k]), solved on the driver by the compiled per-task
+    kernel on virtual designs with the same quadratics (_virtual_task),
+    warm-started from start, to the absolute gap tol_abs (at most max_rel
+    relative to the virtual targets' sum of squares). Returns V."""
+    rows, ys, codes = [], [], []
+    for c, blocks in zip(cols, grams):
+        for t, (G, cv) in zip(c, blocks):
+            M, z = _virtual_task(G, cv)
+            rows.append(M)
+            ys.append(z)
+            codes.append(np.full(len(z), t))
+    codes = np.concatenate(codes)
+    Xv = np.vstack(rows)
+    yv = np.concatenate(ys)
+    present = np.bincount(codes, minlength=T) > 0
+    if not present.all():     # a task whose columns on A are all zero: one zero row
+        miss = np.flatnonzero(~present)
+        Xv = np.vstack([Xv, np.zeros((len(miss), len(A)))])
+        yv = np.concatenate([yv, np.zeros(len(miss))])
+        codes = np.concatenate([codes, miss])
+    by_task = np.argsort(codes, kind="stable")
+    sub = QuadraticPerTask.from_row_weights(
+        np.asfortranarray(Xv[by_task]), yv[by_task],
+        np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=T))]),
+        np.ones(len(yv)), False)
+    ysub = float(yv @ yv)
+    res = solve_tasks(sub, pen_A, start.T, max_iter=max_iter,
+                      tol=min(max_rel, tol_abs / max(ysub, 1e-300)), n_threads=1)
+    return res.coef.T
+
+
+def _line_search(shards, A, D, pen_A, W_A, F0):
+    """The Newton step's alpha (armijo_step: the single node's test) for the
+    step D on the rows A: the loss changes at alpha = 2^-k come from the
+    workers HALVINGS_PER_ROUND at a time (one round trip; the full step
+    usually passes), summed in shard order; the penalty's changes on the
+    driver."""
+    def fetch(k0):
+        k1 = min(k0 + HALVINGS_PER_ROUND, MAX_HALVINGS)
+        lin, total = 0.0, np.zeros(k1 - k0)
+        for part, ch in shards.map_each("trial", lambda k: (A, D[:, shards.cols[k]], k0, k1)):
+            lin, total = lin + part, total + np.asarray(ch)
+        return lin, list(total)
+    lin, changes = fetch(0)
+    decrease = lin + _pen_change(pen_A, W_A, W_A + D)
+
+    def change(alpha):
+        k = int(round(-np.log2(alpha)))
+        while k >= len(changes):
+            changes.extend(fetch(len(changes))[1])
+        return changes[k] + _pen_change(pen_A, W_A, W_A + alpha * D)
+    return armijo_step(decrease, F0, change)
+
+
+def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
     """The coupled penalties' outer loop (module docstring). Returns (W, gaps,
     outer iterations)."""
+    import time
     lam1, lam2 = penalty.lam1, penalty.lam2
     pfv = np.ones(p) if pf is None else pf
     from .penalties import NORM_L21
     whole_rows = penalty.kind != NORM_L21 or penalty.positive
-    col2 = np.zeros(p)
+    norms2 = np.zeros(p)
     for norms in shards.map("column_norms"):
-        col2 = np.maximum(col2, norms)
+        norms2 = np.maximum(norms2, norms)
     W = np.zeros((p, T))
-    shards.W = W
+    b = np.zeros(T)
+    shards.W, shards.b = W, (b if logistic else None)
     ws_size = 0
     gap = np.inf
-    history = []
-    import time
+    history = est.history_
     for it in range(1, est.max_iter + 1):
         rec = dict(iteration=it, sent=-shards.sent, received=-shards.received)
         t0 = time.perf_counter()
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
-        R2 = RY = yy = 0.0
+        first = second = scale = 0.0
         q = np.zeros(p)
         XtA = np.zeros((p, T)) if whole_rows else None
-        for c_k, (a, b_, c, qk) in zip(shards.cols,
-                                       shards.map("stats", lam2, pfv, whole_rows)):
-            R2, RY, yy = R2 + a, RY + b_, yy + c
-            if whole_rows:
-                XtA[:, c_k] = qk
+        for c_k, out in zip(shards.cols, shards.map("logistic_stats" if logistic else "stats",
+                                                    lam2, pfv, whole_rows)):
+            if logistic:
+                first, scale = first + out[0], scale + out[1]
+                b[c_k] = out[2]
             else:
-                q = q + qk
-        rec["t_gap"] = time.perf_counter() - t0
+                first, second, scale = first + out[0], second + out[1], scale + out[2]
+            if whole_rows:
+                XtA[:, c_k] = out[-1]
+            else:
+                q = q + out[-1]
         # N^D of an L2,1 row from its sum of squares; the others from the rows
         dn_rows = penalty.scaled_dual_norms(XtA) if whole_rows else np.sqrt(q) / pfv
         dn = dn_rows.max(initial=0.0)
-        gap = quadratic_gap_value(lam1, lam2, R2, RY, float(pfv @ np.sum(W * W, axis=1)),
-                                  penalty.weighted_norms(W), dn)
-        rec.update(gap=gap, target=est.tol * yy)
+        if logistic:
+            # LogisticPerTask.gap: the dual at theta = -s c (y - p), s from the reduction
+            s = 1.0 if dn <= lam1 else lam1 / max(dn, lam1)
+            phi = 0.0
+            for v in shards.map("logistic_dual", s):
+                phi += v
+            W2 = float(pfv @ np.sum(W * W, axis=1))
+            F0 = first + penalty.value(W)
+            gap = F0 - (-phi - 0.5 * lam2 * s * s * W2)
+        else:
+            gap = quadratic_gap_value(lam1, lam2, first, second,
+                                      float(pfv @ np.sum(W * W, axis=1)),
+                                      penalty.weighted_norms(W), dn)
+        target = est.tol * scale
+        rec.update(gap=gap, target=target, t_gap=time.perf_counter() - t0)
         history.append(rec)
-        if callback is not None and callback(dict(iteration=it, gap=gap,
-                                                  target=est.tol * yy)):
-            break
-        if gap <= est.tol * yy:
+        stop = callback is not None and callback(dict(iteration=it, gap=gap, target=target))
+        if stop or gap <= target:
             rec["sent"] += shards.sent
             rec["received"] += shards.received
             break
@@ -419,46 +626,39 @@ def _working_sets(shards, penalty, pf, p, T, est, callback):
         # (the single-node solvers' scores: mtlfast._workset.build_ws's twin)
         nnz = int(np.sum(np.any(W != 0, axis=1)))
         ws_size = min(p, max(ws_size, P0, 2 * nnz))
-        A = working_set_from_norms(penalty, col2, W, dn_rows, dn, ws_size)
-        ws_size = min(p, 2 * ws_size)
-        # the subproblem on A from the shards' Gram blocks
-        t0 = time.perf_counter()
-        rows, ys, codes = [], [], []
-        for c, grams in zip(shards.cols, shards.map("gram", A)):
-            for t, (G, cv) in zip(c, grams):
-                M, z = _virtual_task(G, cv)
-                rows.append(M)
-                ys.append(z)
-                codes.append(np.full(len(z), t))
-        codes = np.concatenate(codes)
-        Xv = np.vstack(rows)
-        yv = np.concatenate(ys)
-        present = np.bincount(codes, minlength=T) > 0
-        if not present.all():     # a task whose columns on A are all zero: one zero row
-            miss = np.flatnonzero(~present)
-            Xv = np.vstack([Xv, np.zeros((len(miss), len(A)))])
-            yv = np.concatenate([yv, np.zeros(len(miss))])
-            codes = np.concatenate([codes, miss])
-        by_task = np.argsort(codes, kind="stable")
-        sub = QuadraticPerTask.from_row_weights(
-            np.asfortranarray(Xv[by_task]), yv[by_task],
-            np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=T))]),
-            np.ones(len(yv)), False)
+        A = working_set_from_norms(penalty, norms2, W, dn_rows, dn, ws_size)
         pen_A = penalty if pf is None else penalty.with_factor(pf[A])
-        ysub = float(yv @ yv)
-        rec["t_gram"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        res = solve_tasks(sub, pen_A, W[A].T, max_iter=est.max_iter,
-                          tol=INNER_FRACTION * gap / max(ysub, 1e-300), n_threads=1)
-        rec["t_solve"] = time.perf_counter() - t0
         rec["ws_size"] = len(A)
         t0 = time.perf_counter()
-        W = np.zeros((p, T))
-        W[A] = res.coef.T
+        grams = shards.map("newton_gram" if logistic else "gram", A)
+        rec["t_gram"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if logistic:
+            # one proximal Newton step on A (mtlfast.solvers._pn_structured's):
+            # the model's Gram blocks, its solve, the line search on the workers
+            V = _subproblem(shards.cols, grams, A, T, pen_A, W[A], NEWTON_FRACTION * gap,
+                            MAX_INNER, max_rel=NEWTON_INNER_TOL)
+        else:
+            ws_size = min(p, 2 * ws_size)
+            V = _subproblem(shards.cols, grams, A, T, pen_A, W[A], INNER_FRACTION * gap,
+                            est.max_iter)
+        rec["t_solve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if logistic:
+            D = V - W[A]
+            alpha = _line_search(shards, A, D, pen_A, W[A], F0)
+            W = W.copy()
+            W[A] = W[A] + alpha * D
+            for c_k, bk in zip(shards.cols, shards.map_each(
+                    "step", lambda k: (A, D[:, shards.cols[k]], alpha))):
+                b[c_k] = bk
+            rec["alpha"] = alpha
+        else:
+            W = np.zeros((p, T))
+            W[A] = V
+            shards.map_each("set_rows", lambda k: (A, W[A][:, shards.cols[k]]))
         shards.W = W             # the checkpoint: a rebuilt shard starts from it
-        shards.map_each("set_rows", lambda k: (A, W[A][:, shards.cols[k]]))
         rec["t_update"] = time.perf_counter() - t0
         rec["sent"] += shards.sent
         rec["received"] += shards.received
-    est.history_ = history
     return W, np.array([gap]), it

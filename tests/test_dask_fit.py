@@ -77,6 +77,62 @@ def test_equals_the_single_node_fit(client, make):
                                one.predict(X, tasks=df["task"].to_numpy()), atol=1e-4)
 
 
+def _labels(seed=0, T=6, p=30):
+    """Per-task binary labels (string classes, one task with other classes)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(40, 90, T)
+    W = rng.standard_normal((p, T)) * (rng.random((p, 1)) < 0.3)
+    frames = []
+    for t, n in enumerate(sizes):
+        X = rng.standard_normal((n, p))
+        z = X @ W[:, t] + 0.5 * rng.standard_normal(n) + 0.3 * t
+        f = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
+        f["y"] = np.where(z > 0, "yes", "no") if t else np.where(z > 0, "b", "a")
+        f["w"] = rng.uniform(0.5, 2.0, n)
+        f["task"] = f"site{t}"
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True)
+    ddf = dd.concat([dd.from_pandas(f, npartitions=1) for f in frames])
+    return df, ddf, [f"x{j}" for j in range(p)]
+
+
+@pytest.mark.parametrize("kw", [dict(penalty="l21"), dict(penalty="sparse-group", tau=0.3),
+                                dict(penalty="l21+l2", l1_ratio=0.7),
+                                dict(penalty="l21", positive=True),
+                                dict(penalty="l1"), dict(penalty="elasticnet", l1_ratio=0.5)],
+                         ids=["l21", "sgl", "l21+l2", "l21-positive", "l1", "enet"])
+def test_logistic_equals_the_single_node_fit(client, kw):
+    df, ddf, features = _labels()
+    make = lambda: mtlfast.MultiTaskLogisticRegression(0.02, tol=1e-10, **kw)  # noqa: E731
+    X = df[features].to_numpy()
+    one = make().fit(X, df["y"].to_numpy(), tasks=df["task"].to_numpy(),
+                     sample_weight=df["w"].to_numpy())
+    dist = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
+                           sample_weight="w")
+    np.testing.assert_array_equal(dist.tasks_, one.tasks_)
+    for a, b in zip(dist._task_classes, one._task_classes):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(dist.coef_, one.coef_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(dist.intercept_, one.intercept_, rtol=0, atol=1e-4)
+    scale = float(np.log(2.0) * len(one.tasks_))
+    assert dist.dual_gap_ <= 1e-10 * scale * 1.0001
+    assert np.any(dist.coef_ != 0)
+    # the distributed gap is the single-node certificate at the distributed (W, b)
+    datafit, _, _ = make()._validate(X, df["y"].to_numpy(), df["w"].to_numpy(),
+                                     df["task"].to_numpy(), None)
+    pen = make()._make_penalty()
+    if pen.separable:
+        np.testing.assert_allclose(dist.dual_gap_, dist.task_dual_gaps_.sum())
+    else:
+        g = datafit.gap(dist.coef_.T, dist.intercept_, pen)
+        np.testing.assert_allclose(dist.dual_gap_, g, rtol=1e-6, atol=1e-13)
+    again = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
+                            sample_weight="w")
+    np.testing.assert_array_equal(again.coef_, dist.coef_)
+    np.testing.assert_array_equal(dist.predict(df[features], tasks=df["task"].to_numpy()),
+                                  one.predict(X, tasks=df["task"].to_numpy()))
+
+
 def test_the_gap_is_the_single_node_formula(client):
     """The distributed gap at the distributed W equals the NumPy certificate of
     the single-node datafit at that W."""

@@ -61,14 +61,21 @@ def _long_design(df):
     return np.asfortranarray(X, dtype=np.float64)
 
 
-def _newton_model(df, X, W, b, task_ptr=None, out=None):
-    """The quadratic model at (W, b) as a QuadraticPerTask datafit, with the
-    loss's gradients G = A^T g (p, T) and Gb (T,)."""
-    z = df.z(W, b)
+def newton_weights(df, z):
+    """The quadratic model of the loss at z (module docstring): gradients
+    g = c (p - y), curvatures h (floored) and the working response zeta."""
     p = expit(z)
     g = df.c * (p - df.y)
     h = np.maximum(df.c * p * (1.0 - p), H_FLOOR * df.c)
     zeta = z - np.divide(g, h, out=np.zeros_like(g), where=h > 0)
+    return g, h, zeta
+
+
+def _newton_model(df, X, W, b, task_ptr=None, out=None):
+    """The quadratic model at (W, b) as a QuadraticPerTask datafit, with the
+    loss's gradients G = A^T g (p, T) and Gb (T,)."""
+    z = df.z(W, b)
+    g, h, zeta = newton_weights(df, z)
     qdf = QuadraticPerTask.from_row_weights(X, zeta, df.offsets, h, df.fit_intercept, task_ptr,
                                             out)
     Gb = np.array([g[sl].sum() for sl in df.task_slices()])
@@ -85,12 +92,19 @@ def _line_search(df, model, parts, b, z, G, Gb, D, Db):
     u = df.apply(W_D) + Db[df.codes]
     decrease = float(np.sum(G * W_D)) + float(Gb @ Db) + _value_change(model, parts, D, 1.0)
     F0 = df.loss(z) + model.value(parts)
+    return armijo_step(decrease, F0, lambda alpha: df.loss_change(z, u, alpha)
+                       + _value_change(model, parts, D, alpha))
+
+
+def armijo_step(decrease, F0, change):
+    """Tseng and Yun's backtracking: alpha halved from 1 (at most MAX_HALVINGS
+    times) until change(alpha) = F(x + alpha D) - F(x) <= ARMIJO alpha
+    decrease; the full step when that test is below F0's rounding."""
     if ARMIJO * abs(decrease) <= UNDECIDABLE * abs(F0):
         return 1.0
     alpha = 1.0
     for _ in range(MAX_HALVINGS):
-        if df.loss_change(z, u, alpha) + _value_change(model, parts, D, alpha) \
-                <= ARMIJO * alpha * decrease:
+        if change(alpha) <= ARMIJO * alpha * decrease:
             break
         alpha *= 0.5
     return alpha
