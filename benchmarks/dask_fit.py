@@ -67,7 +67,7 @@ def main(argv=None):
     alpha = 0.05
     for k in args.workers:
         cluster = distributed.LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=50,
+                                           dashboard_address=":0", silence_logs=50,
                                            memory_limit=(f"{limit_mb:.0f}MiB" if limit_mb
                                                          else None))
         client = distributed.Client(cluster)

@@ -90,7 +90,7 @@ def test_dask_cluster_gives_the_local_result():
     X, Y = _shared(seed=5)
     local = mtlfast.MultiTaskLassoCV(alphas=5, cv=3).fit(X, Y)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as stream:
             with parallel_config(backend="dask"):
