@@ -70,13 +70,28 @@ class _Shard:
 
     def __init__(self, frames, task, target, features, tasks, sample_weight, task_weight,
                  fit_intercept, dtype, logistic=False):
-        import pandas as pd
-        df = pd.concat(list(frames)) if len(frames) else None
-        labels = np.asarray(df[task].to_numpy())
-        codes = np.searchsorted(np.asarray(tasks), labels)
+        frames = list(frames)
+
+        def column(name, dt=None):
+            return np.concatenate([f[name].to_numpy(dtype=dt) for f in frames])
+        codes = np.searchsorted(np.asarray(tasks), column(task))
         self.tasks = np.asarray(tasks)
-        X = df[list(features)].to_numpy(dtype=dtype)
-        sw = None if sample_weight is None else df[sample_weight].to_numpy(dtype=np.float64)
+        # the rows grouped by task as they are copied from the partitions (no
+        # concatenated frame, and the datafit need not reorder them: a worker
+        # near its memory limit holds the partitions, X and X_eff at the peak)
+        order = np.argsort(codes, kind="stable")
+        dest = np.empty_like(order)
+        dest[order] = np.arange(len(order))
+        codes = codes[order]
+        X = np.empty((len(codes), len(features)), dtype=dtype)
+        i = 0
+        for f in frames:
+            X[dest[i:i + len(f)]] = f[list(features)].to_numpy(dtype=dtype)
+            i += len(f)
+
+        def column(name, dt=None, _column=column):
+            return _column(name, dt)[order]
+        sw = None if sample_weight is None else column(sample_weight, np.float64)
         tw = None if task_weight is None else np.asarray(task_weight, dtype=np.float64)
         T_k = len(tasks)
         self.logistic = logistic
@@ -85,7 +100,7 @@ class _Shard:
         if logistic:
             # each task's two classes, the second one positive (the estimator's rule)
             from .classification import _BinaryTasksClassifier
-            target_values = df[target].to_numpy()
+            target_values = column(target)
             y01 = np.empty(len(codes))
             self.classes = []
             for t in range(T_k):
@@ -95,8 +110,9 @@ class _Shard:
                 y01[m] = z
             self.df = LogisticPerTask(X, y01, codes, T_k, sw, tw, fit_intercept)
         else:
-            y = df[target].to_numpy(dtype=dtype)
+            y = column(target, dtype)
             self.df = QuadraticPerTask(X, y, codes, T_k, sw, tw, fit_intercept)
+        del X
         self.W = np.zeros((self.df.n_features, T_k))
         self.r = None if logistic else self.df.y_eff.astype(np.float64)
         self.cols = None          # this shard's columns of the whole W (set_columns)

@@ -215,7 +215,11 @@ class QuadraticPerTask(Datafit):
         omega = np.ones(n_tasks) if task_weight is None else np.asarray(task_weight, float)
         self.task_weight = omega
         s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, float)[self.order]
-        Xs = X[self.order]
+        # C-ordered rows already grouped by task are not copied (Xs is only
+        # read; X[order] would be this very layout)
+        grouped = (not sparse.issparse(X) and X.flags.c_contiguous
+                   and np.array_equal(self.order, np.arange(N)))
+        Xs = X if grouped else X[self.order]
         ys = np.asarray(y, dtype=np.float64)[self.order]
         v = np.empty(N)
         self.X_offset = np.zeros((n_tasks, p))
@@ -249,10 +253,19 @@ class QuadraticPerTask(Datafit):
                 Xe.indptr = Xe.indptr.astype(np.int32)
             self.X_eff = Xe
         else:
-            Xd = np.asarray(Xs, dtype=np.float64)
-            if fit_intercept:
-                Xd = Xd - np.repeat(self.X_offset, counts, axis=0)
-            self.X_eff = np.asfortranarray((Xd * sq[:, None]).astype(self.dtype))
+            # one Fortran-ordered float64 copy, centered and scaled in place
+            # task by task ((x - offset) * sqrt(v): the same operations, element
+            # for element, as whole-array temporaries; peak memory 3 copies of
+            # X, not 6, which matters to a worker near its memory limit)
+            Xd = np.array(Xs, dtype=np.float64, order="F")
+            del Xs
+            for t in range(n_tasks):
+                sl = slice(self.offsets[t], self.offsets[t + 1])
+                if fit_intercept:
+                    Xd[sl] -= self.X_offset[t]
+                Xd[sl] *= sq[sl, None]
+            self.X_eff = Xd if self.dtype == np.float64 else np.asfortranarray(
+                Xd.astype(self.dtype))
 
     @classmethod
     def from_row_weights(cls, X, y, offsets, v, fit_intercept, task_ptr=None, out=None):
