@@ -38,6 +38,8 @@ Solvers
   the same bits.
 Other models raise a clear error.
 """
+import time
+
 import numpy as np
 from scipy.special import expit
 
@@ -283,6 +285,7 @@ SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet",
              "MultiTaskSparseGroupLasso", "MultiTaskLogisticRegression")
 MAX_REBUILDS = 10
 POLL = 1.0            # seconds between checks that a shard's worker is still there
+PAUSED_LIMIT = 30.0   # seconds a worker may stay paused (memory) while building a shard
 
 
 class _Lost(Exception):
@@ -299,43 +302,63 @@ class _Shards:
                       for g in groups]
         self.cols = [np.array([order[lab] for lab in tk]) for tk in self.tasks]
         self.tw = [None if tw_of is None else tw_of(tk) for tk in self.tasks]
+        self.rows = [int(sum(counts[i].sum() for i in g)) for g in groups]
         self.W = self.b = None        # the driver's checkpoint (p, T), (T,), once known
         self.n_rebuilt = 0
         self.sent = self.received = 0     # bytes of numpy arrays to and from the shards
         self.where = [workers[k % len(workers)] for k in range(len(groups))]
         self.actors = [None] * len(groups)
+        # every shard's partitions computed and its actor built at once, each on its worker
+        futs = [self._submit(k, self.where[k]) for k in range(len(groups))]
+        for k, fut in enumerate(futs):
+            try:
+                self.actors[k] = self._built(k, fut)
+            except _Lost as exc:
+                self._rebuild(k, exc)
         for k in range(len(groups)):
-            self.actors[k] = self._build(k, self.where[k])
-        for a, c in zip(self.actors, self.cols):
-            a.set_columns(c).result()
+            self._result(k, self.actors[k].set_columns(self.cols[k]))
 
-    def _build(self, k, worker):
+    def _submit(self, k, worker):
+        """The future of shard k's actor, built on worker from its partitions,
+        which are computed there: the data never reach the client
+        (allow_other_workers: a placement never waits for a worker that is gone)."""
         task, target, features, sample_weight, fit_intercept, dtype, logistic = self.spec
-        where = [worker]
-        # the partitions are read on the shard's worker: data never reach the client
-        # (allow_other_workers: a placement never waits for a worker that is gone)
-        data = self.client.compute([self.frames[i] for i in self.groups[k]], workers=where,
+        self.where[k] = worker
+        data = self.client.compute([self.frames[i] for i in self.groups[k]], workers=[worker],
                                    allow_other_workers=True)
-        fut = self.client.submit(_Shard, data, task, target, features, self.tasks[k],
-                                 sample_weight, self.tw[k], fit_intercept, dtype, logistic,
-                                 actor=True, workers=where, allow_other_workers=True)
-        actor = fut.result()
-        self.where[k] = self.client.who_has(fut)[fut.key][0] if self.client.who_has(
-            fut).get(fut.key) else worker
+        return self.client.submit(_Shard, data, task, target, features, self.tasks[k],
+                                  sample_weight, self.tw[k], fit_intercept, dtype, logistic,
+                                  actor=True, workers=[worker], allow_other_workers=True)
+
+    def _built(self, k, fut):
+        """The actor of fut (building runs Dask tasks: _wait_tasks)."""
+        actor = _wait_tasks(self.client, fut, [self.where[k]],
+                            f"building the shard of {len(self.tasks[k])} tasks "
+                            f"({self.rows[k]} rows)")
+        who = self.client.who_has(fut).get(fut.key)
+        if who:
+            self.where[k] = who[0]
         return actor
 
     def _rebuild(self, k, exc):
-        self.n_rebuilt += 1
-        if self.n_rebuilt > MAX_REBUILDS:
-            raise RuntimeError(f"fit_distributed: {MAX_REBUILDS} shards were rebuilt after lost "
-                               f"workers and shard {k} failed again ({exc!r}); the fit cannot "
-                               "continue.") from exc
-        lost = self.where[k]
-        live = [w for w in sorted(self.client.scheduler_info()["workers"]) if w != lost]
-        if not live:
-            raise RuntimeError("fit_distributed: no worker is left to place the tasks of a "
-                               "lost worker; the fit cannot continue.") from exc
-        self.actors[k] = self._build(k, live[k % len(live)])
+        while True:
+            self.n_rebuilt += 1
+            if self.n_rebuilt > MAX_REBUILDS:
+                raise RuntimeError(
+                    f"fit_distributed: {MAX_REBUILDS} shards were rebuilt after lost workers "
+                    f"and shard {k} failed again ({exc!r}); the fit cannot continue (a worker "
+                    "that exceeds its memory limit is restarted by its nanny, which loses it "
+                    "too: check the workers' memory).") from exc
+            lost = self.where[k]
+            live = [w for w in sorted(self.client.scheduler_info()["workers"]) if w != lost]
+            if not live:
+                raise RuntimeError("fit_distributed: no worker is left to place the tasks of a "
+                                   "lost worker; the fit cannot continue.") from exc
+            try:
+                self.actors[k] = self._built(k, self._submit(k, live[k % len(live)]))
+                break
+            except _Lost as again:
+                exc = again
         self._result(k, self.actors[k].set_columns(self.cols[k]))
         if self.W is not None:
             self._result(k, self.actors[k].set_coef(
@@ -343,7 +366,8 @@ class _Shards:
 
     def _result(self, k, fut):
         """fut's result, polling that shard k's worker is still in the cluster
-        (a call to a dead worker's actor would wait for ever)."""
+        (a call to a dead worker's actor would wait for ever; actor calls run
+        on a paused worker)."""
         while True:
             try:
                 return fut.result(timeout=POLL)
@@ -388,6 +412,41 @@ class _Shards:
                 out.append(self.call(k, method, *args_of(k)))
             self.received += _nbytes(out[-1])
         return out
+
+
+def _wait_tasks(client, fut, workers, what):
+    """fut's result (a Dask task, or a list of them). A worker paused at its
+    memory limit starts no task: when every worker of `workers` (None: the
+    cluster's) has been paused for PAUSED_LIMIT seconds, a RuntimeError says
+    so instead of waiting for ever; a worker of `workers` that left raises
+    _Lost."""
+    from distributed import wait
+    futs = fut if isinstance(fut, list) else [fut]
+    paused = None
+    while True:
+        try:
+            wait(futs, timeout=POLL)
+            out = client.gather(futs)
+            return out if isinstance(fut, list) else out[0]
+        except TimeoutError:
+            pass
+        info = client.scheduler_info()["workers"]
+        for w in workers or []:
+            if w not in info:
+                raise _Lost(f"worker {w} left the cluster")
+        watched = [info[w] for w in (workers or info)]
+        if not watched or any(i.get("status") != "paused" for i in watched):
+            paused = None
+            continue
+        paused = paused or time.monotonic()
+        if time.monotonic() - paused > PAUSED_LIMIT:
+            limit = min(i.get("memory_limit") or 0 for i in watched)
+            raise RuntimeError(
+                f"fit_distributed: {'worker ' + workers[0] if workers else 'every worker'} has "
+                f"been paused at its memory limit ({limit / 2 ** 20:.0f} MiB) for "
+                f"{PAUSED_LIMIT:.0f} s while {what}: the data do not fit in its memory with "
+                "the partitions and the datafit's copies (about 3 times the data at the "
+                "peak); use more workers, or workers with more memory.")
 
 
 def _nbytes(obj):
@@ -448,7 +507,9 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     # the tasks of each partition, from the very partitions the shards will read
     # (a projected column can be partitioned differently: dask-expr fuses files)
     frames = ddf.to_delayed()
-    counts = client.compute([dask.delayed(_value_counts)(f, task) for f in frames], sync=True)
+    counts = _wait_tasks(client, client.compute([dask.delayed(_value_counts)(f, task)
+                                                 for f in frames]),
+                         None, "reading the task labels of the partitions")
     seen = {}
     for i, vc in enumerate(counts):
         for lab in vc.index:
@@ -582,7 +643,6 @@ def _line_search(shards, A, D, pen_A, W_A, F0):
 def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
     """The coupled penalties' outer loop (module docstring). Returns (W, gaps,
     outer iterations)."""
-    import time
     lam1, lam2 = penalty.lam1, penalty.lam2
     pfv = np.ones(p) if pf is None else pf
     from .penalties import NORM_L21

@@ -225,3 +225,28 @@ def test_cli_fit_on_the_cluster_reads_a_partitioned_parquet_dataset(client, tmp_
                  "MultiTaskLasso", "--set", "alpha=0.05", "--out", str(tmp_path / "m2.mtl"),
                  "--scheduler", client.scheduler.address])
     assert code == 2
+
+
+def test_a_worker_paused_at_its_memory_limit_is_a_clear_error(monkeypatch):
+    """A worker over its memory limit's pause threshold runs no task, so its
+    shard is never built: the fit stops with an error that says so instead of
+    waiting for ever (the nanny's restart is switched off, so the worker stays
+    paused rather than being killed)."""
+    import dask
+    import mtlfast.dask as mdask
+    monkeypatch.setattr(mdask, "PAUSED_LIMIT", 2.0)
+    df, ddf, features = _data(seed=2, T=2, p=10)
+    with dask.config.set({"distributed.worker.memory.terminate": False,
+                          "distributed.worker.memory.spill": False,
+                          "distributed.worker.memory.target": False}):
+        # 100 MiB: any worker process is above its pause threshold (80 MiB) at start
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", memory_limit="100MiB")
+        c = distributed.Client(cluster)
+        try:
+            with pytest.raises(RuntimeError, match="paused at its memory limit"):
+                fit_distributed(mtlfast.MultiTaskLasso(0.1), ddf, c, task="task", target="y",
+                                features=features)
+        finally:
+            c.close()
+            cluster.close()
