@@ -38,6 +38,7 @@ Solvers
   the same bits.
 Other models raise a clear error.
 """
+import functools
 import time
 
 import numpy as np
@@ -58,9 +59,28 @@ MAX_INNER = 1000      # epochs of a Newton model's solve
 HALVINGS_PER_ROUND = 8  # line-search trial steps evaluated per round trip
 
 
-def _task_grams(X, y, slices):
-    """Per task: (X_t^T X_t, X_t^T y_t) of an effective design's rows."""
-    return [(X[s].T @ X[s], X[s].T @ y[s]) for s in slices]
+def _task_grams(X, y, slices, A=None):
+    """Per task: (X_t^T X_t, X_t^T y_t) of an effective design's rows (on its
+    columns A: one task's columns copied at a time)."""
+    out = []
+    for s in slices:
+        Xt = X[s] if A is None else X[s][:, A]
+        out.append((Xt.T @ Xt, Xt.T @ y[s]))
+    return out
+
+
+def _timed(method):
+    """A shard method that adds its compute time to busy[its name] (what
+    the workers spend in kernels, against the driver's wall time per phase)."""
+    @functools.wraps(method)
+    def run(self, *args):
+        t0 = time.perf_counter()
+        try:
+            return method(self, *args)
+        finally:
+            name = method.__name__
+            self.busy[name] = self.busy.get(name, 0.0) + time.perf_counter() - t0
+    return run
 
 
 class _Shard:
@@ -70,30 +90,34 @@ class _Shard:
     is a function of (W, b) and the data, so a rebuilt shard given the
     driver's (W, b) answers as the lost one would."""
 
-    def __init__(self, frames, task, target, features, tasks, sample_weight, task_weight,
-                 fit_intercept, dtype, logistic=False):
-        frames = list(frames)
-
-        def column(name, dt=None):
-            return np.concatenate([f[name].to_numpy(dtype=dt) for f in frames])
-        codes = np.searchsorted(np.asarray(tasks), column(task))
-        self.tasks = np.asarray(tasks)
-        # the rows grouped by task as they are copied from the partitions (no
-        # concatenated frame, and the datafit need not reorder them: a worker
-        # near its memory limit holds the partitions, X and X_eff at the peak)
-        order = np.argsort(codes, kind="stable")
-        dest = np.empty_like(order)
-        dest[order] = np.arange(len(order))
-        codes = codes[order]
-        X = np.empty((len(codes), len(features)), dtype=dtype)
-        i = 0
-        for f in frames:
-            X[dest[i:i + len(f)]] = f[list(features)].to_numpy(dtype=dtype)
-            i += len(f)
-
-        def column(name, dt=None, _column=column):
-            return _column(name, dt)[order]
-        sw = None if sample_weight is None else column(sample_weight, np.float64)
+    def __init__(self, graphs, task_rows, task, target, features, tasks, sample_weight,
+                 task_weight, fit_intercept, dtype, logistic=False):
+        import cloudpickle
+        import dask
+        t0 = time.perf_counter()
+        self.busy = {}
+        self.tasks = tasks = np.asarray(tasks)
+        offsets = np.concatenate([[0], np.cumsum(task_rows)]).astype(np.int64)
+        N = int(offsets[-1])
+        codes = np.repeat(np.arange(len(tasks)), task_rows)
+        # the partitions computed here, one at a time (cloudpickled graphs: the
+        # data never pass through the client), their rows copied straight into
+        # task order: the peak is the design plus one partition. The squared
+        # loss's design is the F-ordered array that becomes X_eff in place.
+        X = np.empty((N, len(features)), dtype=dtype, order="C" if logistic else "F")
+        target_values = np.empty(N, dtype=object if logistic else dtype)
+        sw = None if sample_weight is None else np.empty(N)
+        for d in cloudpickle.loads(graphs):
+            (f,) = dask.compute(d, scheduler="sync")
+            c = np.searchsorted(tasks, f[task].to_numpy())
+            o = np.argsort(c, kind="stable")
+            c = c[o]
+            dest = offsets[c] + np.arange(len(c)) - np.searchsorted(c, c, side="left")
+            X[dest] = f[list(features)].to_numpy(dtype=dtype)[o]
+            target_values[dest] = f[target].to_numpy()[o]
+            if sw is not None:
+                sw[dest] = f[sample_weight].to_numpy(dtype=np.float64)[o]
+            del f
         tw = None if task_weight is None else np.asarray(task_weight, dtype=np.float64)
         T_k = len(tasks)
         self.logistic = logistic
@@ -102,7 +126,7 @@ class _Shard:
         if logistic:
             # each task's two classes, the second one positive (the estimator's rule)
             from .classification import _BinaryTasksClassifier
-            target_values = column(target)
+            target_values = np.array(target_values.tolist())   # the labels' own dtype
             y01 = np.empty(len(codes))
             self.classes = []
             for t in range(T_k):
@@ -112,22 +136,29 @@ class _Shard:
                 y01[m] = z
             self.df = LogisticPerTask(X, y01, codes, T_k, sw, tw, fit_intercept)
         else:
-            y = column(target, dtype)
-            self.df = QuadraticPerTask(X, y, codes, T_k, sw, tw, fit_intercept)
+            self.df = QuadraticPerTask(X, target_values, codes, T_k, sw, tw, fit_intercept,
+                                       copy_X=False)
         del X
         self.W = np.zeros((self.df.n_features, T_k))
         self.r = None if logistic else self.df.y_eff.astype(np.float64)
         self.cols = None          # this shard's columns of the whole W (set_columns)
+        self.busy["build"] = time.perf_counter() - t0
+
+    def busy_times(self):
+        """Seconds spent in each method so far."""
+        return dict(self.busy)
 
     def set_columns(self, cols):
         self.cols = np.asarray(cols)
         return True
 
+    @_timed
     def column_norms(self):
         """max over this shard's tasks of the loss's curvature bound of
         feature j (||x_tj||^2; logistic: sum c_i x_ij^2 / 4), (p,)."""
         return self.df.curvatures().max(axis=1)
 
+    @_timed
     def set_rows(self, A, values):
         """W = 0 outside the rows A, W[A] = values (|A|, T_k): the driver sends
         only the working set's rows."""
@@ -146,6 +177,7 @@ class _Shard:
             self.r = self.df.residual(self.W)
         return True
 
+    @_timed
     def stats(self, lam2, pf, rows=False):
         """(||r||^2, <r, y_eff>, ||y_eff||^2, sum_t XtA_tj^2 (p,)) with
         XtA = A_t^T r_t - lam2 pf W_t: this shard's part of the global gap;
@@ -156,6 +188,7 @@ class _Shard:
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
+    @_timed
     def logistic_stats(self, lam2, pf, rows=False):
         """The logistic loss's part of the global gap (LogisticPerTask.gap):
         the intercepts re-optimized given W (kept: b, returned), then
@@ -169,6 +202,7 @@ class _Shard:
         return (df.loss(z), df.gap_scale(), self.b,
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
+    @_timed
     def logistic_dual(self, s):
         """sum_i c_i phi(y_i + s (p_i - y_i)): this shard's part of the dual
         at the scaled point (s is known after the reduction)."""
@@ -177,11 +211,12 @@ class _Shard:
             self._prob = expit(df.z(self.W, self.b))
         return float(df.c @ _phi(df.y + s * (self._prob - df.y)))
 
+    @_timed
     def gram(self, A):
         """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t) of the effective
         (centered, weighted) design."""
-        return _task_grams(self.df.design_dense()[:, A], self.df.y_eff.astype(np.float64),
-                           self.df.task_slices())
+        return _task_grams(self.df.design_dense(), self.df.y_eff.astype(np.float64),
+                           self.df.task_slices(), np.asarray(A))
 
     def _newton_model(self, A):
         """The loss's quadratic model at (W, b) on the columns A (the single
@@ -200,6 +235,7 @@ class _Shard:
             self._model = (A, XA, qdf, z, GA, Gb)
         return self._model
 
+    @_timed
     def newton_gram(self, A):
         """The Gram blocks of the Newton model on A (as gram for the quadratic loss)."""
         _, _, qdf, _, _, _ = self._newton_model(A)
@@ -217,6 +253,7 @@ class _Shard:
             u[sl] = XA[sl] @ D[:, t] + Db[t]
         return Db, u
 
+    @_timed
     def trial(self, A, D, k0, k1):
         """The line search's pieces for the step D (|A|, T_k): the model's
         linear term G . D + Gb . Db and the loss changes at alpha = 2^-k,
@@ -226,6 +263,7 @@ class _Shard:
         lin = float(np.sum(GA * D)) + float(Gb @ Db)
         return lin, [self.df.loss_change(z, u, 0.5 ** k) for k in range(k0, k1)]
 
+    @_timed
     def step(self, A, D, alpha):
         """(W[A], b) += alpha (D, Db); returns b."""
         Db, _ = self._step(A, D)
@@ -235,6 +273,7 @@ class _Shard:
         self.set_coef(W, self.b + alpha * Db)
         return self.b
 
+    @_timed
     def solve_separable(self, penalty, max_iter, tol, n_threads):
         """Separable penalties: this shard's tasks are problems of their own."""
         if self.logistic:
@@ -302,11 +341,14 @@ class _Shards:
                       for g in groups]
         self.cols = [np.array([order[lab] for lab in tk]) for tk in self.tasks]
         self.tw = [None if tw_of is None else tw_of(tk) for tk in self.tasks]
-        self.rows = [int(sum(counts[i].sum() for i in g)) for g in groups]
+        rows_of = {lab: int(n) for vc in counts for lab, n in vc.items()}
+        self.task_rows = [np.array([rows_of[lab] for lab in tk]) for tk in self.tasks]
+        self.rows = [int(r.sum()) for r in self.task_rows]
         self.W = self.b = None        # the driver's checkpoint (p, T), (T,), once known
         self.n_rebuilt = 0
         self.sent = self.received = 0     # bytes of numpy arrays to and from the shards
         self.where = [workers[k % len(workers)] for k in range(len(groups))]
+        self._check_memory()
         self.actors = [None] * len(groups)
         # every shard's partitions computed and its actor built at once, each on its worker
         futs = [self._submit(k, self.where[k]) for k in range(len(groups))]
@@ -318,17 +360,44 @@ class _Shards:
         for k in range(len(groups)):
             self._result(k, self.actors[k].set_columns(self.cols[k]))
 
+    def _check_memory(self):
+        """Before anything is built: every shard's design (rows x features x
+        8 bytes, what it keeps) must fit below its worker's pause threshold
+        (distributed.worker.memory.pause x memory_limit) on top of what the
+        worker uses now; else a RuntimeError with the numbers (a shard that
+        does not fit would pause its worker or get it restarted, over and over)."""
+        import dask
+        frac = dask.config.get("distributed.worker.memory.pause", 0.8) or 1.0
+        info = self.client.scheduler_info()["workers"]
+        p = len(self.spec[2])
+        for k, w in enumerate(self.where):
+            limit = (info.get(w) or {}).get("memory_limit") or 0
+            if not limit:
+                continue
+            used = (info[w].get("metrics") or {}).get("memory", 0)
+            need = self.rows[k] * (p + 3) * 8
+            if need > frac * limit - used:
+                total = sum(self.rows) * (p + 3) * 8
+                raise RuntimeError(
+                    f"fit_distributed: the shard of worker {w} ({len(self.tasks[k])} tasks, "
+                    f"{self.rows[k]} rows, {need / 2 ** 20:.0f} MiB as float64) does not fit "
+                    f"below its pause threshold ({frac:.0%} of its {limit / 2 ** 20:.0f} MiB "
+                    f"limit, {used / 2 ** 20:.0f} MiB in use); the whole data take "
+                    f"{total / 2 ** 20:.0f} MiB over {len(info)} workers: use more workers, "
+                    "or workers with more memory.")
+
     def _submit(self, k, worker):
         """The future of shard k's actor, built on worker from its partitions,
         which are computed there: the data never reach the client
         (allow_other_workers: a placement never waits for a worker that is gone)."""
+        import cloudpickle
         task, target, features, sample_weight, fit_intercept, dtype, logistic = self.spec
         self.where[k] = worker
-        data = self.client.compute([self.frames[i] for i in self.groups[k]], workers=[worker],
-                                   allow_other_workers=True)
-        return self.client.submit(_Shard, data, task, target, features, self.tasks[k],
-                                  sample_weight, self.tw[k], fit_intercept, dtype, logistic,
-                                  actor=True, workers=[worker], allow_other_workers=True)
+        graphs = cloudpickle.dumps([self.frames[i] for i in self.groups[k]])
+        return self.client.submit(_Shard, graphs, self.task_rows[k], task, target, features,
+                                  self.tasks[k], sample_weight, self.tw[k], fit_intercept,
+                                  dtype, logistic, actor=True, workers=[worker],
+                                  allow_other_workers=True)
 
     def _built(self, k, fut):
         """The actor of fut (building runs Dask tasks: _wait_tasks)."""
@@ -579,6 +648,8 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
         estimator.classes_ = classes[0] if same else classes
         estimator._dtype = np.dtype(dtype)
     estimator.shards_ = [list(labels[c]) for c in cols]
+    # the workers' compute seconds per method, per shard (whole fit)
+    estimator.worker_busy_ = shards.map("busy_times")
     estimator.n_rebuilt_ = shards.n_rebuilt
     return estimator
 
@@ -654,6 +725,7 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
     b = np.zeros(T)
     shards.W, shards.b = W, (b if logistic else None)
     ws_size = 0
+    prev = None
     gap = np.inf
     history = est.history_
     for it in range(1, est.max_iter + 1):
@@ -703,6 +775,10 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
         nnz = int(np.sum(np.any(W != 0, axis=1)))
         ws_size = min(p, max(ws_size, P0, 2 * nnz))
         A = working_set_from_norms(penalty, norms2, W, dn_rows, dn, ws_size)
+        # the same set as last time holds the support: its subproblem is
+        # solved to the final tolerance at once (the single node's rule)
+        same = prev is not None and np.array_equal(A, prev)
+        prev = A
         pen_A = penalty if pf is None else penalty.with_factor(pf[A])
         rec["ws_size"] = len(A)
         t0 = time.perf_counter()
@@ -715,9 +791,8 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
             V = _subproblem(shards.cols, grams, A, T, pen_A, W[A], NEWTON_FRACTION * gap,
                             MAX_INNER, max_rel=NEWTON_INNER_TOL)
         else:
-            ws_size = min(p, 2 * ws_size)
-            V = _subproblem(shards.cols, grams, A, T, pen_A, W[A], INNER_FRACTION * gap,
-                            est.max_iter)
+            V = _subproblem(shards.cols, grams, A, T, pen_A, W[A],
+                            INNER_FRACTION * (target if same else gap), est.max_iter)
         rec["t_solve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if logistic:

@@ -250,3 +250,30 @@ def test_a_worker_paused_at_its_memory_limit_is_a_clear_error(monkeypatch):
         finally:
             c.close()
             cluster.close()
+
+
+def _wide_task(t, n, p):
+    rng = np.random.default_rng(t)
+    f = pd.DataFrame(rng.standard_normal((n, p)), columns=[f"x{j}" for j in range(p)])
+    f["y"] = rng.standard_normal(n)
+    f["task"] = t
+    return f
+
+
+def test_data_larger_than_the_workers_memory_is_a_clear_error_before_any_build():
+    """240 MiB of designs for one worker of 400 MiB (pause threshold set to
+    95%): refused before any shard is built, with the sizes in the message."""
+    import dask
+    ddf = dd.from_delayed([dask.delayed(_wide_task)(t, 50_000, 50) for t in range(12)],
+                          meta=_wide_task(0, 1, 50))
+    with dask.config.set({"distributed.worker.memory.terminate": False,
+                          "distributed.worker.memory.pause": 0.95}):
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", memory_limit="400MiB")
+        c = distributed.Client(cluster)
+        try:
+            with pytest.raises(RuntimeError, match="does not fit below its pause threshold"):
+                fit_distributed(mtlfast.MultiTaskLasso(0.1), ddf, c, task="task", target="y")
+        finally:
+            c.close()
+            cluster.close()

@@ -189,6 +189,9 @@ class QuadraticPerTask(Datafit):
     sample_weight : (N,) or None.
     task_weight : (T,) positive or None (ones).
     fit_intercept : bool
+    copy_X : bool, default True. False: a dense float64 Fortran-ordered X
+        whose rows are already grouped by task becomes X_eff in place (it is
+        overwritten; the memory of one copy less, for mtlfast.dask's shards).
 
     Rows are reordered so that each task's rows are contiguous (a stable
     sort by task: `order`); `offsets[t]:offsets[t+1]` are task t's rows in
@@ -197,7 +200,7 @@ class QuadraticPerTask(Datafit):
     """
 
     def __init__(self, X, y, codes, n_tasks, sample_weight=None, task_weight=None,
-                 fit_intercept=True):
+                 fit_intercept=True, copy_X=True):
         X = canonical(X)
         N, p = X.shape
         check_columns(column_maxabs(X), X.dtype)
@@ -217,8 +220,8 @@ class QuadraticPerTask(Datafit):
         s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, float)[self.order]
         # C-ordered rows already grouped by task are not copied (Xs is only
         # read; X[order] would be this very layout)
-        grouped = (not sparse.issparse(X) and X.flags.c_contiguous
-                   and np.array_equal(self.order, np.arange(N)))
+        grouped = (not sparse.issparse(X) and np.array_equal(self.order, np.arange(N))
+                   and (X.flags.c_contiguous or not copy_X)) or None
         Xs = X if grouped else X[self.order]
         ys = np.asarray(y, dtype=np.float64)[self.order]
         v = np.empty(N)
@@ -257,7 +260,11 @@ class QuadraticPerTask(Datafit):
             # task by task ((x - offset) * sqrt(v): the same operations, element
             # for element, as whole-array temporaries; peak memory 3 copies of
             # X, not 6, which matters to a worker near its memory limit)
-            Xd = np.array(Xs, dtype=np.float64, order="F")
+            if not copy_X and grouped is not None and Xs.dtype == np.float64 \
+                    and Xs.flags.f_contiguous:
+                Xd = Xs                 # the caller's array, overwritten (copy_X=False)
+            else:
+                Xd = np.array(Xs, dtype=np.float64, order="F")
             del Xs
             for t in range(n_tasks):
                 sl = slice(self.offsets[t], self.offsets[t + 1])
