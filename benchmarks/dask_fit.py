@@ -3,12 +3,12 @@
 (nothing passes through the client), sized to be larger than one worker's
 memory limit.
 
-    python benchmarks/dask_fit.py            # 1.7 GiB of data, workers of 1.5 GiB
+    python benchmarks/dask_fit.py            # 2.2 GiB of data, workers of 2 GiB
     python benchmarks/dask_fit.py --quick    # small, no memory limit (a smoke run)
 
 Full run: T = 24 tasks x n rows x p = 500 features, n chosen so that the
-designs take --data-mb (default 1700 MiB as float64) against a memory limit
-of --worker-limit-mb (default 1500 MiB) per worker: one worker cannot hold
+designs take --data-mb (default 2200 MiB as float64) against a memory limit
+of --worker-limit-mb (default 2000 MiB) per worker: one worker cannot hold
 them (fit_distributed refuses before building anything, with the sizes), two
 and four can. alpha = alpha_max / 10, alpha_max estimated in this process on
 2000 rows per task (the same generator). Stop: gap <= 1e-6 sum_t ||y_t||^2
@@ -81,8 +81,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
     ap.add_argument("--worker-limit-mb", type=float, default=None,
-                    help="each worker's memory limit (default 1500; --quick: none)")
-    ap.add_argument("--data-mb", type=float, default=1700.0)
+                    help="each worker's memory limit (default 2000; --quick: none)")
+    ap.add_argument("--data-mb", type=float, default=2200.0)
     ap.add_argument("--features", type=int, default=500)
     ap.add_argument("--tasks", type=int, default=24)
     ap.add_argument("--no-single-node", action="store_true")
@@ -97,7 +97,7 @@ def main(argv=None):
     else:
         T, p = args.tasks, args.features
         n = int(args.data_mb * 2 ** 20 / (T * (p + 3) * 8))
-        limit_mb = args.worker_limit_mb or 1500.0
+        limit_mb = args.worker_limit_mb or 2000.0
     data_mb = T * n * (p + 3) * 8 / 2 ** 20
     alpha = 0.1 * alpha_max_estimate(T, p)
     meta = make_task(0, 1, p)

@@ -40,6 +40,14 @@ def _data(seed=0, T=6, p=30):
     return df, ddf, [f"x{j}" for j in range(p)]
 
 
+def _ring(T):
+    """A ring of tasks with unequal weights (the graph models' similarity)."""
+    A = np.zeros((T, T))
+    for t in range(T):
+        A[t, (t + 1) % T] = A[(t + 1) % T, t] = 1.0 + 0.5 * t
+    return A
+
+
 def _single(est, df, features, sample_weight=None):
     X = df[features].to_numpy()
     return est.fit(X, df["y"].to_numpy(), tasks=df["task"].to_numpy(),
@@ -54,8 +62,20 @@ def _single(est, df, features, sample_weight=None):
                                   lambda: mtlfast.MultiTaskLasso(0.05, positive=True,
                                                                  tol=1e-10),
                                   lambda: mtlfast.Lasso(0.03, tol=1e-10),
-                                  lambda: mtlfast.ElasticNet(0.03, l1_ratio=0.5, tol=1e-10)],
-                         ids=["mtlasso", "mtenet", "sgl", "mtlasso-positive", "lasso", "enet"])
+                                  lambda: mtlfast.ElasticNet(0.03, l1_ratio=0.5, tol=1e-10),
+                                  lambda: mtlfast.DirtyMultiTaskLasso(0.05, 0.04, tol=1e-10),
+                                  lambda: mtlfast.MeanRegularizedMultiTask(
+                                      0.03, 0.05, penalty_factor=np.linspace(0.5, 2, 30),
+                                      tol=1e-10),
+                                  lambda: mtlfast.TaskGraphMultiTask(
+                                      0.05, graph_alpha=0.2, tol=1e-10,
+                                      similarity=_ring(6)),
+                                  lambda: mtlfast.TransferLasso(
+                                      0.04, beta=0.3, tol=1e-10,
+                                      coef_source=np.random.default_rng(9).standard_normal(
+                                          (6, 30)) * (np.arange(30) < 8))],
+                         ids=["mtlasso", "mtenet", "sgl", "mtlasso-positive", "lasso", "enet",
+                              "dirty", "meanreg-factor", "graph", "transfer"])
 def test_equals_the_single_node_fit(client, make):
     df, ddf, features = _data()
     one = _single(make(), df, features, "w")
@@ -147,6 +167,29 @@ def test_the_gap_is_the_single_node_formula(client):
     np.testing.assert_allclose(est.dual_gap_, g.sum(), rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("make", [lambda: mtlfast.DirtyMultiTaskLasso(0.05, 0.04, tol=1e-6),
+                                  lambda: mtlfast.TransferLasso(
+                                      0.04, beta=0.3, tol=1e-6,
+                                      coef_source=np.ones((6, 30)))], ids=["dirty", "transfer"])
+def test_the_structured_gap_is_the_single_node_formula(client, make):
+    """The structured models' distributed gap (per block) equals the NumPy
+    certificate of the single-node datafit at the distributed parts; the
+    parts add up to coef_."""
+    from mtlfast.penalties.structured import quadratic_gaps
+    df, ddf, features = _data(seed=4)
+    est = fit_distributed(make(), ddf, client, task="task", target="y", features=features)
+    one = make()
+    datafit = one._per_task_datafit(df[features].to_numpy(), df["y"].to_numpy(), None,
+                                    df["task"].to_numpy(), None)[0]
+    parts = est._get_parts()
+    np.testing.assert_allclose(parts[0] + parts[1] if len(parts) == 2 else parts[0],
+                               est.coef_.T, rtol=0, atol=1e-12)
+    g = quadratic_gaps(one._make_model(datafit, est.tasks_), datafit, parts)
+    np.testing.assert_allclose(est.dual_gap_, g.sum(), rtol=1e-6, atol=1e-12)
+    if len(g) > 1:
+        np.testing.assert_allclose(est.task_dual_gaps_, g, rtol=1e-6, atol=1e-12)
+
+
 def test_bad_inputs_are_clear_errors(client):
     df, ddf, features = _data()
     split = dd.from_pandas(df, npartitions=3)     # tasks cut across partitions
@@ -156,8 +199,8 @@ def test_bad_inputs_are_clear_errors(client):
     with pytest.raises(ValueError, match="not in the data"):
         fit_distributed(mtlfast.MultiTaskLasso(0.1), ddf, client, task="task", target="yy")
     with pytest.raises(ValueError, match="not supported on a cluster"):
-        fit_distributed(mtlfast.DirtyMultiTaskLasso(0.1, 0.1), ddf, client, task="task",
-                        target="y")
+        fit_distributed(mtlfast.DirtyMultiTaskLogisticRegression(0.1, 0.1), ddf, client,
+                        task="task", target="y")
 
 
 @pytest.mark.parametrize("logistic", [False, True], ids=["mtlasso", "logistic-l21"])

@@ -133,12 +133,17 @@ def quadratic_gaps(model, df, parts):
         primal = 1/2 ||r||^2 + value,  dual = s r.y - s^2/2 ||r||^2 - extra
     (the same terms serve the logistic datafit: logistic_gaps)."""
     r, y, V = _residual_terms(df, model.effective(parts))
+    blocks = _blocks(df, df.n_tasks if model.separable else 1)   # as dual_terms' blocks
+    rr = np.array([r[sl] @ r[sl] for sl in blocks])
+    ry = np.array([r[sl] @ y[sl] for sl in blocks])
+    return quadratic_gaps_from(model, parts, V, rr, ry)
+
+
+def quadratic_gaps_from(model, parts, V, rr, ry):
+    """quadratic_gaps from its statistics: V = A^T r (p, T) and, per block,
+    ||r||^2 and <r, y_eff> (mtlfast.dask sums them over the workers)."""
     s, extra, value = model.dual_terms(V, parts)
-    out = np.empty(len(s))
-    for k, sl in enumerate(_blocks(df, len(s))):
-        rr, ry = r[sl] @ r[sl], r[sl] @ y[sl]
-        out[k] = 0.5 * rr + value[k] - (s[k] * ry - 0.5 * s[k] * s[k] * rr - extra[k])
-    return out
+    return 0.5 * rr + value - (s * ry - 0.5 * s * s * rr - extra)
 
 
 def logistic_gaps(model, df, parts, b):
