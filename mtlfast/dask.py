@@ -188,6 +188,10 @@ class _Shard:
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
+    def gap_scales(self):
+        """The datafit's gap scales (quadratic: ||y_eff,t||^2 per task)."""
+        return self.df.gap_scale()
+
     @_timed
     def task_stats(self):
         """Per task ||r_t||^2, <r_t, y_t>, ||y_t||^2 (T_k,) each, and
@@ -639,7 +643,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     estimator.history_ = []
     parts = None
     if structured:
-        parts, gaps, n_iter, yy = _structured(shards, model, p, T, estimator, callback)
+        parts, gaps, n_iter, _ = _structured(shards, model, p, T, estimator, callback)
         W = model.effective(parts)
     elif penalty.separable:
         gaps = np.zeros(T)
@@ -679,6 +683,11 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
         estimator._dtype = np.dtype(dtype)
     if parts is not None:
         estimator._set_parts(parts)
+    if not logistic:
+        # the certificate's bound, as the single node states it: tol sum_t ||y_eff,t||^2
+        yy = np.zeros(T)
+        for c, scales in zip(cols, shards.map("gap_scales")):
+            yy[c] = scales
         estimator.eps_ = float(estimator.tol * yy.sum())
     estimator.shards_ = [list(labels[c]) for c in cols]
     # the workers' compute seconds per method, per shard (whole fit)

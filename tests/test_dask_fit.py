@@ -87,6 +87,7 @@ def test_equals_the_single_node_fit(client, make):
     np.testing.assert_allclose(dist.coef_, one.coef_, rtol=0, atol=1e-5)
     np.testing.assert_allclose(dist.intercept_, one.intercept_, rtol=0, atol=1e-5)
     assert dist.dual_gap_ <= one.eps_ * 1.0001
+    np.testing.assert_allclose(dist.eps_, one.eps_, rtol=1e-12)
     # a rerun gives the same bits (fixed reduction order)
     again = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
                             sample_weight="w")
