@@ -54,17 +54,20 @@ def make_task(t, n, p, seed=0):
     y = X @ w + rng.standard_normal(n) + t
     f = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)], copy=False)
     f["y"] = y
+    f["label"] = (y > t).astype(np.int64)     # the classification target (--model logistic)
     f["task"] = t
     return f
 
 
-def alpha_max_estimate(T, p, n=2000):
-    """max_j ||(x_tj^T (y_t - mean) / n)_t||_2 on n rows per task."""
+def alpha_max_estimate(T, p, n=2000, target="y"):
+    """max_j ||(x_tj^T (y_t - mean) / n)_t||_2 on n rows per task (the
+    gradient at W = 0 with the intercepts fitted: both losses' alpha_max for
+    the L2,1 penalty, with the labels as y for the logistic one)."""
     G = np.empty((p, T))
     for t in range(T):
         f = make_task(t, n, p)
         X = f[[f"x{j}" for j in range(p)]].to_numpy()
-        y = f["y"].to_numpy()
+        y = f[target].to_numpy().astype(float)
         Xc = X - X.mean(axis=0)
         G[:, t] = Xc.T @ (y - y.mean()) / n
     return float(np.sqrt((G * G).sum(axis=1)).max())
@@ -86,6 +89,9 @@ def main(argv=None):
     ap.add_argument("--features", type=int, default=500)
     ap.add_argument("--tasks", type=int, default=24)
     ap.add_argument("--no-single-node", action="store_true")
+    ap.add_argument("--model", choices=["lasso", "logistic"], default="lasso",
+                    help="MultiTaskLasso (default) or MultiTaskLogisticRegression (L2,1) "
+                         "on labels y > t")
     args = ap.parse_args(argv)
     import dask
     import dask.dataframe as dd
@@ -99,7 +105,13 @@ def main(argv=None):
         n = int(args.data_mb * 2 ** 20 / (T * (p + 3) * 8))
         limit_mb = args.worker_limit_mb or 2000.0
     data_mb = T * n * (p + 3) * 8 / 2 ** 20
-    alpha = 0.1 * alpha_max_estimate(T, p)
+    logistic = args.model == "logistic"
+    target = "label" if logistic else "y"
+    alpha = 0.1 * alpha_max_estimate(T, p, target=target)
+
+    def make():
+        return (mtlfast.MultiTaskLogisticRegression(alpha, tol=1e-6) if logistic
+                else mtlfast.MultiTaskLasso(alpha, tol=1e-6))
     meta = make_task(0, 1, p)
     ddf = dd.from_delayed([dask.delayed(make_task)(t, n, p) for t in range(T)], meta=meta)
     features = [f"x{j}" for j in range(p)]
@@ -128,8 +140,8 @@ def main(argv=None):
         watcher.start()
         t0 = time.perf_counter()
         try:
-            est = fit_distributed(mtlfast.MultiTaskLasso(alpha, tol=1e-6), ddf, client,
-                                  task="task", target="y", features=features)
+            est = fit_distributed(make(), ddf, client, task="task", target=target,
+                                  features=features)
             rec.update(ok=True, time=time.perf_counter() - t0, n_iter=est.n_iter_,
                        gap=est.dual_gap_, target=est.history_[-1]["target"],
                        history=est.history_, rebuilt=est.n_rebuilt_,
@@ -150,10 +162,10 @@ def main(argv=None):
     if not args.no_single_node:
         import pandas as pd
         df = pd.concat([make_task(t, n, p) for t in range(T)], ignore_index=True)
-        X, y, tasks = df[features].to_numpy(), df["y"].to_numpy(), df["task"].to_numpy()
+        X, y, tasks = df[features].to_numpy(), df[target].to_numpy(), df["task"].to_numpy()
         del df
         t0 = time.perf_counter()
-        one = mtlfast.MultiTaskLasso(alpha, tol=1e-6).fit(X, y, tasks=tasks)
+        one = make().fit(X, y, tasks=tasks)
         single = dict(time=time.perf_counter() - t0, n_iter=one.n_iter_,
                       gap=float(one.dual_gap_), nnz=int(np.any(one.coef_ != 0, axis=0).sum()))
         for r in records:
@@ -162,29 +174,32 @@ def main(argv=None):
     for r in records:
         r.pop("coef", None)
     os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    out = dict(environment=environment(), T=T, n_per_task=n, p=p, alpha=alpha,
+    out = dict(environment=environment(), model=type(make()).__name__, T=T, n_per_task=n,
+               p=p, alpha=alpha,
                single_node=single, records=records)
-    with open(os.path.join(os.path.dirname(__file__), "results", "dask_fit.json"), "w") as f:
+    stem = "dask_fit" + ("_logistic" if logistic else "")
+    with open(os.path.join(os.path.dirname(__file__), "results", stem + ".json"), "w") as f:
         json.dump(out, f, indent=1, default=float)
     text = table(out)
     print(text)
-    with open(os.path.join(os.path.dirname(__file__), "results", "dask_fit.md"), "w") as f:
+    with open(os.path.join(os.path.dirname(__file__), "results", stem + ".md"), "w") as f:
         f.write(text + "\n")
 
 
-PHASES = [("gap pass", "t_gap", ("stats",)), ("Gram blocks", "t_gram", ("gram",)),
-          ("driver solve", "t_solve", ()), ("update", "t_update", ("set_rows",))]
+PHASES = [("gap pass", "t_gap", ("stats", "logistic_stats", "logistic_dual")),
+          ("Gram blocks", "t_gram", ("gram", "newton_gram")),
+          ("driver solve", "t_solve", ()), ("update", "t_update", ("set_rows", "trial", "step"))]
 
 
 def table(out):
     """The README's table from the results."""
     single = out["single_node"]
     lim = out["records"][0]["worker_limit_mb"]
-    lines = [f"T = {out['T']} tasks x {out['n_per_task']} rows, p = {out['p']} "
+    lines = [f"{out['model']}: T = {out['T']} tasks x {out['n_per_task']} rows, p = {out['p']} "
              f"({out['records'][0]['data_mb']:.0f} MiB as float64), worker memory limit "
              f"{lim if lim is None else f'{lim:.0f} MiB'}, alpha = alpha_max / 10"
              + (f"; one node (all data in one process): {single['time']:.2f} s, "
-                f"{single['n_iter']} epochs, {single['nnz']} features" if single else ""),
+                f"{single['n_iter']} iterations, {single['nnz']} features" if single else ""),
              "",
              "| workers | outcome | fit s | build s | outer iterations to 1e-6 | "
              "sent / iter | received / iter | "

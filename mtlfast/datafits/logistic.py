@@ -94,7 +94,11 @@ class LogisticPerTask(Datafit):
         if shared:
             self.X = X                      # as given: kernel_design converts, never copies twice
         else:
-            Xo = X[self.order]
+            # C-ordered rows already grouped by task: no copy (X[order] would be
+            # this very layout; the datafit never writes to X)
+            grouped = (not sparse.issparse(X) and X.flags.c_contiguous
+                       and np.array_equal(self.order, np.arange(N)))
+            Xo = X if grouped else X[self.order]
             self.X = sparse.csr_matrix(Xo, dtype=np.float64) if sparse.issparse(Xo) else \
                 np.asarray(Xo, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64)[self.order]
