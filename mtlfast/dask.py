@@ -343,6 +343,7 @@ MAX_GRAM_BYTES = 2 * 2 ** 30   # the structured models' Gram blocks (T p^2 float
 MAX_REBUILDS = 10
 POLL = 1.0            # seconds between checks that a shard's worker is still there
 PAUSED_LIMIT = 30.0   # seconds a worker may stay paused (memory) while building a shard
+REJOIN_WAIT = 30.0    # seconds to wait for a worker to (re)join when none is left
 
 
 class _Lost(Exception):
@@ -437,7 +438,14 @@ class _Shards:
                     "that exceeds its memory limit is restarted by its nanny, which loses it "
                     "too: check the workers' memory).") from exc
             lost = self.where[k]
-            live = [w for w in sorted(self.client.scheduler_info()["workers"]) if w != lost]
+            # a worker restarted by its nanny (e.g. over its memory limit) joins
+            # again under a new address within seconds: wait for one
+            deadline = time.monotonic() + REJOIN_WAIT
+            while True:
+                live = [w for w in sorted(self.client.scheduler_info()["workers"]) if w != lost]
+                if live or time.monotonic() > deadline:
+                    break
+                time.sleep(POLL)
             if not live:
                 raise RuntimeError("fit_distributed: no worker is left to place the tasks of a "
                                    "lost worker; the fit cannot continue.") from exc

@@ -177,9 +177,12 @@ class LogisticPerTask(Datafit):
         return np.tile(Xj, self.n_tasks) if self.shared else Xj
 
     def curvatures_weighted(self, h):
-        """H[j, t] = sum_{i in t} h_i x_ij^2"""
-        X2 = self.X.multiply(self.X) if sparse.issparse(self.X) else self.X ** 2
-        return np.column_stack([np.asarray((X2 if self.shared else X2[self.task_slice(t)]).T
+        """H[j, t] = sum_{i in t} h_i x_ij^2 (a per-task design squared one
+        task at a time: no squared copy of the whole X)."""
+        def square(X):
+            return X.multiply(X) if sparse.issparse(X) else X ** 2
+        X2 = square(self.X) if self.shared else None
+        return np.column_stack([np.asarray((X2 if self.shared else square(self._rows(t))).T
                                            @ h[self.task_slice(t)]).ravel()
                                 for t in range(self.n_tasks)])
 
