@@ -34,9 +34,30 @@ Solvers
   per task), and the driver solves the subproblem with the compiled per-task
   kernel on "virtual designs" with the same quadratics (G_t = V L V^T: rows
   L^(1/2) V^T, targets L^(-1/2) V^T c_t), the same objective up to a
-  constant. Reductions run in a fixed order (shard by shard), so reruns give
-  the same bits.
-Other models raise a clear error.
+  constant. The working set follows the single node's rule (at least twice
+  the nonzero rows, never shrinking; the same set twice: solved to the
+  final tolerance).
+- MultiTaskLogisticRegression: separable penalties as above (the compiled
+  proximal Newton solver per worker); group penalties by proximal Newton on
+  working sets: the gap from the workers' loss values, refitted intercepts
+  and row statistics, then one scalar per worker for the dual at the scaled
+  point (LogisticPerTask.gap); the Newton model's Gram blocks on A (the
+  weighted least-squares model of mtlfast.solvers._pn_structured,
+  newton_weights) solved on the driver; the single node's Armijo test
+  (armijo_step) with the workers' loss changes, 8 step sizes per round trip.
+- Structured regressors (Dirty, MeanRegularized, TaskGraph, Transfer): Gram
+  form, every task's Gram block on all features once (T p^2 floats, at most
+  MAX_GRAM_BYTES), the whole problem solved on the driver by the structured
+  kernel, the gap from per-task ||r_t||^2, <r_t, y_t> and V = A^T r
+  (penalties.structured.quadratic_gaps_from).
+Reductions run in a fixed order (shard by shard), so reruns give the same
+bits. Other models raise a clear error.
+
+Memory: a shard computes its partitions itself, one at a time, into the
+design's final layout (the peak is the design plus one partition); a shard
+that cannot fit below its worker's pause threshold is refused before
+anything is built, and a worker paused at its memory limit while the data
+are read is an error after PAUSED_LIMIT seconds, not a wait for ever.
 """
 import functools
 import time
