@@ -22,22 +22,28 @@ def client():
     cluster.close()
 
 
-def _data(seed=0, T=6, p=30):
+def _frames(seed, T, p, sizes, target):
+    """Per-task frames (features, y = target(z, t), weights w, task label),
+    the whole pandas frame and a dask frame with one task per partition."""
     rng = np.random.default_rng(seed)
-    sizes = rng.integers(20, 60, T)
+    sizes = rng.integers(*sizes, T)
     W = rng.standard_normal((p, T)) * (rng.random((p, 1)) < 0.3)
     frames = []
     for t, n in enumerate(sizes):
         X = rng.standard_normal((n, p))
-        y = X @ W[:, t] + 0.3 * rng.standard_normal(n) + t
         f = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
-        f["y"] = y
+        f["y"] = target(X @ W[:, t], rng, t)
         f["w"] = rng.uniform(0.5, 2.0, n)
         f["task"] = f"site{t}"
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
     ddf = dd.concat([dd.from_pandas(f, npartitions=1) for f in frames])
     return df, ddf, [f"x{j}" for j in range(p)]
+
+
+def _data(seed=0, T=6, p=30):
+    return _frames(seed, T, p, (20, 60),
+                   lambda z, rng, t: z + 0.3 * rng.standard_normal(len(z)) + t)
 
 
 def _ring(T):
@@ -100,21 +106,10 @@ def test_equals_the_single_node_fit(client, make):
 
 def _labels(seed=0, T=6, p=30):
     """Per-task binary labels (string classes, one task with other classes)."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(40, 90, T)
-    W = rng.standard_normal((p, T)) * (rng.random((p, 1)) < 0.3)
-    frames = []
-    for t, n in enumerate(sizes):
-        X = rng.standard_normal((n, p))
-        z = X @ W[:, t] + 0.5 * rng.standard_normal(n) + 0.3 * t
-        f = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
-        f["y"] = np.where(z > 0, "yes", "no") if t else np.where(z > 0, "b", "a")
-        f["w"] = rng.uniform(0.5, 2.0, n)
-        f["task"] = f"site{t}"
-        frames.append(f)
-    df = pd.concat(frames, ignore_index=True)
-    ddf = dd.concat([dd.from_pandas(f, npartitions=1) for f in frames])
-    return df, ddf, [f"x{j}" for j in range(p)]
+    def target(z, rng, t):
+        z = z + 0.5 * rng.standard_normal(len(z)) + 0.3 * t
+        return np.where(z > 0, "yes", "no") if t else np.where(z > 0, "b", "a")
+    return _frames(seed, T, p, (40, 90), target)
 
 
 @pytest.mark.parametrize("kw", [dict(penalty="l21"), dict(penalty="sparse-group", tau=0.3),
