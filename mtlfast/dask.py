@@ -80,6 +80,18 @@ MAX_INNER = 1000      # epochs of a Newton model's solve
 HALVINGS_PER_ROUND = 8  # line-search trial steps evaluated per round trip
 
 
+def _numeric(frame, columns, dtype, name):
+    """frame[columns] as a finite numeric array (scikit-learn's messages)."""
+    from sklearn.utils import assert_all_finite
+    try:
+        a = frame[columns].to_numpy(dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: the columns {columns[:5]}{'...' if len(columns) > 5 else ''} "
+                         f"must be numeric ({exc}).") from None
+    assert_all_finite(a, input_name=name)
+    return a
+
+
 def _task_grams(X, y, slices, A=None):
     """Per task: (X_t^T X_t, X_t^T y_t) of an effective design's rows (on its
     columns A: one task's columns copied at a time)."""
@@ -134,10 +146,15 @@ class _Shard:
             o = np.argsort(c, kind="stable")
             c = c[o]
             dest = offsets[c] + np.arange(len(c)) - np.searchsorted(c, c, side="left")
-            X[dest] = f[list(features)].to_numpy(dtype=dtype)[o]
-            target_values[dest] = f[target].to_numpy()[o]
+            # the single node's input checks (scikit-learn's), partition by partition
+            X[dest] = _numeric(f, list(features), dtype, "X")[o]
+            target_values[dest] = (f[target].to_numpy() if logistic else
+                                   _numeric(f, [target], dtype, "y")[:, 0])[o]
             if sw is not None:
-                sw[dest] = f[sample_weight].to_numpy(dtype=np.float64)[o]
+                w = _numeric(f, [sample_weight], np.float64, "sample_weight")[:, 0]
+                if np.any(w < 0):
+                    raise ValueError("Negative values in data passed to sample_weight.")
+                sw[dest] = w[o]
             del f
         tw = None if task_weight is None else np.asarray(task_weight, dtype=np.float64)
         T_k = len(tasks)

@@ -197,6 +197,34 @@ def test_bad_inputs_are_clear_errors(client):
     with pytest.raises(ValueError, match="not supported on a cluster"):
         fit_distributed(mtlfast.DirtyMultiTaskLogisticRegression(0.1, 0.1), ddf, client,
                         task="task", target="y")
+    with pytest.raises(ValueError, match="alpha"):
+        fit_distributed(mtlfast.MultiTaskLasso(-1.0), ddf, client, task="task", target="y",
+                        features=features)
+    # data the single node refuses are refused by the workers, with its message
+    bad = df.copy()
+    bad.loc[3, "x2"] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fit_distributed(mtlfast.MultiTaskLasso(0.1), _by_task(bad), client, task="task",
+                        target="y", features=features)
+    bad = df.copy()
+    bad["x2"] = "a"
+    with pytest.raises(ValueError):
+        fit_distributed(mtlfast.MultiTaskLasso(0.1), _by_task(bad), client, task="task",
+                        target="y", features=features)
+    one_class = df.assign(y=np.where(df["task"] == "site2", "u", "v"))
+    one_class.loc[one_class.index[:5], "y"] = "u"
+    with pytest.raises(ValueError, match="only one class"):
+        fit_distributed(mtlfast.MultiTaskLogisticRegression(0.1), _by_task(one_class),
+                        client, task="task", target="y", features=features)
+    with pytest.raises(ValueError, match="no task|empty|no rows"):
+        fit_distributed(mtlfast.MultiTaskLasso(0.1), _by_task(df.iloc[:0]), client,
+                        task="task", target="y", features=features)
+
+
+def _by_task(df):
+    """One partition per task (an empty frame: one empty partition)."""
+    parts = [g for _, g in df.groupby("task")] or [df]
+    return dd.concat([dd.from_pandas(g, npartitions=1) for g in parts])
 
 
 @pytest.mark.parametrize("logistic", [False, True], ids=["mtlasso", "logistic-l21"])
