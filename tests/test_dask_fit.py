@@ -287,6 +287,20 @@ def test_cli_fit_on_the_cluster_reads_a_partitioned_parquet_dataset(client, tmp_
     import json
     s = json.loads(summary.read_text())
     assert s["converged"] and s["data"]["scheduler"] == client.scheduler.address
+    # a classifier through the same job: string labels, the saved model predicts them
+    ldf, _, _ = _labels(seed=8)
+    ldata = tmp_path / "labels"
+    ldf.drop(columns="w").to_parquet(ldata, partition_cols=["task"])
+    code = main(["fit", "--data", str(ldata), "--target", "y", "--tasks", "task", "--model",
+                 "MultiTaskLogisticRegression", "--set", "alpha=0.02", "--set", "tol=1e-10",
+                 "--out", str(tmp_path / "clf.mtl"), "--scheduler", client.scheduler.address])
+    assert code == 0
+    clf = mtlfast.load(str(tmp_path / "clf.mtl"))
+    one = mtlfast.MultiTaskLogisticRegression(0.02, tol=1e-10).fit(
+        ldf[features].to_numpy(), ldf["y"].to_numpy(), tasks=ldf["task"].to_numpy())
+    tasks = ldf["task"].astype(str).to_numpy()
+    np.testing.assert_array_equal(clf.predict(ldf[features], tasks=tasks),
+                                  one.predict(ldf[features].to_numpy(), tasks=tasks))
     # a missing column: a clear error, the exit code of bad input
     code = main(["fit", "--data", str(data), "--target", "sales", "--tasks", "task", "--model",
                  "MultiTaskLasso", "--set", "alpha=0.05", "--out", str(tmp_path / "m2.mtl"),
