@@ -256,6 +256,30 @@ class _Shard:
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
     @_timed
+    def logistic_task_stats(self):
+        """The structured classifiers' gap pieces (penalties.structured.
+        logistic_gaps), per task: intercepts re-optimized given W, then
+        (loss_t (T_k,), loss at z = 0 (T_k,), b, V = A^T (c (y - p)) (p, T_k))."""
+        df = self.df
+        self.b = df.optimal_intercept(self.W, self.b)
+        z = df.z(self.W, self.b)
+        self._prob = prob = expit(z)
+        terms = df.c * (np.logaddexp(0.0, z) - df.y * z)
+        sl = df.task_slices()
+        return (np.array([terms[s].sum() for s in sl]),
+                np.array([df.c[s].sum() * np.log(2.0) for s in sl]), self.b,
+                df.adjoint(df.c * (df.y - prob)))
+
+    @_timed
+    def logistic_dual_tasks(self, s):
+        """Per task sum_{i in t} c_i phi(y_i + s_t (p_i - y_i)), s (T_k,)."""
+        df = self.df
+        if self._prob is None:
+            self._prob = expit(df.z(self.W, self.b))
+        v = _phi(df.y + s[df.codes] * (self._prob - df.y))
+        return np.array([float(df.c[sl] @ v[sl]) for sl in df.task_slices()])
+
+    @_timed
     def logistic_dual(self, s):
         """sum_i c_i phi(y_i + s (p_i - y_i)): this shard's part of the dual
         at the scaled point (s is known after the reduction)."""
@@ -280,7 +304,9 @@ class _Shard:
             df = self.df
             z = df.z(self.W, self.b)
             g, h, zeta = newton_weights(df, z)
-            XA = np.asfortranarray(df.X[:, A])
+            # all features (the structured Gram form): X itself, no column copy
+            XA = df.X if len(A) == df.n_features and np.array_equal(
+                A, np.arange(df.n_features)) else np.asfortranarray(df.X[:, A])
             qdf = QuadraticPerTask.from_row_weights(XA, zeta, df.offsets, h, df.fit_intercept)
             slices = df.task_slices()
             GA = np.column_stack([XA[sl].T @ g[sl] for sl in slices])
@@ -375,8 +401,12 @@ def _assign(sizes, n_workers):
 
 STRUCTURED = ("DirtyMultiTaskLasso", "MeanRegularizedMultiTask", "TaskGraphMultiTask",
               "TransferLasso")
+STRUCTURED_LOGISTIC = ("DirtyMultiTaskLogisticRegression",
+                       "MeanRegularizedMultiTaskLogisticRegression",
+                       "TaskGraphMultiTaskLogisticRegression", "TransferLogisticRegression")
 SUPPORTED = ("Lasso", "ElasticNet", "MultiTaskLasso", "MultiTaskElasticNet",
-             "MultiTaskSparseGroupLasso", "MultiTaskLogisticRegression") + STRUCTURED
+             "MultiTaskSparseGroupLasso", "MultiTaskLogisticRegression") + STRUCTURED \
+    + STRUCTURED_LOGISTIC
 MAX_GRAM_BYTES = 2 * 2 ** 30   # the structured models' Gram blocks (T p^2 floats) at most
 MAX_REBUILDS = 10
 POLL = 1.0            # seconds between checks that a shard's worker is still there
@@ -622,10 +652,10 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     callback(info): called after every outer iteration with a dict
     (iteration, gap, target); returning True stops the fit."""
     name = type(estimator).__name__
-    if name not in SUPPORTED:
+    if name not in SUPPORTED or not type(estimator).__module__.startswith("mtlfast."):
         raise ValueError(f"fit_distributed supports {', '.join(SUPPORTED)}; {name} is not "
                          "supported on a cluster yet.")
-    logistic = name == "MultiTaskLogisticRegression"
+    logistic = name == "MultiTaskLogisticRegression" or name in STRUCTURED_LOGISTIC
     estimator._validate_params()
     columns = list(ddf.columns)
     for col in [task, target] + ([sample_weight] if sample_weight else []):
@@ -654,7 +684,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     labels, _ = check_tasks(np.array(list(seen)), len(seen))
     p = len(features)
     T = len(labels)
-    structured = name in STRUCTURED
+    structured = name in STRUCTURED or name in STRUCTURED_LOGISTIC
     if structured:
         if 8 * T * p * p > MAX_GRAM_BYTES:
             raise ValueError(f"fit_distributed: {name} on a cluster collects every task's Gram "
@@ -673,7 +703,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
                          "supported on a cluster yet.")
     if pf is not None:
         penalty = penalty.with_factor(pf)
-    if logistic and not penalty.separable and penalty.lam1 == 0:  # noqa: SIM102
+    if logistic and penalty is not None and not penalty.separable and penalty.lam1 == 0:
         raise ValueError("fit_distributed: a group penalty without a norm part (alpha * "
                          "l1_ratio = 0) is not supported on a cluster; use penalty='l2'.")
     sizes = [int(vc.sum()) for vc in counts]
@@ -688,7 +718,10 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     W = np.zeros((p, T))
     estimator.history_ = []
     parts = None
-    if structured:
+    if structured and logistic:
+        parts, gaps, n_iter = _structured_logistic(shards, model, p, T, estimator, callback)
+        W = model.effective(parts)
+    elif structured:
         parts, gaps, n_iter, _ = _structured(shards, model, p, T, estimator, callback)
         W = model.effective(parts)
     elif penalty.separable:
@@ -848,12 +881,12 @@ def _structured(shards, model, p, T, est, callback):
     return parts, gaps, it, yy
 
 
-def _line_search(shards, A, D, pen_A, W_A, F0):
+def _line_search(shards, A, D, F0, pen_change):
     """The Newton step's alpha (armijo_step: the single node's test) for the
     step D on the rows A: the loss changes at alpha = 2^-k come from the
     workers HALVINGS_PER_ROUND at a time (one round trip; the full step
-    usually passes), summed in shard order; the penalty's changes on the
-    driver."""
+    usually passes), summed in shard order; the penalty's changes
+    pen_change(alpha) on the driver."""
     def fetch(k0):
         k1 = min(k0 + HALVINGS_PER_ROUND, MAX_HALVINGS)
         lin, total = 0.0, np.zeros(k1 - k0)
@@ -861,13 +894,13 @@ def _line_search(shards, A, D, pen_A, W_A, F0):
             lin, total = lin + part, total + np.asarray(ch)
         return lin, list(total)
     lin, changes = fetch(0)
-    decrease = lin + _pen_change(pen_A, W_A, W_A + D)
+    decrease = lin + pen_change(1.0)
 
     def change(alpha):
         k = int(round(-np.log2(alpha)))
         while k >= len(changes):
             changes.extend(fetch(len(changes))[1])
-        return changes[k] + _pen_change(pen_A, W_A, W_A + alpha * D)
+        return changes[k] + pen_change(alpha)
     return armijo_step(decrease, F0, change)
 
 
@@ -957,7 +990,9 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
         t0 = time.perf_counter()
         if logistic:
             D = V - W[A]
-            alpha = _line_search(shards, A, D, pen_A, W[A], F0)
+            W_A = W[A]
+            alpha = _line_search(shards, A, D, F0,
+                                 lambda a: _pen_change(pen_A, W_A, W_A + a * D))
             W = W.copy()
             W[A] = W[A] + alpha * D
             for c_k, bk in zip(shards.cols, shards.map_each(
@@ -973,3 +1008,81 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
         rec["sent"] += shards.sent
         rec["received"] += shards.received
     return W, np.array([gap]), it
+
+
+def _structured_logistic(shards, model, p, T, est, callback):
+    """The structured classifiers: proximal Newton (the single node's,
+    mtlfast.solvers._pn_structured) in Gram form. Each step: the exact global
+    gap (penalties.structured.logistic_gaps' terms: per-task loss values,
+    refitted intercepts and V = A^T (c (y - p)) from the workers, the dual
+    scalings from model.dual_terms, then per-task sums of the conjugate at
+    the scaled point), the Newton model's Gram blocks on all features (T p^2
+    floats per step), its solve on the driver by the structured kernel, and
+    the Armijo line search with the workers' loss changes. Returns (parts,
+    gaps per block, Newton steps)."""
+    from .solvers import solve_structured
+    from .solvers._pn_structured import _value_change
+    A = np.arange(p)
+    parts = [np.zeros(P.shape) for P in model.init_parts(p, T)]
+    W = model.effective(parts)
+    b = np.zeros(T)
+    shards.W, shards.b = W, b
+    separable = model.separable and T > 1
+    history = est.history_
+    gaps = np.full(T if separable else 1, np.inf)
+    n_iter = 0
+    for it in range(1, est.max_iter + 2):
+        rec = dict(iteration=it, sent=-shards.sent, received=-shards.received)
+        t0 = time.perf_counter()
+        loss, scale, V = np.zeros(T), np.zeros(T), np.zeros((p, T))
+        for c, (lt, st, bk, Vk) in zip(shards.cols, shards.map("logistic_task_stats")):
+            loss[c], scale[c], b[c], V[:, c] = lt, st, bk, Vk
+        s, extra, value = model.dual_terms(V, parts)
+        s_t = s if separable else np.full(T, s[0])
+        phi = np.zeros(T)
+        for c, ph in zip(shards.cols, shards.map_each(
+                "logistic_dual_tasks", lambda k: (s_t[shards.cols[k]],))):
+            phi[c] = ph
+        if separable:
+            gaps = loss + value + phi + extra
+            target = est.tol * scale
+        else:
+            gaps = np.array([loss.sum() + value[0] + phi.sum() + extra[0]])
+            target = np.array([est.tol * scale.sum()])
+        rec.update(gap=float(gaps.sum()), target=float(target.sum()),
+                   t_gap=time.perf_counter() - t0)
+        history.append(rec)
+        stop = callback is not None and callback(dict(iteration=it, gap=float(gaps.sum()),
+                                                      target=float(target.sum())))
+        if stop or np.all(gaps <= target) or n_iter >= est.max_iter:
+            rec["sent"] += shards.sent
+            rec["received"] += shards.received
+            break
+        t0 = time.perf_counter()
+        grams = shards.map("newton_gram", A)
+        sub, _ = _virtual_datafit(shards.cols, grams, T, p)
+        del grams
+        rec["t_gram"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tol_in = min(NEWTON_INNER_TOL, NEWTON_FRACTION * float(gaps.sum())
+                     / max(float(sub.gap_scale().sum()), 1e-300))
+        res = solve_structured(sub, model, parts, max_iter=MAX_INNER, tol=tol_in, n_threads=1)
+        new = [np.asarray(P, dtype=np.float64) for P in res.parts]
+        D = [Nk - Pk for Nk, Pk in zip(new, parts)]
+        DW = model.effective(new) - W
+        rec["t_solve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        F0 = float(loss.sum()) + model.value(parts)
+        alpha = _line_search(shards, A, DW, F0,
+                             lambda a: _value_change(model, parts, D, a))
+        for c, bk in zip(shards.cols, shards.map_each(
+                "step", lambda k: (A, DW[:, shards.cols[k]], alpha))):
+            b[c] = bk
+        parts = [Pk + alpha * Dk for Pk, Dk in zip(parts, D)]
+        W = W.copy()
+        W[A] = W[A] + alpha * DW         # the workers' W, bit for bit
+        shards.W = W                      # the checkpoint: a rebuilt shard starts from it
+        n_iter += 1
+        rec.update(alpha=alpha, t_update=time.perf_counter() - t0,
+                   sent=rec["sent"] + shards.sent, received=rec["received"] + shards.received)
+    return parts, gaps, n_iter

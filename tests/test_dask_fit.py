@@ -149,6 +149,36 @@ def test_logistic_equals_the_single_node_fit(client, kw):
                                   one.predict(X, tasks=df["task"].to_numpy()))
 
 
+@pytest.mark.parametrize("make", [
+    lambda: mtlfast.DirtyMultiTaskLogisticRegression(0.02, 0.03, tol=1e-10),
+    lambda: mtlfast.MeanRegularizedMultiTaskLogisticRegression(0.02, 0.03, tol=1e-10),
+    lambda: mtlfast.TaskGraphMultiTaskLogisticRegression(0.02, graph_alpha=0.1,
+                                                         similarity=_ring(6), tol=1e-10),
+    lambda: mtlfast.TransferLogisticRegression(
+        0.02, beta=0.4, coef_source=np.full((6, 30), 0.1), tol=1e-10)],
+    ids=["dirty", "meanreg", "graph", "transfer"])
+def test_structured_classifiers_equal_the_single_node_fit(client, make):
+    from mtlfast.penalties.structured import logistic_gaps
+    df, ddf, features = _labels(seed=2)
+    X = df[features].to_numpy()
+    one = make().fit(X, df["y"].to_numpy(), tasks=df["task"].to_numpy(),
+                     sample_weight=df["w"].to_numpy())
+    dist = fit_distributed(make(), ddf, client, task="task", target="y", features=features,
+                           sample_weight="w")
+    np.testing.assert_allclose(dist.coef_, one.coef_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(dist.intercept_, one.intercept_, rtol=0, atol=1e-4)
+    assert np.any(dist.coef_ != 0)
+    assert dist.dual_gap_ <= 1e-10 * np.log(2.0) * len(one.tasks_) * 1.0001
+    # the gap is the single node's certificate at the distributed parts and intercepts
+    datafit, _, _ = make()._validate(X, df["y"].to_numpy(), df["w"].to_numpy(),
+                                     df["task"].to_numpy(), None)
+    g = logistic_gaps(make()._make_model(datafit, one.tasks_), datafit, dist._get_parts(),
+                      dist.intercept_)
+    np.testing.assert_allclose(dist.dual_gap_, g.sum(), rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(dist.predict(df[features], tasks=df["task"].to_numpy()),
+                                  one.predict(X, tasks=df["task"].to_numpy()))
+
+
 def test_the_gap_is_the_single_node_formula(client):
     """The distributed gap at the distributed W equals the NumPy certificate of
     the single-node datafit at that W."""
@@ -194,9 +224,10 @@ def test_bad_inputs_are_clear_errors(client):
                         features=features)
     with pytest.raises(ValueError, match="not in the data"):
         fit_distributed(mtlfast.MultiTaskLasso(0.1), ddf, client, task="task", target="yy")
-    with pytest.raises(ValueError, match="not supported on a cluster"):
-        fit_distributed(mtlfast.DirtyMultiTaskLogisticRegression(0.1, 0.1), ddf, client,
-                        task="task", target="y")
+    from sklearn.linear_model import Lasso
+    for est in (Lasso(0.1), mtlfast.MultiTaskLassoCV()):
+        with pytest.raises(ValueError, match="not supported on a cluster"):
+            fit_distributed(est, ddf, client, task="task", target="y")
     with pytest.raises(ValueError, match="alpha"):
         fit_distributed(mtlfast.MultiTaskLasso(-1.0), ddf, client, task="task", target="y",
                         features=features)
