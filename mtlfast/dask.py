@@ -49,7 +49,9 @@ Solvers
   form, every task's Gram block on all features once (T p^2 floats, at most
   MAX_GRAM_BYTES), the whole problem solved on the driver by the structured
   kernel, the gap from per-task ||r_t||^2, <r_t, y_t> and V = A^T r
-  (penalties.structured.quadratic_gaps_from).
+  (penalties.structured.quadratic_gaps_from). Their classifiers: the single
+  node's proximal Newton in Gram form (the Newton model's Gram blocks on all
+  features each step; penalties.structured.logistic_gaps' terms).
 Reductions run in a fixed order (shard by shard), so reruns give the same
 bits. Other models raise a clear error.
 
