@@ -228,8 +228,11 @@ class _Shard:
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
                 XtA if rows else np.sum(XtA * XtA, axis=1))
 
-    def gap_scales(self):
-        """The datafit's gap scales (quadratic: ||y_eff,t||^2 per task)."""
+    def task_scales(self):
+        """Each task's gap scale, tol times which bounds its gap: ||y_eff,t||^2
+        (squared loss), omega_t log 2, the loss at z = 0 (logistic)."""
+        if self.logistic:
+            return np.array([self.df.c[sl].sum() * np.log(2.0) for sl in self.df.task_slices()])
         return self.df.gap_scale()
 
     @_timed
@@ -745,6 +748,13 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
         if logistic:
             for t, cls in zip(c, out[2]):
                 classes[t] = cls
+    # the single node's convergence check: each block's gap against tol x its scale
+    from ._base import warn_if_not_converged
+    scales = np.zeros(T)
+    for c, sc in zip(cols, shards.map("task_scales")):
+        scales[c] = sc
+    eps = estimator.tol * (scales if len(gaps) == T and T > 1 else np.array([scales.sum()]))
+    warn_if_not_converged(gaps, eps, estimator.max_iter, stacklevel=2)
     estimator.coef_ = W.T.copy()
     estimator.intercept_ = b
     estimator.tasks_ = labels
@@ -766,10 +776,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
         estimator._set_parts(parts)
     if not logistic:
         # the certificate's bound, as the single node states it: tol sum_t ||y_eff,t||^2
-        yy = np.zeros(T)
-        for c, scales in zip(cols, shards.map("gap_scales")):
-            yy[c] = scales
-        estimator.eps_ = float(estimator.tol * yy.sum())
+        estimator.eps_ = float(eps.sum())
     estimator.shards_ = [list(labels[c]) for c in cols]
     # the workers' compute seconds per method, per shard (whole fit)
     estimator.worker_busy_ = shards.map("busy_times")
@@ -845,7 +852,7 @@ def _structured(shards, model, p, T, est, callback):
     tol_in = None
     gaps = np.full(T if separable else 1, np.inf)
     yy = None
-    for it in range(1, est.max_iter + 1):
+    for it in range(1, est.max_iter + 1):   # every solve is followed by its gap
         rec = dict(iteration=it, sent=-shards.sent, received=-shards.received)
         if yy is not None:
             t0 = time.perf_counter()
@@ -923,7 +930,7 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
     prev = None
     gap = np.inf
     history = est.history_
-    for it in range(1, est.max_iter + 1):
+    for it in range(1, est.max_iter + 2):
         rec = dict(iteration=it, sent=-shards.sent, received=-shards.received)
         t0 = time.perf_counter()
         # the global gap from the shards' pieces, summed shard by shard (fixed order)
@@ -961,7 +968,8 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
         rec.update(gap=gap, target=target, t_gap=time.perf_counter() - t0)
         history.append(rec)
         stop = callback is not None and callback(dict(iteration=it, gap=gap, target=target))
-        if stop or gap <= target:
+        # (after max_iter subproblems the gap is still taken: it certifies the W returned)
+        if stop or gap <= target or it > est.max_iter:
             rec["sent"] += shards.sent
             rec["received"] += shards.received
             break
@@ -1009,7 +1017,7 @@ def _working_sets(shards, penalty, pf, p, T, est, callback, logistic=False):
         rec["t_update"] = time.perf_counter() - t0
         rec["sent"] += shards.sent
         rec["received"] += shards.received
-    return W, np.array([gap]), it
+    return W, np.array([gap]), min(it, est.max_iter)
 
 
 def _structured_logistic(shards, model, p, T, est, callback):

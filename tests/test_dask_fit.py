@@ -179,12 +179,20 @@ def test_structured_classifiers_equal_the_single_node_fit(client, make):
                                   one.predict(X, tasks=df["task"].to_numpy()))
 
 
-def test_the_gap_is_the_single_node_formula(client):
+@pytest.mark.parametrize("max_iter", [2, 1000])
+def test_the_gap_is_the_single_node_formula(client, max_iter):
     """The distributed gap at the distributed W equals the NumPy certificate of
-    the single-node datafit at that W."""
+    the single-node datafit at that W; stopped by max_iter too (the gap of the
+    W returned, with the single node's ConvergenceWarning)."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
     df, ddf, features = _data(seed=3)
-    est = fit_distributed(mtlfast.MultiTaskLasso(0.05, tol=1e-6), ddf, client, task="task",
-                          target="y", features=features)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = fit_distributed(mtlfast.MultiTaskLasso(0.05, tol=1e-6, max_iter=max_iter), ddf,
+                              client, task="task", target="y", features=features)
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught) == (max_iter == 2)
+    assert est.n_iter_ <= max_iter
     one = mtlfast.MultiTaskLasso(0.05)
     datafit = one._per_task_datafit(df[features].to_numpy(), df["y"].to_numpy(), None,
                                     df["task"].to_numpy(), None)[0]
