@@ -646,7 +646,7 @@ def fit_distributed(estimator, ddf, client, *, task, target, features=None,
     with the single-node formula), n_iter_ (outer iterations; for the
     logistic loss's group penalties, proximal Newton steps), n_rebuilt_
     (shards rebuilt after a lost worker), history_ (per outer iteration:
-    bytes and times), classes_ (MultiTaskLogisticRegression).
+    bytes and times), worker_busy_, classes_ (the classifiers).
 
     Faults: the driver holds W and b (the checkpoint of every outer
     iteration); a shard whose worker is lost is rebuilt on a live worker
