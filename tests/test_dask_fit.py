@@ -266,15 +266,18 @@ def _by_task(df):
     return dd.concat([dd.from_pandas(g, npartitions=1) for g in parts])
 
 
-@pytest.mark.parametrize("logistic", [False, True], ids=["mtlasso", "logistic-l21"])
-def test_a_worker_killed_mid_fit_does_not_lose_the_fit(logistic):
+@pytest.mark.parametrize("kind", ["mtlasso", "logistic-l21", "dirty-logistic"])
+def test_a_worker_killed_mid_fit_does_not_lose_the_fit(kind):
     """A worker process killed after the second outer iteration: its shard is
     rebuilt on a live worker from the partitions, warm-started from the
     driver's W (and b), and the fit ends at the single-node optimum."""
     import os
+    logistic = kind != "mtlasso"
     df, ddf, features = (_labels if logistic else _data)(seed=5, T=8, p=60)
-    make = (lambda: mtlfast.MultiTaskLogisticRegression(0.01, tol=1e-10)) if logistic else \
-        (lambda: mtlfast.MultiTaskLasso(0.02, tol=1e-10))
+    make = {"mtlasso": lambda: mtlfast.MultiTaskLasso(0.02, tol=1e-10),
+            "logistic-l21": lambda: mtlfast.MultiTaskLogisticRegression(0.01, tol=1e-10),
+            "dirty-logistic": lambda: mtlfast.DirtyMultiTaskLogisticRegression(
+                0.01, 0.02, tol=1e-10)}[kind]
     cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
                                        dashboard_address=":0")
     c = distributed.Client(cluster)
