@@ -72,7 +72,7 @@ from .datafits.logistic import _phi
 from .penalties.factors import check_penalty_factor, quadratic_gap_value
 from .reference.pn_logistic import MAX_HALVINGS, _pen_change, working_set_from_norms
 from .solvers import solve_logistic, solve_tasks
-from .solvers._pn_structured import armijo_step, newton_weights
+from .solvers._pn_structured import armijo_step, block_scales, newton_weights
 
 P0 = 10               # smallest working set
 INNER_FRACTION = 0.3  # the subproblem is solved to this share of the outer gap
@@ -162,7 +162,7 @@ class _Shard:
         T_k = len(tasks)
         self.logistic = logistic
         self.b = np.zeros(T_k)
-        self._model = self._prob = None
+        self._model = self._prob = self._z = None
         if logistic:
             # each task's two classes, the second one positive (the estimator's rule)
             from .classification import _BinaryTasksClassifier
@@ -181,16 +181,11 @@ class _Shard:
         del X
         self.W = np.zeros((self.df.n_features, T_k))
         self.r = None if logistic else self.df.y_eff.astype(np.float64)
-        self.cols = None          # this shard's columns of the whole W (set_columns)
         self.busy["build"] = time.perf_counter() - t0
 
     def busy_times(self):
         """Seconds spent in each method so far."""
         return dict(self.busy)
-
-    def set_columns(self, cols):
-        self.cols = np.asarray(cols)
-        return True
 
     @_timed
     def column_norms(self):
@@ -212,7 +207,7 @@ class _Shard:
         self.W = np.array(W, dtype=np.float64)
         if b is not None:
             self.b = np.array(b, dtype=np.float64)
-        self._model = self._prob = None
+        self._model = self._prob = self._z = None
         if not self.logistic:
             self.r = self.df.residual(self.W)
         return True
@@ -223,7 +218,7 @@ class _Shard:
         XtA = A_t^T r_t - lam2 pf W_t: this shard's part of the global gap;
         rows: XtA itself (p, T_k) instead of its row sums of squares (the
         dual norms that are not a function of them: sparse-group, positive)."""
-        y = self.df.y_eff.astype(np.float64)
+        y = np.asarray(self.df.y_eff, dtype=np.float64)
         XtA = self.df.xtr(self.r) - lam2 * pf[:, None] * self.W
         return (float(self.r @ self.r), float(self.r @ y), float(y @ y),
                 XtA if rows else np.sum(XtA * XtA, axis=1))
@@ -232,7 +227,7 @@ class _Shard:
         """Each task's gap scale, tol times which bounds its gap: ||y_eff,t||^2
         (squared loss), omega_t log 2, the loss at z = 0 (logistic)."""
         if self.logistic:
-            return np.array([self.df.c[sl].sum() * np.log(2.0) for sl in self.df.task_slices()])
+            return block_scales(self.df, self.df.n_tasks)
         return self.df.gap_scale()
 
     @_timed
@@ -240,7 +235,7 @@ class _Shard:
         """Per task ||r_t||^2, <r_t, y_t>, ||y_t||^2 (T_k,) each, and
         V = A^T r (p, T_k): the structured models' gap statistics
         (mtlfast.penalties.structured.quadratic_gaps_from)."""
-        y = self.df.y_eff.astype(np.float64)
+        y = np.asarray(self.df.y_eff, dtype=np.float64)
         r = self.r
         sl = self.df.task_slices()
         return (np.array([r[s] @ r[s] for s in sl]), np.array([r[s] @ y[s] for s in sl]),
@@ -254,7 +249,7 @@ class _Shard:
         XtA = A_t^T (c (y - p)) - lam2 pf W_t."""
         df = self.df
         self.b = df.optimal_intercept(self.W, self.b)
-        z = df.z(self.W, self.b)
+        z = self._z = df.z(self.W, self.b)
         self._prob = prob = expit(z)
         XtA = df.adjoint(df.c * (df.y - prob)) - lam2 * pf[:, None] * self.W
         return (df.loss(z), df.gap_scale(), self.b,
@@ -267,12 +262,12 @@ class _Shard:
         (loss_t (T_k,), loss at z = 0 (T_k,), b, V = A^T (c (y - p)) (p, T_k))."""
         df = self.df
         self.b = df.optimal_intercept(self.W, self.b)
-        z = df.z(self.W, self.b)
+        z = self._z = df.z(self.W, self.b)
         self._prob = prob = expit(z)
         terms = df.c * (np.logaddexp(0.0, z) - df.y * z)
         sl = df.task_slices()
         return (np.array([terms[s].sum() for s in sl]),
-                np.array([df.c[s].sum() * np.log(2.0) for s in sl]), self.b,
+                block_scales(df, df.n_tasks), self.b,
                 df.adjoint(df.c * (df.y - prob)))
 
     @_timed
@@ -297,7 +292,7 @@ class _Shard:
     def gram(self, A):
         """Per task: (X_t[:, A]^T X_t[:, A], X_t[:, A]^T y_t) of the effective
         (centered, weighted) design."""
-        return _task_grams(self.df.design_dense(), self.df.y_eff.astype(np.float64),
+        return _task_grams(self.df.design_dense(), np.asarray(self.df.y_eff, dtype=np.float64),
                            self.df.task_slices(), np.asarray(A))
 
     def _newton_model(self, A):
@@ -307,7 +302,7 @@ class _Shard:
         A = np.asarray(A)
         if self._model is None or not np.array_equal(self._model[0], A):
             df = self.df
-            z = df.z(self.W, self.b)
+            z = df.z(self.W, self.b) if self._z is None else self._z
             g, h, zeta = newton_weights(df, z)
             # all features (the structured Gram form): X itself, no column copy
             XA = df.X if len(A) == df.n_features and np.array_equal(
@@ -323,7 +318,7 @@ class _Shard:
     def newton_gram(self, A):
         """The Gram blocks of the Newton model on A (as gram for the quadratic loss)."""
         _, _, qdf, _, _, _ = self._newton_model(A)
-        return _task_grams(qdf.design_dense(), qdf.y_eff.astype(np.float64),
+        return _task_grams(qdf.design_dense(), np.asarray(qdf.y_eff, dtype=np.float64),
                            qdf.task_slices())
 
     def _step(self, A, D):
@@ -449,8 +444,6 @@ class _Shards:
                 self.actors[k] = self._built(k, fut)
             except _Lost as exc:
                 self._rebuild(k, exc)
-        for k in range(len(groups)):
-            self._result(k, self.actors[k].set_columns(self.cols[k]))
 
     def _check_memory(self):
         """Before anything is built: every shard's design (rows x features x
@@ -527,7 +520,6 @@ class _Shards:
                 break
             except _Lost as again:
                 exc = again
-        self._result(k, self.actors[k].set_columns(self.cols[k]))
         if self.W is not None:
             self._result(k, self.actors[k].set_coef(
                 self.W[:, self.cols[k]], None if self.b is None else self.b[self.cols[k]]))
@@ -1089,8 +1081,7 @@ def _structured_logistic(shards, model, p, T, est, callback):
                 "step", lambda k: (A, DW[:, shards.cols[k]], alpha))):
             b[c] = bk
         parts = [Pk + alpha * Dk for Pk, Dk in zip(parts, D)]
-        W = W.copy()
-        W[A] = W[A] + alpha * DW         # the workers' W, bit for bit
+        W = W + alpha * DW               # the workers' W, bit for bit (A: all features)
         shards.W = W                      # the checkpoint: a rebuilt shard starts from it
         n_iter += 1
         rec.update(alpha=alpha, t_update=time.perf_counter() - t0,

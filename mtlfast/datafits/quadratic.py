@@ -220,8 +220,8 @@ class QuadraticPerTask(Datafit):
         s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, float)[self.order]
         # C-ordered rows already grouped by task are not copied (Xs is only
         # read; X[order] would be this very layout)
-        grouped = (not sparse.issparse(X) and np.array_equal(self.order, np.arange(N))
-                   and (X.flags.c_contiguous or not copy_X)) or None
+        grouped = bool(not sparse.issparse(X) and np.array_equal(self.order, np.arange(N))
+                       and (X.flags.c_contiguous or not copy_X))
         Xs = X if grouped else X[self.order]
         ys = np.asarray(y, dtype=np.float64)[self.order]
         v = np.empty(N)
@@ -260,7 +260,7 @@ class QuadraticPerTask(Datafit):
             # task by task ((x - offset) * sqrt(v): the same operations, element
             # for element, as whole-array temporaries; peak memory 3 copies of
             # X, not 6, which matters to a worker near its memory limit)
-            if not copy_X and grouped is not None and Xs.dtype == np.float64 \
+            if not copy_X and grouped and Xs.dtype == np.float64 \
                     and Xs.flags.f_contiguous:
                 Xd = Xs                 # the caller's array, overwritten (copy_X=False)
             else:
