@@ -10,7 +10,7 @@ from .reference.pn_logistic import (prox_newton, working_set, _newton_step,  # n
 from .solvers import solve_logistic as _solve_logistic
 
 
-def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
+def solve_logistic(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=1000,
                    inner_tol=1e-3, use_ws=True, p0=10, dtype=np.float64, n_threads=1):
     """(W (p, T), b (T,), gap, n_iter), the former return convention."""
     res = _solve_logistic(df, pen, None if W0 is None else np.asarray(W0).T, b0,

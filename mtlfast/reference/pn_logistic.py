@@ -37,6 +37,11 @@ from .._kinds import CONSTANTS
 ARMIJO = CONSTANTS["ARMIJO"]
 MAX_HALVINGS = CONSTANTS["MAX_HALVINGS"]
 UNDECIDABLE = CONSTANTS["UNDECIDABLE"]
+# the inner solve stops once the quadratic model's gap is below this share of
+# the outer gap (checked when a full pass settles), as the structured
+# classifiers' inner solves do (mtlfast.solvers._pn_structured)
+INNER_FRACTION = CONSTANTS["INNER_FRACTION"]
+H_FLOOR = CONSTANTS["H_FLOOR"]
 
 
 def _pen_change(pen, W1, W2):
@@ -69,10 +74,42 @@ def working_set_from_norms(pen, norms2, W, dual_norms, dn, ws_size):
     return np.sort(feats[best])
 
 
-def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
+def model_gap(df, pen, W, D, Db, rho, h, v, feats):
+    """Duality gap of the Newton step's quadratic model on the rows feats
+    (the others fixed), at the step (D, Db): the inner solve's stopping test.
+
+    The model is the weighted least-squares problem 1/2 sum_i h_i (zeta_i -
+    a_i . x - b_t(i))^2 + h(x) in x = W + D (zeta the working response). Its
+    dual point is theta = rho - h (A(D) + Db) (the model's negative gradient
+    in z; its task sums vanish with the intercepts eliminated), V = A^T theta
+    on feats, scaled by s = min(1, lam1 / max_j N^D(V_j - lam2 pf_j x_j) /
+    pf_j); with Q = sum_i theta_i^2 / h_i the gap is
+        1/2 (1 - s)^2 Q + sum_j pf_j (lam1 N(x_j) + lam2 (1 + s^2)/2 ||x_j||^2) - s V . x,
+    and for lam1 = 0 sum_j ||V_j - lam2 pf_j x_j||^2 / (2 lam2 pf_j). h is
+    floored at H_FLOOR c in Q (a row whose curvature underflowed)."""
+    theta = rho - h * (v + Db[df.codes])
+    x = (W + D)[feats]
+    V = df.adjoint(theta)[feats]
+    pf = pen.row_factors(df.n_features)[feats]
+    G = V - pen.lam2 * pf[:, None] * x
+    if pen.lam1 <= 0:
+        keep = pf > 0
+        return float(np.sum(G[keep] ** 2 / pf[keep, None])) / (2.0 * pen.lam2)
+    Q = float(np.sum(theta ** 2 / np.maximum(h, H_FLOOR * df.c)))
+    sub = pen if pen.factor is None else pen.with_factor(pf)
+    dn = sub.scaled_dual_norms(G).max(initial=0.0)
+    s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
+    value = float(pf @ (pen.lam1 * pen.row_norms(x)
+                        + 0.5 * pen.lam2 * (1.0 + s * s) * np.sum(x * x, axis=1)))
+    return 0.5 * (1.0 - s) ** 2 * Q + value - s * float(np.sum(V * x))
+
+
+def _newton_step(df, pen, W, b, feats, tol_in, max_inner, gap_target=-1.0):
     """One proximal Newton step on the features feats (the others' rows stay
     as they are): the quadratic model at (W, b), active-set passes on it,
-    Armijo backtracking (module docstring). Returns (W, b)."""
+    Armijo backtracking (module docstring). gap_target >= 0: a settled full
+    pass also needs the model's gap (model_gap) <= gap_target, else the
+    passes go on with a 10x tighter settling test. Returns (W, b)."""
     p, T = df.n_features, df.n_tasks
     z = df.z(W, b)
     prob = expit(z)
@@ -117,13 +154,17 @@ def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
         return d_max, w_max
 
     # active-set passes (glmnet's): a full pass over feats, then passes over
-    # their nonzero rows until they settle, then a full pass again
+    # their nonzero rows until they settle, then a full pass again; a settled
+    # full pass ends the solve when the model's gap confirms it
     passes = 0
     while passes < max_inner:
         d_max, w_max = inner_pass(feats)
         passes += 1
         if d_max <= tol_in * w_max:
-            break
+            if gap_target < 0 or model_gap(df, pen, W, D, Db, -resid, h, v,
+                                           feats) <= gap_target:
+                break
+            tol_in *= 0.1
         active = feats[np.any(W[feats] + D[feats] != 0, axis=1)]
         while passes < max_inner:
             d_max, w_max = inner_pass(active)
@@ -144,7 +185,7 @@ def _newton_step(df, pen, W, b, feats, tol_in, max_inner):
     return W + alpha * D, b + alpha * Db
 
 
-def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100,
+def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=1000,
                 inner_tol=1e-3, use_ws=True, p0=10):
     """Reference proximal Newton solve (module docstring).
 
@@ -210,7 +251,8 @@ def prox_newton(df, pen, W0=None, b0=None, max_iter=100, tol=1e-8, max_inner=100
         while n_iter < max_iter:
             # inner accuracy follows the outer one (ill-conditioned designs need it)
             tol_in = inner_tol if tol < 0 else min(inner_tol, 0.1 * gap_in / df.gap_scale())
-            W, b = _newton_step(df, pen, W, b, feats, tol_in, max_inner)
+            W, b = _newton_step(df, pen, W, b, feats, tol_in, max_inner,
+                                -1.0 if tol < 0 else INNER_FRACTION * gap_in)
             n_iter += 1
             if not use_ws:
                 break

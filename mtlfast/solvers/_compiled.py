@@ -49,7 +49,7 @@ class KernelOptions:
     anderson_k: int = 0
     random: bool = False
     seed: int = 0
-    max_inner: int = 100
+    max_inner: int = 1000
     inner_tol: float = 1e-3
     # shared design: called as check_norms(norms2, design) with the column
     # squared norms of the kernel's first pass, before any epoch (the data's
@@ -364,7 +364,7 @@ def solve_structured(datafit, model, parts_init=None, *, max_iter=1000, tol=1e-4
 
 
 def _solve_logistic_core(datafit, penalty, coef_init=None, intercept_init=None, *, max_iter=100,
-                   tol=1e-8, max_inner=100, inner_tol=1e-3, strategy="ws", p0=10,
+                   tol=1e-8, max_inner=1000, inner_tol=1e-3, strategy="ws", p0=10,
                    dtype=np.float64, n_threads=1, backend="cython"):
     """Minimize a LogisticPerTask datafit + a row penalty by proximal Newton
     (mtlfast._pn_logistic; twin mtlfast.reference.prox_newton, the same steps).

@@ -36,14 +36,15 @@ from scipy import sparse
 from scipy.special import expit
 
 from .. import _control
+from .._kinds import CONSTANTS
 from ..datafits.quadratic import QuadraticPerTask
 from ..datafits._layout import csc_task_pointers, repeat_design
 from ..penalties.structured import logistic_gaps
 from ..reference.pn_logistic import ARMIJO, MAX_HALVINGS, UNDECIDABLE
 from ._compiled import SolveResult, solve_structured
 
-H_FLOOR = 1e-12
-INNER_FRACTION = 0.1     # each Newton step's inner solve: to this fraction of the gap
+# each Newton step's inner solve: to INNER_FRACTION of the gap; the curvature floor
+H_FLOOR, INNER_FRACTION = CONSTANTS["H_FLOOR"], CONSTANTS["INNER_FRACTION"]
 
 
 def _long_design(df):

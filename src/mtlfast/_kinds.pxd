@@ -31,6 +31,8 @@ cdef extern from *:
     #define MTLFAST_MAX_HALVINGS 50
     #define MTLFAST_UNDECIDABLE (16 * 2.220446049250313e-16)
     #define MTLFAST_UNPENALIZED_DUAL 1e-3
+    #define MTLFAST_INNER_FRACTION 0.1
+    #define MTLFAST_H_FLOOR 1e-12
     """
     # task-graph model with a coupled row penalty: most inner accelerated
     # proximal gradient steps per row update, and their early stop (a step
@@ -52,3 +54,8 @@ cdef extern from *:
     # solvers' stopping tests then wait until it nearly holds; the final
     # certificate is taken after the exact refit, where it holds to rounding)
     const double UNPENALIZED_DUAL "MTLFAST_UNPENALIZED_DUAL"
+    # proximal Newton: each step's inner solve ends when the quadratic model's
+    # duality gap is at most this share of the outer gap; curvatures below
+    # H_FLOOR c_i (|z_i| above ~28) are raised to it where they divide
+    const double INNER_FRACTION "MTLFAST_INNER_FRACTION"
+    const double H_FLOOR "MTLFAST_H_FLOOR"

@@ -24,7 +24,7 @@ from cython cimport floating
 from libc.stdlib cimport malloc, free
 from libc.math cimport fmin
 
-from mtlfast._kinds cimport STRATEGY_WS
+from mtlfast._kinds cimport STRATEGY_WS, INNER_FRACTION
 from mtlfast._prox cimport Penalty, penalty_from, is_separable, task_penalty
 from mtlfast._workset cimport ScoredFeature, build_ws
 from mtlfast._logdesign cimport LogDesign
@@ -77,12 +77,14 @@ cdef void _step_hook(void* ctx, const int* feats, int m, int n_threads, double* 
     # inner accuracy follows the outer one (ill-conditioned designs need it)
     cdef double tol_in = b.inner_tol if b.tol < 0.0 else fmin(b.inner_tol,
                                                               0.1 * b.last_gap / b.scale)
+    # ... and the model's gap confirms it (no gaps in the twin-comparison mode)
+    cdef double gap_target = -1.0 if b.tol < 0.0 else INNER_FRACTION * b.last_gap
     if b.f32:
         _newton_step(b.D, b.pen, <float*> b.coef, b.intercept, b.fit_intercept, b.t0, b.nt,
-                     b.y, b.c, feats, m, tol_in, b.max_inner, b.w)
+                     b.y, b.c, feats, m, tol_in, b.max_inner, gap_target, b.w)
     else:
         _newton_step(b.D, b.pen, <double*> b.coef, b.intercept, b.fit_intercept, b.t0, b.nt,
-                     b.y, b.c, feats, m, tol_in, b.max_inner, b.w)
+                     b.y, b.c, feats, m, tol_in, b.max_inner, gap_target, b.w)
     # (a gap follows every step: scikit-learn's rule is not used)
     w_max[0] = 0.0
     d_w_max[0] = 0.0

@@ -6,7 +6,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, expm1, log, log1p, fabs, fmax, fmin, INFINITY, isfinite
 
-from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE
+from mtlfast._kinds cimport ARMIJO, MAX_HALVINGS, UNDECIDABLE, INNER_FRACTION, H_FLOOR
 from mtlfast._prox cimport (Penalty, row_prox_diag, row_norm, row_dual_norm, pen_factor,
                             feature_dual_norm)
 from mtlfast._workset cimport ScoredFeature
@@ -58,4 +58,5 @@ cdef double _refit_intercepts(const LogDesign* D, const Penalty* pen, const floa
 cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                        double* intercept, bint fit_intercept, int t0, int nt,
                        const double* y, const double* c, const int* feats, int n_feats,
-                       double tol_in, int max_inner, Work* w) noexcept nogil
+                       double tol_in, int max_inner, double gap_target,
+                       Work* w) noexcept nogil

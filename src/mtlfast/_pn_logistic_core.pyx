@@ -152,14 +152,58 @@ cdef void _model_column(const LogDesign* D, const floating* coef, int t0, int nt
         w.Dm[<Py_ssize_t> t * p + j] = 0.0
 
 
+cdef double _model_gap(const LogDesign* D, const Penalty* pen, const floating* coef,
+                       int t0, int nt, const double* c, const int* feats, int n_feats,
+                       Work* w) noexcept nogil:
+    """Duality gap of the Newton step's quadratic model on feats at the step
+    so far (w.Dm, w.Db, w.u = A(D)): mtlfast.reference.pn_logistic.model_gap.
+    The dual point theta = rho - h (u + Db) is kept in w.a (free during a
+    step: _refit_intercepts recomputes A(W) there before it is read)."""
+    cdef int p = D.p
+    cdef int i, j, k, t, tt
+    cdef double Q = 0.0, dn = 0.0, s, val = 0.0, vx = 0.0, qq = 0.0, G2 = 0.0
+    cdef double f, x, v, q
+    for t in range(t0, t0 + nt):
+        for i in range(D.offsets[t], D.offsets[t + 1]):
+            w.a[i] = w.rho[i] - w.h[i] * (w.u[i] + w.Db[t])
+            Q += w.a[i] * w.a[i] / fmax(w.h[i], H_FLOOR * c[i])
+    for k in range(n_feats):
+        j = k if feats == NULL else feats[k]
+        f = pen_factor(pen, j)
+        q = 0.0
+        for tt in range(nt):
+            t = t0 + tt
+            x = coef[<Py_ssize_t> t * p + j] + w.Dm[<Py_ssize_t> t * p + j]
+            v = _wdot(D, j, t, coef, w.a)
+            w.row[tt] = x
+            w.ar[tt] = v - pen.lam2 * f * x
+            vx += v * x
+            q += x * x
+        if pen.lam1 > 0.0:
+            dn = fmax(dn, feature_dual_norm(pen, j, w.ar, nt, w.buf))
+            val += f * row_norm(pen, w.row, nt)
+            qq += f * q
+        elif f > 0.0:
+            for tt in range(nt):
+                G2 += w.ar[tt] * w.ar[tt] / f
+    if pen.lam1 <= 0.0:
+        return 0.5 * G2 / pen.lam2
+    s = 1.0 if dn <= pen.lam1 else pen.lam1 / dn
+    return (0.5 * (1.0 - s) * (1.0 - s) * Q + pen.lam1 * val
+            + 0.5 * pen.lam2 * (1.0 + s * s) * qq - s * vx)
+
+
 cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                        double* intercept, bint fit_intercept, int t0, int nt,
                        const double* y, const double* c, const int* feats, int n_feats,
-                       double tol_in, int max_inner, Work* w) noexcept nogil:
+                       double tol_in, int max_inner, double gap_target,
+                       Work* w) noexcept nogil:
     """One proximal Newton step of the block of tasks t0 .. t0+nt-1 on the
     features feats (all when NULL; the other rows stay): the quadratic model
     at (W, b) given w.z, active-set passes on it, Armijo backtracking
-    (mtlfast.reference.pn_logistic._newton_step)."""
+    (mtlfast.reference.pn_logistic._newton_step). gap_target >= 0: a settled
+    full pass also needs the model's gap <= gap_target (_model_gap), else
+    the passes go on with a 10x tighter settling test."""
     cdef int p = D.p, T = D.T
     cdef int lo = D.offsets[t0], hi = D.offsets[t0 + nt]
     cdef int k, j, t, i, ps, n_act, halv, n_halv
@@ -199,13 +243,17 @@ cdef void _newton_step(const LogDesign* D, const Penalty* pen, floating* coef,
                     w.H[<Py_ssize_t> j * T + t]
                     - w.S[<Py_ssize_t> j * T + t] * w.S[<Py_ssize_t> j * T + t] / w.Hb[t], 0.0)
     # active-set passes (glmnet's): a full pass over feats, then passes over
-    # their nonzero rows until they settle, then a full pass again
+    # their nonzero rows until they settle, then a full pass again; a settled
+    # full pass ends the solve when the model's gap confirms it
     ps = 0
     while ps < max_inner:
         _inner_pass(D, pen, coef, t0, nt, feats, n_feats, fit_intercept, w, &d_max, &w_max)
         ps += 1
         if d_max <= tol_in * w_max:
-            break
+            if gap_target < 0.0 or _model_gap(D, pen, coef, t0, nt, c, feats, n_feats,
+                                               w) <= gap_target:
+                break
+            tol_in *= 0.1
         n_act = 0
         for k in range(n_feats):
             j = k if feats == NULL else feats[k]
