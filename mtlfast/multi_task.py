@@ -37,8 +37,8 @@ from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
 from .penalties.factors import check_penalty_factor
 from .solvers import solve_structured
 from .datafits._layout import by_label
-from .penalties.structured import (TaskGraph, Transfer, TwoPart, check_similarity,
-                                   check_source)
+from .penalties.structured import (TaskGraph, Transfer, TwoPart, aggregate_slack,
+                                   check_similarity, check_source)
 
 _POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
 _STRUCT_CONSTRAINTS = {**{k: v for k, v in _COMMON_CONSTRAINTS.items()
@@ -276,9 +276,11 @@ class MeanRegularizedMultiTask(_TwoPartRegressor):
         self.max_time = max_time
 
     def _make_model(self, datafit, labels=None):
+        factor = _factor(self, datafit)
         return TwoPart(_part_penalty(self.shared_penalty, self.alpha_shared, False),
                        _part_penalty(self.specific_penalty, self.alpha_specific, True),
-                       shared_a=True, factor=_factor(self, datafit))
+                       shared_a=True, factor=factor,
+                       agg_slack=aggregate_slack(datafit, factor))
 
 
 class TaskGraphMultiTask(_StructuredRegressor):

@@ -186,7 +186,8 @@ def solve_structured_logistic(datafit, model, parts_init=None, intercept_init=No
             tol_in = min(inner_tol, INNER_FRACTION * float(gaps.sum())
                          / max(float(qdf.gap_scale().sum()), 1e-300))
         with _control.fit_control(_inner_control(control)):
-            res = solve_structured(qdf, model, parts, max_iter=max_inner, tol=tol_in,
+            res = solve_structured(qdf, model.for_design(qdf), parts, max_iter=max_inner,
+                                   tol=tol_in,
                                    n_threads=n_threads, backend=backend)
         new = [np.asarray(Pk, dtype=np.float64) for Pk in res.parts]
         b_new = qdf.intercept(model.effective(new)) if datafit.fit_intercept else b

@@ -249,13 +249,16 @@ def solve(design, floating[:, ::1] PA, floating[:, ::1] PB, model, options):
         M.pa = penalty_from(model.pen_a)
         M.pb = penalty_from(model.pen_b)
         M.shared_a = model.shared_a
+        M.agg_slack = model.agg_slack
         if PB.shape[0] != T or PB.shape[1] != p:
             raise ValueError("PB must have shape (n_tasks, n_features)")
     elif M.kind == MOD_GRAPH:
         M.pa = penalty_from(model.pen_a)
         M.shared_a = False
+        M.agg_slack = 0.0
     elif M.kind == MOD_TRANSFER:
         M.shared_a = False
+        M.agg_slack = 0.0
         M.pa = make_penalty(NORM_L1, 0.0, 0.0, 0.0, False)    # carries the factors only
     else:
         raise ValueError(f"unknown model kind {M.kind}")

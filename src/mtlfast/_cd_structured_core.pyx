@@ -87,6 +87,8 @@ cdef double model_gap(const TaskDesign* D, const Model* M, const floating* PA,
                     &pn_a, &cn_a)
         _part_terms(&M.pb, PB, p, t0, nt, ws, n_f, V, False, buf, buf2, &val_b, &dn_b, &pn_b,
                     &cn_b)
+        # a shared part's summed constraint, reduced by its rounding allowance
+        dn_a = fmax(dn_a - M.agg_slack * sqrt(R2), 0.0)
         if M.pa.lam1 > 0.0 and dn_a > M.pa.lam1:
             c = fmin(c, M.pa.lam1 / dn_a)
         if M.pb.lam1 > 0.0 and dn_b > M.pb.lam1:

@@ -26,6 +26,8 @@ ctypedef struct Model:
                         # transfer: only its factors pf
     Penalty pb          # two-part: penalty of PB
     bint shared_a       # two-part: PA is one (1, p) vector shared by all tasks
+    double agg_slack    # two-part, shared_a: the rounding allowance of PA's summed
+                        # dual constraint per unit ||r|| (penalties.structured.TwoPart)
     double ta, tb       # transfer: alpha * beta, alpha * (1 - beta)
     const double* src   # transfer: source coefficients (T, p)
     double lam_g        # graph strength
