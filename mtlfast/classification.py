@@ -42,6 +42,18 @@ from .solvers import solve_logistic
 _PENALTIES = {"l1", "l2", "elasticnet", "l21", "l21+l2", "sparse-group"}
 
 
+def _reserve_coefficients(n_tasks, n_features):
+    """Fail at once, with the size, when the (n_tasks, n_features) float64
+    coefficients cannot be allocated (before the per-task set-up, which
+    takes seconds with 10^4 tasks)."""
+    try:
+        np.empty((n_tasks, n_features))
+    except MemoryError:
+        raise MemoryError(f"the coefficients alone need {n_tasks * n_features * 8 / 2**30:.1f} "
+                          f"GiB ({n_tasks} tasks x {n_features} features x 8 bytes), more "
+                          "than this process can allocate.") from None
+
+
 class _BinaryTasksClassifier(TaskMetadata, MultiOutputMixin, ClassifierMixin, BaseEstimator):
     """What every binary-per-task logistic estimator shares: labels (classes_
     per task), the datafit (mtlfast.datafits.LogisticPerTask), fit and
@@ -111,6 +123,7 @@ class _BinaryTasksClassifier(TaskMetadata, MultiOutputMixin, ClassifierMixin, Ba
             # matrix): one (2,) array, scikit-learn's single/multilabel convention
             self.classes_ = self.classes_[0]
         tw = check_task_weight(task_weight, T, labels)
+        _reserve_coefficients(T, X.shape[1])
         if per_task:
             df = LogisticPerTask(X, yl, codes, T, sw, tw, self.fit_intercept)
         else:

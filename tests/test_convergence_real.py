@@ -264,3 +264,18 @@ def test_one_vs_rest_mean_regularized_at_a_rounding_level_shared_strength(cls, f
                sparse.csc_matrix(X) if fmt == "csc" else X, Y)
     assert est.dual_gap_ <= est.tol * (est.eps_ / est.tol if hasattr(est, "eps_")
                                        else Y.shape[1] * np.log(2.0))
+
+
+def test_similarity_of_strings_names_the_argument():
+    X, Y = np.random.default_rng(0).standard_normal((30, 4)), np.ones((30, 2))
+    with pytest.raises(ValueError, match="similarity must be a numeric"):
+        TaskGraphMultiTask(similarity=[["a", "b"], ["c", "d"]]).fit(X, Y)
+
+
+def test_logistic_task_slices_are_linear_in_the_tasks():
+    """task_slice(t) built every task's slice (O(T^2) over a fit's set-up: 40,000
+    tasks gave no answer in 120 s); now one slice per call."""
+    T = 50_000
+    df = LogisticPerTask(np.ones((T, 1)), np.arange(T) % 2, np.arange(T), T)
+    assert df.task_slice(T - 1) == slice(T - 1, T)
+    assert [df.task_slice(t) for t in range(3)] == df.task_slices()[:3]

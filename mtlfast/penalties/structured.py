@@ -182,6 +182,8 @@ def aggregate_slack(datafit, factor=None):
     counted once per task; implicit centering adds its offsets' norm). Times
     ||r||, it bounds the rounding of the computed sums sum_t x_jt . r_t
     (each dot product's error is at most n_t eps |x_jt| . |r_t|)."""
+    if not (hasattr(datafit, "X_eff") or hasattr(datafit, "X")):
+        return 0.0      # no design here (a cluster fit's driver): no allowance
     if hasattr(datafit, "X_eff"):
         X = datafit.X_eff
         extra = (np.sqrt(datafit.task_sizes.max()) * np.abs(datafit.X_offset).max(axis=0)
@@ -329,11 +331,13 @@ def check_similarity(A, n_tasks):
     if A is None:
         raise ValueError("similarity is required: a (n_tasks, n_tasks) symmetric "
                          "non-negative matrix.")
-    A = sparse.csr_matrix(A, dtype=np.float64) if sparse.issparse(A) else \
-        np.asarray(A, dtype=np.float64) if not (isinstance(A, np.ndarray) and A.dtype == object) \
-        else None
-    if A is None:
-        raise ValueError("similarity must be a numeric matrix.")
+    try:
+        A = (sparse.csr_matrix(A, dtype=np.float64) if sparse.issparse(A)
+             else np.asarray(A, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"similarity must be a numeric (n_tasks, n_tasks) matrix of "
+                         f"non-negative task similarities; could not read it as numbers "
+                         f"({exc}).") from None
     if A.ndim != 2 or A.shape != (n_tasks, n_tasks):
         raise ValueError(f"similarity must have shape ({n_tasks}, {n_tasks}) (one row and "
                          f"column per task), got {A.shape}.")
