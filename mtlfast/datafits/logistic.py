@@ -188,6 +188,14 @@ class LogisticPerTask(Datafit):
                                            @ h[self.task_slice(t)]).ravel()
                                 for t in range(self.n_tasks)])
 
+    def column_norms(self):
+        """feature j's norm over every task's rows, (p,) (a shared design
+        counted once per task)."""
+        X = self.X
+        sq = (np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel()
+              if sparse.issparse(X) else np.einsum("ij,ij->j", X, X, dtype=np.float64))
+        return np.sqrt(sq * (self.n_tasks if self.shared else 1))
+
     def z(self, W, b):
         return self.apply(W) + b[self.codes]
 

@@ -335,6 +335,19 @@ class QuadraticPerTask(Datafit):
         sl = slice(self.offsets[t], self.offsets[t + 1])
         return self.X_offset[t], self.row_scale[sl]
 
+    def column_norms(self):
+        """||X_eff[:, j]|| over every task's rows, (p,); with implicit
+        centering, bounded by the stored columns' norm plus the centering's
+        (never densified)."""
+        X = self.X_eff
+        if not self.is_sparse:
+            return np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64))
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel())
+        if self.centered:
+            u2 = np.add.reduceat(self.row_scale ** 2, self.offsets[:-1])     # ||u_t||^2
+            norms += np.sqrt(u2 @ self.X_offset ** 2)
+        return norms
+
     def design_dense(self):
         """The effective design (centered, scaled) as a float64 ndarray (for
         the reference twin)."""

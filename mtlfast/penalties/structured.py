@@ -176,28 +176,18 @@ def logistic_gaps(model, df, parts, b):
 
 
 def aggregate_slack(datafit, factor=None):
-    """TwoPart.agg_slack for a datafit (QuadraticPerTask or LogisticPerTask):
-    n_max eps max_j ||x_j|| / min_j pf_j, with n_max the largest task's rows
-    and ||x_j|| feature j's norm over every task's rows (a shared design
-    counted once per task; implicit centering adds its offsets' norm). Times
-    ||r||, it bounds the rounding of the computed sums sum_t x_jt . r_t
-    (each dot product's error is at most n_t eps |x_jt| . |r_t|)."""
-    if not (hasattr(datafit, "X_eff") or hasattr(datafit, "X")):
-        return 0.0      # no design here (a cluster fit's driver): no allowance
-    if hasattr(datafit, "X_eff"):
-        X = datafit.X_eff
-        extra = (np.sqrt(datafit.task_sizes.max()) * np.abs(datafit.X_offset).max(axis=0)
-                 if datafit.is_sparse and getattr(datafit, "centered", False) else 0.0)
-        reps = 1
-    else:
-        X, extra = datafit.X, 0.0
-        reps = datafit.n_tasks if datafit.shared else 1
-    sq = (np.asarray(X.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X)
-          else np.einsum("ij,ij->j", X, X))
-    norms = np.sqrt(reps * sq) + extra
+    """TwoPart.agg_slack for a datafit: n_max eps max_j ||x_j|| / min_j pf_j,
+    n_max the largest task's rows and ||x_j|| feature j's norm over every
+    task's rows (datafit.column_norms). Times ||r||, it bounds the rounding
+    of the computed sums sum_t x_jt . r_t (each dot product's error is at
+    most n_t eps |x_jt| . |r_t| <= n_t eps ||x_jt|| ||r_t||). 0 for a
+    datafit without its design (a cluster fit's driver)."""
+    if not hasattr(datafit, "column_norms"):
+        return 0.0
     pf_min = 1.0 if factor is None else float(np.min(factor))
-    n_max = int(np.max(np.diff(datafit.offsets)))
-    return float(n_max * np.finfo(np.float64).eps * norms.max(initial=0.0) / pf_min)
+    n_max = int(np.max(datafit.task_sizes))
+    return float(n_max * np.finfo(np.float64).eps
+                 * datafit.column_norms().max(initial=0.0) / pf_min)
 
 
 class TwoPart:
