@@ -131,6 +131,37 @@ def _logistic_case(penalty, quick):
     return est, (X, Yb), {}
 
 
+def _logistic_random_case(seed, quick):
+    """A logistic fit drawn from a seed, with the estimator's defaults
+    (fit_intercept=True, tol=1e-6, n_threads=None): n, p, T, correlation,
+    sparse or dense, penalty, alpha as a fraction of alpha_max, and label
+    noise (nearly separable labels are where proximal Newton's inner solves
+    work hardest)."""
+    import mtlfast
+    from scipy import sparse
+    from mtlfast.datasets import make_multitask_regression
+    rng = np.random.default_rng(seed)
+    T = int(rng.choice([1, 3, 8, 20]))
+    n = int(10 ** rng.uniform(2.3, 3.8))
+    p = int(np.clip(10 ** rng.uniform(1.3, 3.7), 10, 2e7 / (n * max(T, 4))))
+    rho = float(rng.choice([0.0, 0.5, 0.9]))
+    frac = float(rng.choice([3, 10, 50]))
+    noise = float(rng.choice([0.1, 1.0, 3.0]))
+    penalty = str(rng.choice(["l1", "l21"])) if T > 1 else "l1"
+    dens = float(rng.choice([0.01, 0.1])) if rng.random() < 0.3 else None
+    if quick:
+        n, p = max(n // 4, 50), max(p // 4, 10)
+    X, Y, _ = make_multitask_regression(n_samples=n, n_features=p, n_tasks=T, rho=rho, seed=seed)
+    if dens is not None:
+        X = sparse.csc_matrix(X * (np.random.default_rng(seed + 1).random(X.shape) < dens))
+        Y = np.asarray(X @ np.random.default_rng(seed + 2).standard_normal((p, T)))
+    Y = Y / Y.std(axis=0).clip(1e-12) + noise * np.random.default_rng(seed + 3).standard_normal(Y.shape)
+    Yb = (Y > np.median(Y, axis=0)).astype(float)
+    est = mtlfast.MultiTaskLogisticRegression(penalty=penalty, alpha=1.0)
+    est.set_params(alpha=est._alpha_max(X, Yb) / frac)
+    return est, (X, Yb), {}
+
+
 def cases(quick):
     out = []
     for name in SUITE:
@@ -143,17 +174,22 @@ def cases(quick):
     for name in ("tall-gauss", "tall-intercept", "lasso-dense"):
         out.append(f"shape:{name}")
     out += [f"shape:random-{k}" for k in range(8)]
+    out += [f"logistic-random-{k}" for k in range(8)]
     return out
 
 
 def build_case(case, quick):
     kind, *rest = case.split(":")
+    if kind.startswith("logistic-random-"):
+        kind, rest = "logistic-random", [kind.rsplit("-", 1)[1]]
     if kind == "suite":
         return _suite_case(rest[0], float(rest[1]), quick)
     if kind == "per-task":
         return _per_task_case(rest[0], quick)
     if kind == "shape":
         return _shape_case(rest[0], quick)
+    if kind == "logistic-random":
+        return _logistic_random_case(int(rest[0]), quick)
     return _logistic_case(rest[0], quick)
 
 

@@ -122,6 +122,7 @@ def fit_atomically(fit):
     values, Ctrl-C), the estimator is left exactly as it was before."""
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
+        check_search_scored_a_candidate()
         state = dict(self.__dict__)
         try:
             if _control.current() is None and hasattr(self, "max_time"):
@@ -176,6 +177,8 @@ class TaskMetadata:
     __metadata_request__fit = {"tasks": True}
     __metadata_request__predict = {"tasks": True}
     __metadata_request__score = {"tasks": True}
+    __metadata_request__predict_proba = {"tasks": True}
+    __metadata_request__decision_function = {"tasks": True}
 
 
 _SEARCH_HELP = (
@@ -189,20 +192,21 @@ _SEARCH_HELP = (
 def task_column(est, X, tasks, fitting):
     """(X, tasks) with a DataFrame's task column split off: at fit, `tasks`
     given as a column name of a DataFrame X (``fit(df, y, tasks="school")``;
-    remembered as task_column_); afterwards, predict/score find the column in
-    X by that name (and drop it when tasks are given explicitly). Any other
-    input passes through."""
+    remembered as task_column_); afterwards, predict/score take a column
+    name too, or find the column in X by that name (and drop it when tasks
+    are given explicitly). Any other input passes through."""
     frame = hasattr(X, "columns") and hasattr(X, "drop")
-    if fitting:
-        if isinstance(tasks, str):
-            if not frame:
-                raise ValueError(f"tasks={tasks!r} names a column: X must then be a pandas "
-                                 "DataFrame with that column (else pass one label per row).")
-            if tasks not in X.columns:
-                raise ValueError(f"tasks={tasks!r}: X has no such column; columns: "
-                                 f"{list(X.columns)[:20]}.")
+    if isinstance(tasks, str):      # a column name (fit, predict, score alike)
+        if not frame:
+            raise ValueError(f"tasks={tasks!r} names a column: X must then be a pandas "
+                             "DataFrame with that column (else pass one label per row).")
+        if tasks not in X.columns:
+            raise ValueError(f"tasks={tasks!r}: X has no such column; columns: "
+                             f"{list(X.columns)[:20]}.")
+        if fitting:
             est.task_column_ = tasks
-            return X.drop(columns=[tasks]), X[tasks].to_numpy()
+        return X.drop(columns=[tasks]), X[tasks].to_numpy()
+    if fitting:
         est.__dict__.pop("task_column_", None)
         return X, tasks
     col = getattr(est, "task_column_", None)
@@ -244,6 +248,42 @@ def check_search_can_score_tasks(tasks):
             continue
         raise ValueError(f"the scorer {s!r} calls predict(X) without the test rows' tasks "
                          "(per-task data): its scores would be NaN. " + _SEARCH_HELP)
+
+
+def check_search_scored_a_candidate():
+    """Refuse the refit of a scikit-learn search (GridSearchCV, ...) in which
+    no candidate got a score: every mean test score NaN. scikit-learn turns
+    each fold's error into a NaN score and a warning, ranks all-NaN
+    candidates equal and refits the first: a choice by position. With
+    per-task data this happens when folds hold tasks absent from their
+    training rows (rows sorted by task, an unshuffled KFold): such rows
+    cannot be predicted. Fold fits (inside _fit_and_score) are not checked;
+    a search with refit=False never calls fit again and is not either."""
+    frame = sys._getframe(2)
+    for _ in range(16):
+        if frame is None:
+            return
+        name, module = frame.f_code.co_name, frame.f_globals.get("__name__", "")
+        if name == "_fit_and_score" and module.startswith("sklearn."):
+            return
+        if name == "fit" and module == "sklearn.model_selection._search":
+            break
+        frame = frame.f_back
+    else:
+        return
+    results, search = frame.f_locals.get("results"), frame.f_locals.get("self")
+    if not isinstance(results, dict) or not hasattr(search, "best_index_"):
+        return
+    means = [np.asarray(v, dtype=float) for k, v in results.items()
+             if k.startswith("mean_test_")]
+    if means and all(np.isnan(m).all() for m in means):
+        raise ValueError(
+            f"{type(search).__name__} could not score any candidate: every fold's test score "
+            "is NaN, and scikit-learn would refit the first candidate (a choice by position, "
+            "not by score). Its warnings above give each fold's error. With per-task data, "
+            "folds whose test rows hold tasks absent from their training rows cannot be "
+            "scored: rows sorted by task split by an unshuffled KFold do that. "
+            + _SEARCH_HELP)
 
 
 class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -486,10 +526,13 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
             y = Y.T.ravel()
             tasks = np.repeat(np.arange(T), n)
             sample_weight = None if sw is None else np.tile(sw, T)
-        with _naming_errors("X"):
-            X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
-                              accept_large_sparse=True, ensure_min_samples=1,
-                              ensure_min_features=1)
+        else:
+            # (a shared design was validated above: validating its repetition
+            # again would reset the feature names it recorded)
+            with _naming_errors("X"):
+                X = validate_data(self, X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                                  accept_large_sparse=True, ensure_min_samples=1,
+                                  ensure_min_features=1)
         with _naming_errors("y"):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
                             ensure_all_finite=True)

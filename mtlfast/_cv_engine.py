@@ -21,9 +21,10 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _raise_for_params
 from sklearn.utils.metadata_routing import (
     MetadataRouter, MethodMapping, _routing_enabled, process_routing)
+from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import _stack_task_list, check_sample_weight
+from ._base import _stack_task_list, check_sample_weight, task_column
 from ._config import resolve_n_threads
 from ._signals import request_abort
 from .datafits import check_tasks, per_row_linear
@@ -49,6 +50,9 @@ def task_folds(cv, codes, n_tasks):
     if not hasattr(cv, "split"):
         raise ValueError("with per-task data cv must be None, an int or a splitter "
                          f"(an object with split), got {cv!r}.")
+    if getattr(cv, "splits_within_tasks", False):
+        # a TaskKFold: it splits within the tasks itself, from their labels
+        cv = cv.within_task_splitter()
     sizes = np.bincount(codes, minlength=n_tasks)
     n_splits = cv.get_n_splits() if hasattr(cv, "get_n_splits") else None
     if n_splits is not None and n_splits > sizes.min():
@@ -176,6 +180,7 @@ def _prepare(est, X, y, sample_weight, tasks):
     if y is None:
         raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
                          "is None.")
+    X, tasks = task_column(est, X, tasks, fitting=True)
     X, y, tasks = _stack_task_list(X, y, tasks)
     X = validate_data(est, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                       accept_large_sparse=True)
@@ -301,10 +306,18 @@ def _auto_grid(template, X, Y, sw, tasks, task_weight, eps, n_alphas, caller=Non
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
-def _fit_best(est, X, Y, sw, tasks, task_weight):
+def _fit_best(est, X, Y, sw, tasks, task_weight, cv_est):
+    """The refit of the best value on all rows. X was validated to an array
+    by the CV estimator cv_est: its feature names and DataFrame task column
+    go to the refit model, which then predicts from a DataFrame as cv_est
+    does."""
     kw = {} if tasks is None and task_weight is None else {"tasks": tasks,
                                                             "task_weight": task_weight}
-    return est.fit(X, Y, sw, **kw)
+    est.fit(X, Y, sw, **kw)
+    for attr in ("feature_names_in_", "task_column_"):
+        if hasattr(cv_est, attr):
+            setattr(est, attr, getattr(cv_est, attr))
+    return est
 
 
 # -- estimators --------------------------------------------------------------
@@ -317,10 +330,36 @@ class _RefitBest:
         splitter's split."""
         return _router(self)
 
+    @property
+    def _per_task(self):
+        """Whether the refit model needs each row's task to predict (as a
+        fitted estimator says: the command line and persistence ask)."""
+        return getattr(getattr(self, "best_estimator_", None), "_per_task", False)
+
     def predict(self, X, tasks=None):
         """Predict with the final model (per-task fits: pass tasks)."""
         check_is_fitted(self)
         return self.best_estimator_.predict(X, tasks=tasks)
+
+    def _final_has(name):
+        """available_if's check: the refit model (or, before fit, the
+        estimator PathCV wraps) has the method."""
+        def check(self):
+            final = getattr(self, "best_estimator_", None)
+            return hasattr(getattr(self, "estimator", None) if final is None else final, name)
+        return check
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X, tasks=None):
+        """The final model's probabilities (classifiers; per-task fits: pass tasks)."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X, tasks=tasks)
+
+    @available_if(_final_has("decision_function"))
+    def decision_function(self, X, tasks=None):
+        """The final model's decision function (classifiers; per-task fits: pass tasks)."""
+        check_is_fitted(self)
+        return self.best_estimator_.decision_function(X, tasks=tasks)
 
     def score(self, X, y, sample_weight=None, tasks=None):
         check_is_fitted(self)

@@ -227,6 +227,7 @@ def fit_command(args):
         except (ValueError, TypeError) as exc:
             raise BadInput(f"{args.model}.fit: {exc}") from None
     t_fit = time.perf_counter() - t0
+    _name_features(est, table.feature_names)
     not_converged = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
@@ -376,9 +377,23 @@ def path_command(args):
     return EXIT_OK
 
 
+def _name_features(est, names):
+    """The table's feature columns as the fitted model's (and a CV model's
+    refit's) feature_names_in_: the command line fits arrays read by column
+    name, and model files, reports and plots then show the names."""
+    names = np.asarray(names, dtype=object)
+    for m in (est, getattr(est, "best_estimator_", None)):
+        if m is not None and getattr(m, "n_features_in_", None) == len(names):
+            m.feature_names_in_ = names
+
+
 def _prediction_columns(est, table, X, kw, job):
     tasks = kw.get("tasks")
-    pred = est.predict(X, tasks) if tasks is not None else est.predict(X)
+    with warnings.catch_warnings():
+        # the columns were selected by name (the model's feature names): the
+        # array read from them carries none
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        pred = est.predict(X, tasks) if tasks is not None else est.predict(X)
     pred = np.asarray(pred)
     out = {}
     if tasks is not None:

@@ -178,7 +178,7 @@ class MultiTaskElasticNetCV(_RefitBest, MultiOutputMixin, RegressorMixin, BaseEs
         else:
             self.alphas_ = np.asarray(grids[0])
         model = self._template(self.l1_ratio_).set_params(alpha=self.alpha_)
-        _fit_best(model, X, Y, sw, tasks, task_weight)
+        _fit_best(model, X, Y, sw, tasks, task_weight, self)
         for attr in ("coef_", "intercept_", "dual_gap_", "n_iter_", "n_features_in_",
                      "feature_names_in_", "tasks_"):
             if hasattr(model, attr):
@@ -317,7 +317,7 @@ class PathCV(_RefitBest, BaseEstimator):
             # the names of scikit-learn's CV estimators (loss_path_ is their mse_path_)
             self.alpha_, self.alphas_ = self.best_value_, grid
         best = clone(self.estimator).set_params(**{self.param: self.best_value_})
-        self.best_estimator_ = _fit_best(best, X, Y, sw, tasks, task_weight)
+        self.best_estimator_ = _fit_best(best, X, Y, sw, tasks, task_weight, self)
         self.coef_ = self.best_estimator_.coef_
         self.intercept_ = self.best_estimator_.intercept_
         self.n_features_in_ = self.best_estimator_.n_features_in_
@@ -347,6 +347,8 @@ class TaskKFold(BaseCrossValidator):
         A DataFrame X's column holding the task labels.
     """
     __metadata_request__split = {"tasks": True, "groups": True}
+    # mtlfast's own CV (task_folds) hands each task's rows to within_task_splitter()
+    splits_within_tasks = True
 
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None, task_column=None):
         self.n_splits = n_splits
@@ -373,8 +375,6 @@ class TaskKFold(BaseCrossValidator):
 
     def split(self, X, y=None, groups=None, tasks=None):
         """Yield (train, test) row indices, every task in every part."""
-        from sklearn.model_selection import KFold
-        from sklearn.utils import check_random_state
         if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
             raise ValueError(f"TaskKFold needs n_splits >= 2, got {self.n_splits!r}.")
         labels = self._labels(X, groups, tasks)
@@ -382,11 +382,17 @@ class TaskKFold(BaseCrossValidator):
         if X is not None and hasattr(X, "shape") and X.shape[0] != n:
             raise ValueError(f"TaskKFold: {n} task labels for {X.shape[0]} rows of X.")
         _, codes = check_tasks(labels, n)
-        rs = check_random_state(self.random_state) if self.shuffle else None
-        kf = KFold(self.n_splits, shuffle=self.shuffle,
-                   random_state=None if rs is None else rs.randint(np.iinfo(np.int32).max))
-        for train, test in task_folds(kf, codes, int(codes.max()) + 1):
+        for train, test in task_folds(self.within_task_splitter(), codes,
+                                      int(codes.max()) + 1):
             yield train, test
+
+    def within_task_splitter(self):
+        """The KFold that splits each task's rows (task_folds joins them)."""
+        from sklearn.model_selection import KFold
+        from sklearn.utils import check_random_state
+        rs = check_random_state(self.random_state) if self.shuffle else None
+        return KFold(self.n_splits, shuffle=self.shuffle,
+                     random_state=None if rs is None else rs.randint(np.iinfo(np.int32).max))
 
 
 class _TaskScorer:

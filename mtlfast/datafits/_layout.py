@@ -53,7 +53,10 @@ def codes_for(tasks, labels, n_samples, name="tasks"):
     if np.any(bad):
         unseen = np.unique(arr[bad])[:5]
         raise ValueError(f"{name} has labels not seen during fit: {list(unseen)}; "
-                         f"known: {list(labels[:10])}{'...' if len(labels) > 10 else ''}.")
+                         f"known: {list(labels[:10])}{'...' if len(labels) > 10 else ''} "
+                         "(a model predicts the tasks it was fitted on; in a search, "
+                         "cv=mtlfast.model_selection.TaskKFold() keeps every task in "
+                         "every fold).")
     return idx.astype(np.intp)
 
 
