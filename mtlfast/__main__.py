@@ -211,8 +211,13 @@ def text_transfer_demo(args):
 
 def main(argv=None):
     from .cli import add_commands, run
-    parser = argparse.ArgumentParser(prog="mtlfast")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="mtlfast", description="Fast regularized multi-task and transfer learning: "
+        "batch jobs (fit, cv, path, predict, inspect, report), demos and the build's "
+        "configuration. `mtlfast COMMAND --help` documents each command.")
+    parser.add_argument("--version", action="version", version=f"mtlfast {__version__}")
+    sub = parser.add_subparsers(dest="command")
     add_commands(sub)
     d = sub.add_parser("demo", help="fit a multi-task lasso on a generated problem, "
                                     "next to scikit-learn")
@@ -240,6 +245,9 @@ def main(argv=None):
     t.add_argument("--verbose", action="store_true", help="--text: one line per draw")
     sub.add_parser("config", help="show build and run-time configuration")
     args = parser.parse_args(argv)
+    if args.command is None:          # a bare `mtlfast`: the overview, not an error
+        parser.print_help()
+        return 0
     if hasattr(args, "run"):
         return run(args)
     if args.command == "config":

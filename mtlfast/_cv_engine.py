@@ -209,8 +209,11 @@ def _prepare(est, X, y, sample_weight, tasks):
 
 def _run_cv(template, X, Y, sw, tasks, codes, task_weight, param, grids, folds, scorer,
             n_jobs, verbose):
-    """Every (grid, fold) path as one joblib job. Returns losses of shape
+    """Every (grid, fold) path as one joblib job. template: the estimator, or
+    one per grid (their other parameters differ). Returns losses of shape
     (n_grids, n_folds, n_values) and epochs of the same shape."""
+    templates = template if isinstance(template, list) else [template] * len(grids)
+    template = templates[0]
     n_jobs_eff = max(1, effective_n_jobs(n_jobs))
     # the kernels' OpenMP threads split between the concurrent jobs
     n_threads = max(1, resolve_n_threads(getattr(template, "n_threads", None)) // n_jobs_eff)
@@ -219,7 +222,7 @@ def _run_cv(template, X, Y, sw, tasks, codes, task_weight, param, grids, folds, 
     out = {}
     try:
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-            delayed(_fold_path)(template, X, Y, sw, tasks, codes, task_weight,
+            delayed(_fold_path)(templates[g], X, Y, sw, tasks, codes, task_weight,
                                 folds[k][0], folds[k][1], param, grids[g], scorer, n_threads)
             for g, k in jobs)
         for (g, k), res in zip(jobs, results):

@@ -82,6 +82,13 @@ class Table:
                             f"{', '.join(map(str, self.columns)) or '(none)'}.")
         return self.columns[name]
 
+    def values(self, name, role):
+        """Any column by name, a feature column included (a dense table's)."""
+        if name in self.columns or name not in self.feature_names or sparse.issparse(
+                self.features):
+            return self.column(name, role)
+        return np.asarray(self.features[:, self.feature_names.index(name)])
+
 
 def read_table(path, features=None, target_file=None, exclude=(), required=None):
     """Read `path` into a Table. features: the feature columns by name (CSV,
@@ -110,6 +117,13 @@ def read_table(path, features=None, target_file=None, exclude=(), required=None)
         bad = [c for c in names if df[c].dtype.kind not in "biuf"]
         if bad:
             raise DataError(f"{path}: feature column(s) {bad[:5]} are not numeric.")
+        missing = df[names].isna().sum()
+        missing = missing[missing > 0]
+        if len(missing):
+            shown = ", ".join(f"{c!r} ({k} rows)" for c, k in list(missing.items())[:5])
+            raise DataError(f"{path}: feature column(s) with missing values (NaN): {shown}; "
+                            "drop or impute those rows first, or leave the columns out "
+                            "(--features).")
         X = np.asfortranarray(df[names].to_numpy(dtype=np.float64))
         cols = {c: df[c].to_numpy() for c in df.columns if c not in names}
         return Table(path, X, names, cols, ext)

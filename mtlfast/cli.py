@@ -55,12 +55,17 @@ def parse_value(text):
         return text
 
 
-def parse_sets(items):
+def parse_sets(items, following=None):
+    """--set NAME=VALUE items as a dict. following: the word after a --set
+    without '=' on the command line (argparse took it for another argument),
+    for the message."""
     params = {}
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise BadInput(f"--set takes NAME=VALUE, got {item!r}.")
+            example = f"{item}={following}" if following and sep == "" else "alpha=0.05"
+            raise BadInput(f"--set takes NAME=VALUE in one word, got {item!r}: write "
+                           f"--set {example}.")
         params[key.strip()] = parse_value(value.strip())
     return params
 
@@ -89,11 +94,13 @@ def _load_config(path):
 
 
 FIT_KEYS = {"data", "target", "tasks", "features", "weight", "model", "params", "threads",
-            "out", "summary", "predictions", "strict", "target_file"}
+            "out", "summary", "predictions", "strict", "target_file", "standardize"}
 
 
 def _merge_config(args):
     """Options from a TOML job file, overridden by those on the command line."""
+    # "--set alpha 0.01" leaves "0.01" as the job file: say how --set is written
+    parse_sets(args.set, following=getattr(args, "config", None))
     if args.config is None:
         return args
     cfg = _load_config(args.config)
@@ -116,6 +123,7 @@ def _merge_config(args):
     params.update(parse_sets(args.set))
     args.set = [f"{k}={v!r}" for k, v in params.items()]
     args.strict = args.strict or bool(cfg.get("strict", False))
+    args.standardize = args.standardize or bool(cfg.get("standardize", False))
     return args
 
 
@@ -216,6 +224,8 @@ def fit_command(args):
     t0 = time.perf_counter()
     table, X, y, kw = _read_problem(args)
     t_read = time.perf_counter() - t0
+    scaling = _standardizer(X, kw.get("sample_weight")) if args.standardize else None
+    X = _standardize(X, scaling)
     est = _estimator(args.model, parse_sets(args.set), args.threads)
     if args.command == "cv":
         est = _path_cv(est, args)
@@ -234,7 +244,7 @@ def fit_command(args):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     job = {"data": os.path.abspath(args.data), "format": table.format,
            "features": table.feature_names, "targets": targets or ["y"], "tasks": tasks,
-           "weight": weight}
+           "weight": weight, "standardize": scaling}
     t0 = time.perf_counter()
     persistence.save(est, args.out, metadata={"job": job})
     pred_path = None
@@ -246,6 +256,7 @@ def fit_command(args):
         "command": "fit", "model": args.model, "params": _plain(est.get_params(deep=False)),
         "data": {"path": os.path.abspath(args.data), "sha256": file_hash(args.data),
                  "n_rows": int(table.n_rows), "n_features": len(table.feature_names),
+                 "features": list(table.feature_names),
                  "sparse": bool(hasattr(X, "tocsc")), "targets": targets or ["y"],
                  "tasks": tasks, "weight": weight},
         "timings_s": {"read": round(t_read, 6), "fit": round(t_fit, 6),
@@ -258,9 +269,14 @@ def fit_command(args):
     }
     if args.command == "cv":
         summary["cv"] = {"param": est.param, "best_value": est.best_value_,
+                         "best_params": _plain(est.best_params_),
                          "values": est.values_.tolist(),
                          "mean_loss": est.loss_path_.mean(axis=1).tolist(),
                          "folds": int(est.loss_path_.shape[1])}
+        if est.grid_ != [{}]:
+            # the CV surface: mean loss per combination (rows) and path value
+            summary["cv"]["grid"] = _plain(est.grid_)
+            summary["cv"]["loss_surface"] = est.loss_surface_.tolist()
     _emit_summary(summary, args.summary)
     if not_converged and args.strict:
         print(f"mtlfast fit: not converged (--strict): {not_converged[0]}", file=sys.stderr)
@@ -275,6 +291,9 @@ def _fit_on_cluster(args):
     from . import persistence
     if args.command != "fit":
         raise BadInput("--scheduler runs mtlfast fit only.")
+    if args.standardize:
+        raise BadInput("--standardize is not available with --scheduler (the data stay on "
+                       "the workers): standardize the Parquet dataset's columns first.")
     if not args.tasks:
         raise BadInput("fit --scheduler needs --tasks (the task column; every Parquet "
                        "partition must hold whole tasks).")
@@ -324,16 +343,21 @@ def _path_cv(est, args):
     """The estimator wrapped in PathCV for `mtlfast cv` (per-task data: folds
     within each task)."""
     from .model_selection import PathCV
-    values = args.n_values
+    param, grid = args.param, None
+    strengths = getattr(est, "_strengths", ("alpha",))
+    if args.values is None and param == "alpha" and param not in strengths:
+        # a two-part structured model: both parts' strengths on their own
+        # automatic grids, crossed (alpha_shared x alpha_specific)
+        param, grid = strengths[-1], "auto"
+    values = args.n_values if args.n_values is not None else (10 if grid else 30)
     if args.values is not None:
         try:
             values = [float(v) for v in _split_names(args.values)]
         except ValueError:
             raise BadInput(f"--values takes comma-separated numbers, got {args.values!r}.") \
                 from None
-    scoring = args.scoring
-    return PathCV(est, param=args.param, values=values, cv=args.folds, scoring=scoring,
-                  n_jobs=args.n_jobs)
+    return PathCV(est, param=param, values=values, grid=grid, cv=args.folds,
+                  scoring=args.scoring, n_jobs=args.n_jobs)
 
 
 def path_command(args):
@@ -343,6 +367,8 @@ def path_command(args):
     from ._cv_engine import _auto_grid, _prepare
     _check_outputs(args.out, args.summary)
     table, X, y, kw = _read_problem(args)
+    if args.standardize:
+        X = _standardize(X, _standardizer(X, kw.get("sample_weight")))
     est = _estimator(args.model, parse_sets(args.set), args.threads)
     if not hasattr(est, "_fit_path"):
         raise BadInput(f"{args.model} has no regularization path; use mtlfast cv.")
@@ -353,7 +379,7 @@ def path_command(args):
             if args.param != "alpha":
                 raise BadInput("an automatic grid exists only for --param alpha: give --values.")
             Xv, Y, sw, tk, _ = _prepare(est, X, y, kw.get("sample_weight"), kw.get("tasks"))
-            values = _auto_grid(est, Xv, Y, sw, tk, None, args.eps, args.n_values).tolist()
+            values = _auto_grid(est, Xv, Y, sw, tk, None, args.eps, args.n_values or 30).tolist()
         rows = {"value": [], "nonzero_features": [], "dual_gap": [], "n_iter": [],
                 "seconds": []}
         t0 = time.perf_counter()
@@ -377,6 +403,41 @@ def path_command(args):
     return EXIT_OK
 
 
+def _standardizer(X, sample_weight=None):
+    """--standardize: each feature column's (weighted) mean and standard
+    deviation, as glmnet's standardize=TRUE (a constant column keeps scale
+    1); sparse X is scaled, not centered (centering would densify it; the
+    intercepts absorb the means). Stored in the model file's job."""
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if hasattr(X, "tocsc"):
+        Xc = X.tocsc()
+        mean = np.zeros(X.shape[1])
+        sq = np.asarray(Xc.multiply(Xc).T @ (np.ones(X.shape[0]) if w is None else w)).ravel()
+        m1 = np.asarray(Xc.T @ (np.ones(X.shape[0]) if w is None else w)).ravel()
+        total = X.shape[0] if w is None else w.sum()
+        var = np.maximum(sq / total - (m1 / total) ** 2, 0.0)
+    else:
+        mean = np.average(X, axis=0, weights=w)
+        var = np.average((X - mean) ** 2, axis=0, weights=w)
+    scale = np.sqrt(var)
+    scale[~(scale > 0)] = 1.0
+    return {"mean": mean.tolist(), "scale": scale.tolist()}
+
+
+def _standardize(X, scaling):
+    """X with --standardize's scaling applied (None: X itself)."""
+    if not scaling:
+        return X
+    mean, scale = np.asarray(scaling["mean"]), np.asarray(scaling["scale"])
+    if len(scale) != X.shape[1]:
+        raise BadInput(f"the model standardized {len(scale)} features; the data have "
+                       f"{X.shape[1]}.")
+    if hasattr(X, "tocsc"):
+        from scipy import sparse
+        return sparse.csc_matrix(X @ sparse.diags(1.0 / scale))
+    return (X - mean) / scale
+
+
 def _name_features(est, names):
     """The table's feature columns as the fitted model's (and a CV model's
     refit's) feature_names_in_: the command line fits arrays read by column
@@ -387,24 +448,35 @@ def _name_features(est, names):
             m.feature_names_in_ = names
 
 
-def _prediction_columns(est, table, X, kw, job):
+def _prediction_columns(est, table, X, kw, job, proba=False, keep=()):
+    """The output's columns: the kept input columns (keep), the task column,
+    then per target its prediction ({target}_pred) and, with proba, the
+    probability of its positive (second) class ({target}_proba)."""
     tasks = kw.get("tasks")
+    if proba and not hasattr(est, "predict_proba"):
+        raise BadInput(f"--proba needs a classifier; {type(est).__name__} predicts values.")
+    args = (X, tasks) if tasks is not None else (X,)
     with warnings.catch_warnings():
         # the columns were selected by name (the model's feature names): the
         # array read from them carries none
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        pred = est.predict(X, tasks) if tasks is not None else est.predict(X)
-    pred = np.asarray(pred)
-    out = {}
+        pred = np.asarray(est.predict(*args))
+        prob = np.asarray(est.predict_proba(*args)) if proba else None
+    if prob is not None and (prob.ndim == 1 or pred.ndim == 1):
+        prob = prob.reshape(len(prob), -1)[:, -1]        # (n, 2): the positive class
+    out = {name: table.values(name, "--keep") for name in keep}
     if tasks is not None:
         out[job["tasks"]] = tasks
     if pred.ndim == 1:
-        out["prediction" if len(job["targets"]) != 1 else f"{job['targets'][0]}_pred"] = pred
+        names = ["prediction" if len(job["targets"]) != 1 else job["targets"][0]]
+        pred, prob = pred[:, None], None if prob is None else prob[:, None]
     else:
         names = job["targets"] if len(job["targets"]) == pred.shape[1] else [
             f"task{t}" for t in range(pred.shape[1])]
-        for j, name in enumerate(names):
-            out[f"{name}_pred"] = pred[:, j]
+    for j, name in enumerate(names):
+        out[f"{name}_pred"] = pred[:, j]
+        if prob is not None:
+            out[f"{name}_proba"] = prob[:, j]
     return out
 
 
@@ -421,9 +493,11 @@ def predict_command(args):
     if features is None and job.get("features") and table_ext in (".csv", ".tsv", ".parquet",
                                                                   ".pq"):
         features = job["features"]
+    keep = _split_names(args.keep) or []
     table = read_table(args.data, features, None,
                        set(job.get("targets", [])) | {c for c in (tasks_col,
-                                                                  job.get("weight")) if c})
+                                                                  job.get("weight")) if c},
+                       required={c: "--keep" for c in keep})
     n_in = getattr(est, "n_features_in_", None)
     if n_in is not None and table.features.shape[1] != n_in:
         raise BadInput(f"{args.data}: {table.features.shape[1]} feature columns, the model "
@@ -436,8 +510,10 @@ def predict_command(args):
     out = args.out or (os.path.splitext(args.data)[0] + ".predictions"
                        + default_predictions_ext(table.format))
     try:
-        cols = _prediction_columns(est, table, table.features, kw,
-                                   {"tasks": tasks_col, "targets": job.get("targets", ["y"])})
+        cols = _prediction_columns(est, table, _standardize(table.features,
+                                                            job.get("standardize")), kw,
+                                   {"tasks": tasks_col, "targets": job.get("targets", ["y"])},
+                                   proba=args.proba, keep=keep)
     except ValueError as exc:
         raise BadInput(f"predict: {exc}") from None
     write_predictions(out, cols, table)
@@ -457,6 +533,10 @@ def inspect_command(args):
 
 
 def report_command(args):
+    import importlib.util
+    if importlib.util.find_spec("matplotlib") is None:
+        raise BadInput("report draws with matplotlib, which is not installed: "
+                       "pip install 'mtlfast[plot]'")
     from .plotting import report
     manifest, est = _read_model(args.model)
     if not hasattr(est, "coef_") and not hasattr(est, "best_estimator_"):
@@ -504,14 +584,20 @@ def add_commands(sub):
         p.add_argument("--threads", type=int, help="OpenMP threads (n_threads); default: "
                                                    "the idle cores")
         p.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
+        p.add_argument("--standardize", action="store_true",
+                       help="fit on features scaled to unit (weighted) standard deviation "
+                            "and, dense data, zero mean (glmnet's default); the scaling is "
+                            "stored in the model file and applied by mtlfast predict; "
+                            "coefficients are then per standard deviation")
 
     def grid_options(p):
         p.add_argument("--param", default="alpha", help="the parameter to vary (default "
                                                         "alpha)")
         p.add_argument("--values", help="its values, comma-separated (default: an automatic "
                                         "alpha grid from alpha_max)")
-        p.add_argument("--n-values", type=int, default=30, help="size of the automatic grid "
-                                                                "(default 30)")
+        p.add_argument("--n-values", type=int, default=None,
+                       help="size of the automatic grid (default 30; 10 per part for the "
+                            "two-part structured models, whose two strengths cv crosses)")
         p.add_argument("--eps", type=float, default=1e-3, help="the automatic grid ends at "
                                                                "eps * alpha_max")
 
@@ -554,8 +640,8 @@ def add_commands(sub):
     f.add_argument("config", nargs="?", default=None,
                    help="a TOML job file with the options below as keys (data, target, "
                         "tasks, features, weight, model, threads, out, summary, predictions, "
-                        "strict, target_file) and a [params] table; options given on the "
-                        "command line win")
+                        "strict, target_file, standardize) and a [params] table; options "
+                        "given on the command line win")
     data_options(f)
     f.add_argument("--out", help="the model file to write")
     f.add_argument("--predictions", help="also write the training predictions here")
@@ -577,6 +663,12 @@ def add_commands(sub):
     p.add_argument("--features", help="feature columns (default: the fit's)")
     p.add_argument("--out", help="predictions file (.csv .tsv .parquet .npz; default: next "
                                  "to the data, in its format family)")
+    p.add_argument("--proba", action="store_true",
+                   help="classifiers: also write each target's probability of its positive "
+                        "(second) class, as the column TARGET_proba")
+    p.add_argument("--keep", metavar="COLUMNS",
+                   help="input columns to copy to the output (comma-separated, e.g. "
+                        "--keep id,date), first and in the input's row order")
     p.add_argument("--summary", help="write the JSON run summary here (default: stdout)")
     p.set_defaults(run=predict_command)
 

@@ -26,9 +26,9 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.metrics import check_scoring, get_scorer
-from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, ParameterGrid
 
 from ._base import fit_atomically, _COMMON_CONSTRAINTS
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
@@ -232,7 +232,8 @@ class MultiTaskLassoCV(MultiTaskElasticNetCV):
 
 
 class PathCV(_RefitBest, BaseEstimator):
-    """Cross-validate any mtlfast estimator along one hyper-parameter.
+    """Cross-validate any mtlfast estimator along one hyper-parameter (and,
+    with `grid`, over others crossed with it).
 
     Each fold fits the path over `values` (sorted from large to small: from
     the most to the least regularized model) with warm starts, and scores
@@ -247,19 +248,34 @@ class PathCV(_RefitBest, BaseEstimator):
     ----------
     estimator : an mtlfast estimator (its other parameters are kept)
     param : str, default="alpha"
+        The path's parameter. The structured models with two parts
+        (DirtyMultiTaskLasso, MeanRegularizedMultiTask and their classifiers)
+        name theirs "alpha_shared" and "alpha_specific".
     values : int or array-like, default=100
-        The grid, or (param "alpha" of estimators with one penalty) the
-        number of values of the automatic grid alpha_max -> eps * alpha_max.
+        The grid, or the number of values of the automatic grid alpha_max
+        -> eps * alpha_max: for param "alpha" of the row-penalty estimators,
+        and for every part's strength of the structured models (each part's
+        own alpha_max; a part whose alpha_max is 0 takes the other's).
+    grid : dict, "auto" or None, default=None
+        Other parameters crossed with the path: {name: values}; one path per
+        combination, on the same folds. "auto": the structured model's
+        other strengths on their automatic grids (`values` values each),
+        e.g. alpha_shared x alpha_specific.
     eps : float, default=1e-3
     cv, n_jobs, verbose : as MultiTaskLassoCV
     scoring : str, callable or None (the MSE), default=None
 
     Attributes
     ----------
-    best_value_ : the chosen value (also alpha_ when param is "alpha")
-    values_ : ndarray, the grid (decreasing; also alphas_ when param is "alpha")
-    loss_path_ : ndarray (n_values, n_folds): the MSE, or minus the score
-    best_estimator_ : the estimator refit on all data with best_value_
+    best_value_ : the chosen value of param (also alpha_ when param is "alpha")
+    best_params_ : dict, the chosen param and grid values
+    values_ : ndarray, the path's values (decreasing; also alphas_ when param is "alpha")
+    loss_path_ : ndarray (n_values, n_folds): the MSE, or minus the score,
+        along the path of the chosen grid combination
+    grid_ : list of dict, the combinations of grid (one empty dict without)
+    loss_surface_ : ndarray (n_combinations, n_values), the mean loss over
+        the folds of every combination and path value
+    best_estimator_ : the estimator refit on all data with best_params_
     coef_, intercept_ : the best estimator's
     """
 
@@ -267,6 +283,7 @@ class PathCV(_RefitBest, BaseEstimator):
         "estimator": [HasMethods(["fit", "_fit_path"])],
         "param": [str],
         "values": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
+        "grid": [None, dict, StrOptions({"auto"})],
         "eps": [Interval(numbers.Real, 0, None, closed="neither")],
         "cv": ["cv_object"],
         "scoring": [None, str, callable],
@@ -274,16 +291,55 @@ class PathCV(_RefitBest, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator, *, param="alpha", values=100, eps=1e-3, cv=None,
+    def __init__(self, estimator, *, param="alpha", values=100, grid=None, eps=1e-3, cv=None,
                  scoring=None, n_jobs=None, verbose=0):
         self.estimator = estimator
         self.param = param
         self.values = values
+        self.grid = grid
         self.eps = eps
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    def _grids(self, X, Y, sw, tasks, task_weight):
+        """(the path's values, the crossed combinations)."""
+        auto = None
+        if isinstance(self.values, numbers.Integral) or self.grid == "auto":
+            if hasattr(self.estimator, "_auto_grids"):
+                auto = self.estimator._auto_grids(X, Y, sw, tasks, task_weight, eps=self.eps,
+                                                  n_values=int(self.values) if isinstance(
+                                                      self.values, numbers.Integral) else 10)
+                if self.param not in auto:
+                    raise ValueError(f"{type(self.estimator).__name__}: no automatic grid for "
+                                     f"{self.param!r}; automatic grids exist for "
+                                     f"{sorted(auto)}: set param to one of them.")
+        if not isinstance(self.values, numbers.Integral):
+            values = np.sort(_check_grid(self.values, "values"))[::-1]
+        elif auto is not None:
+            values = auto[self.param]
+        else:
+            if self.param != "alpha":
+                raise ValueError("an automatic grid exists only for param='alpha' (and the "
+                                 "structured models' strengths): give values as an array.")
+            values = _auto_grid(self.estimator, X, Y, sw, tasks, task_weight, self.eps,
+                                int(self.values), caller="PathCV")
+        if self.grid is None:
+            return values, [{}]
+        if self.grid == "auto":
+            if auto is None:
+                raise ValueError('grid="auto" needs a structured model (automatic grids of '
+                                 "its parts' strengths).")
+            crossed = {k: v for k, v in auto.items() if k != self.param}
+        else:
+            crossed = {k: _check_grid(v, k) for k, v in self.grid.items()}
+        for k in crossed:
+            if k == self.param or k not in self.estimator.get_params():
+                raise ValueError(f"grid: {type(self.estimator).__name__} has no parameter "
+                                 f"{k!r} to cross with the path (or it is param itself).")
+        combos = [{k: float(v) for k, v in c.items()} for c in ParameterGrid(crossed)]
+        return values, combos or [{}]
 
     @fit_atomically
     def fit(self, X, y, sample_weight=None, *, tasks=None, task_weight=None, **params):
@@ -295,28 +351,25 @@ class PathCV(_RefitBest, BaseEstimator):
             raise ValueError(f"{type(self.estimator).__name__} has no parameter "
                              f"{self.param!r}.")
         X, Y, sw, tasks, codes = _prepare(self, X, y, sample_weight, tasks)
-        if isinstance(self.values, numbers.Integral):
-            if self.param != "alpha":
-                raise ValueError("an automatic grid exists only for param='alpha': give "
-                                 "values as an array.")
-            grid = _auto_grid(self.estimator, X, Y, sw, tasks, task_weight, self.eps,
-                              int(self.values), caller="PathCV")
-        else:
-            grid = np.sort(_check_grid(self.values, "values"))[::-1]
+        grid, combos = self._grids(X, Y, sw, tasks, task_weight)
         scorer = None if self.scoring is None else check_scoring(self.estimator,
                                                                  scoring=self.scoring)
         n_tasks = None if codes is None else int(codes.max()) + 1
         folds = _make_folds(self.cv, X, Y, codes, n_tasks, split_params)
-        loss, _ = _run_cv(self.estimator, X, Y, sw, tasks, codes, task_weight, self.param,
-                          [grid], folds, scorer, self.n_jobs, self.verbose)
-        self.loss_path_ = loss[0].T                             # (n_values, n_folds)
+        templates = [clone(self.estimator).set_params(**c) for c in combos]
+        loss, _ = _run_cv(templates, X, Y, sw, tasks, codes, task_weight, self.param,
+                          [grid] * len(combos), folds, scorer, self.n_jobs, self.verbose)
+        self.grid_ = combos
+        self.loss_surface_ = loss.mean(axis=1)                  # (n_combos, n_values)
+        c, i = np.unravel_index(int(np.argmin(self.loss_surface_)), self.loss_surface_.shape)
+        self.loss_path_ = loss[c].T                             # (n_values, n_folds)
         self.values_ = grid
-        i = int(np.argmin(self.loss_path_.mean(axis=1)))
         self.best_value_ = float(grid[i])
+        self.best_params_ = {**combos[c], self.param: self.best_value_}
         if self.param == "alpha":
             # the names of scikit-learn's CV estimators (loss_path_ is their mse_path_)
             self.alpha_, self.alphas_ = self.best_value_, grid
-        best = clone(self.estimator).set_params(**{self.param: self.best_value_})
+        best = clone(self.estimator).set_params(**self.best_params_)
         self.best_estimator_ = _fit_best(best, X, Y, sw, tasks, task_weight, self)
         self.coef_ = self.best_estimator_.coef_
         self.intercept_ = self.best_estimator_.intercept_

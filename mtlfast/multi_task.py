@@ -29,6 +29,7 @@ the sum of the tasks' gaps (each task's in task_dual_gaps_).
 import numbers
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import penalties
@@ -103,6 +104,38 @@ class _StructuredRegressor(SharedDesignRegressor):
     def _path_init(self):
         return self._get_parts()
 
+    # the strengths of the model's parts, in the order of alpha_max_parts
+    _strengths = ("alpha",)
+
+    def _datafit_for(self, X, y, sample_weight, tasks, task_weight):
+        datafit, labels, _ = self._per_task_datafit(X, y, sample_weight, tasks, task_weight)
+        return datafit, labels
+
+    def _auto_grids(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
+                    eps=1e-3, n_values=10):
+        """{strength: decreasing grid} for every part with a norm (ridge parts
+        have no alpha_max and keep their value): n_values values from the
+        part's alpha_max (model.alpha_max_parts at the intercepts-only fit)
+        down to eps x it. A part whose alpha_max is 0 (the mean-regularized
+        shared part on targets that add up to a constant, with intercepts)
+        takes the other part's scale."""
+        est = clone(self)
+        datafit, labels = est._datafit_for(X, y, sample_weight, tasks, task_weight)
+        model = est._make_model(datafit, labels)
+        V = -datafit.gradient(np.zeros((datafit.n_features, datafit.n_tasks)))
+        amax = dict(zip(self._strengths, model.alpha_max_parts(V)))
+        amax = {k: v for k, v in amax.items() if v is not None}
+        # the scale for a part whose alpha_max is 0: the other parts', or the
+        # gradient's largest entry (an L1 penalty's alpha_max)
+        scale = max([*amax.values(), float(np.abs(V).max(initial=0.0))])
+        if scale <= 0:
+            raise ValueError(f"{type(self).__name__}: the gradient at zero coefficients is "
+                             "0 (targets constant within each task): no automatic grid.")
+        nonzero = [v for v in amax.values() if v > 1e-12 * scale]
+        fallback = max(nonzero) if nonzero else scale
+        tops = {k: (v if v > 1e-12 * scale else fallback) for k, v in amax.items()}
+        return {k: np.geomspace(v, v * eps, n_values) for k, v in tops.items()}
+
     # single-part models: the part is W itself
     def _get_parts(self):
         return [np.asarray(self.coef_, dtype=np.float64).T]
@@ -114,6 +147,8 @@ class _StructuredRegressor(SharedDesignRegressor):
 class _TwoPartRegressor(_StructuredRegressor):
     """coef_ = coef_shared_ + coef_specific_ (broadcast over tasks when the
     shared part is one vector)."""
+
+    _strengths = ("alpha_shared", "alpha_specific")
 
     def _get_parts(self):
         shared = np.asarray(self.coef_shared_, dtype=np.float64)

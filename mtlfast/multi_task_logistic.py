@@ -78,6 +78,12 @@ class _StructuredClassifier(_BinaryTasksClassifier):
 
     _get_parts = _StructuredRegressor._get_parts
     _set_parts = _StructuredRegressor._set_parts
+    _strengths = _StructuredRegressor._strengths
+    _auto_grids = _StructuredRegressor._auto_grids
+
+    def _datafit_for(self, X, y, sample_weight, tasks, task_weight):
+        datafit, _, labels = self._validate(X, y, sample_weight, tasks, task_weight)
+        return datafit, labels
 
     def _set_common(self, fit_intercept, max_iter, tol, warm_start, n_threads, verbose,
                     callback, max_time):
@@ -115,6 +121,7 @@ class _StructuredClassifier(_BinaryTasksClassifier):
 class _TwoPartClassifier(_StructuredClassifier):
     _get_parts = _TwoPartRegressor._get_parts
     _set_parts = _TwoPartRegressor._set_parts
+    _strengths = _TwoPartRegressor._strengths
 
 
 class DirtyMultiTaskLogisticRegression(_TwoPartClassifier):

@@ -8,8 +8,10 @@ plot_cv(cv)                       a CV estimator's mean loss per grid value with
                                   one-standard-error band
 plot_coefficients(model)          task x feature heatmap of coef_ (two-part
                                   models: the shared and specific parts too)
+plot_cv_surface(cv)               a PathCV over a crossed grid (alpha_shared x
+                                  alpha_specific): the mean loss heatmap
 plot_task_graph(similarity)       the task graph: tasks on a circle, edges as wide
-                                  as their similarity
+                                  as their similarity (the strongest 200 drawn)
 plot_convergence(history)         duality gap against time (a ConvergenceRecorder
                                   passed as callback= records it)
 report(model, path)               a static HTML page with the model's summary and
@@ -110,6 +112,32 @@ def plot_cv(cv, *, ax=None):
     return ax
 
 
+def plot_cv_surface(cv, *, ax=None):
+    """A PathCV fitted with a crossed grid (e.g. alpha_shared x
+    alpha_specific): the mean CV loss of every combination (rows) and path
+    value (columns), the chosen cell marked."""
+    ax = _axes(ax)
+    if len(getattr(cv, "grid_", [{}])) < 2:
+        raise ValueError("plot_cv_surface needs a PathCV fitted with a grid of at least two "
+                         "combinations (PathCV(grid=...)); use plot_cv for one path.")
+    S = np.asarray(cv.loss_surface_, dtype=float)
+    im = ax.imshow(S, aspect="auto", cmap="viridis_r", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="mean loss (lower is better)")
+    c, i = np.unravel_index(int(np.argmin(S)), S.shape)
+    ax.plot(i, c, marker="*", ms=14, color="red", label="chosen")
+    ax.set_xticks(range(S.shape[1]))
+    ax.set_xticklabels([f"{v:.2g}" for v in cv.values_], fontsize=7, rotation=90)
+    ax.set_yticks(range(S.shape[0]))
+    ax.set_yticklabels([", ".join(f"{v:.2g}" for v in g.values()) for g in cv.grid_],
+                       fontsize=7)
+    ax.set_xlabel(cv.param)
+    ax.set_ylabel(", ".join(cv.grid_[0]))
+    ax.set_title("Cross-validation surface: " + ", ".join(
+        f"{k} = {v:.3g}" for k, v in cv.best_params_.items()), fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
 def _columns(M, max_features):
     """The nonzero features of M, the largest max_features by sum |M|."""
     cols = np.flatnonzero(np.any(M != 0, axis=0))
@@ -119,8 +147,9 @@ def _columns(M, max_features):
     return cols
 
 
-def _heat(ax, M, title, labels, cols):
-    """Heatmap of M's columns `cols` (feature indices), tasks as rows."""
+def _heat(ax, M, title, labels, cols, names=None):
+    """Heatmap of M's columns `cols` (feature indices; labelled by names
+    when given), tasks as rows."""
     vmax = float(np.abs(M[:, cols]).max()) if cols.size else 0.0
     vmax = vmax if vmax > 0 else 1.0
     im = ax.imshow(M[:, cols] if cols.size else np.zeros((M.shape[0], 1)), aspect="auto",
@@ -134,14 +163,16 @@ def _heat(ax, M, title, labels, cols):
         ticks = np.arange(cols.size) if cols.size <= 40 else np.linspace(
             0, cols.size - 1, 12).round().astype(int)
         ax.set_xticks(ticks)
-        ax.set_xticklabels([str(cols[k]) for k in ticks], fontsize=6, rotation=90)
-    ax.set_xlabel("feature index")
+        ax.set_xticklabels([str(cols[k] if names is None else names[cols[k]])
+                            for k in ticks], fontsize=6, rotation=90)
+    ax.set_xlabel("feature index" if names is None else "feature")
     return im
 
 
 def plot_coefficients(model, *, max_features=60, fig=None):
     """Task x feature heatmap of a fitted model's coef_ (its nonzero
-    features, the largest max_features, labelled by index); for shared +
+    features, the largest max_features, labelled by the names it was fitted
+    with (feature_names_in_) or by index); for shared +
     specific models also the two parts on the same features. Returns the
     Figure."""
     plt = _plt()
@@ -162,16 +193,20 @@ def plot_coefficients(model, *, max_features=60, fig=None):
                                   len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     cols = _columns(coef, max_features)        # the same features in every panel
+    names = getattr(model, "feature_names_in_", None)
     for ax, (title, M) in zip(axes, panels):
-        im = _heat(ax, M, title, labels, cols)
+        im = _heat(ax, M, title, labels, cols, names)
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.suptitle(type(model).__name__, fontsize=10)
     return fig
 
 
-def plot_task_graph(similarity, labels=None, *, ax=None):
+def plot_task_graph(similarity, labels=None, *, ax=None, max_edges=200):
     """The task graph of a similarity matrix (array, sparse or labelled
-    DataFrame): tasks on a circle, each edge as wide and dark as its weight."""
+    DataFrame): tasks on a circle, each edge as wide and dark as its weight;
+    only the max_edges strongest edges are drawn (a complete graph of 50
+    tasks has 1,225: drawn all, the circle is a solid disc), the title says
+    how many of how many."""
     ax = _axes(ax, figsize=(5.0, 5.0))
     if hasattr(similarity, "columns") and labels is None:
         labels = list(similarity.columns)
@@ -183,11 +218,14 @@ def plot_task_graph(similarity, labels=None, *, ax=None):
     xy = np.column_stack([np.cos(angle), np.sin(angle)])
     off = A - np.diag(np.diag(A))
     wmax = off.max() if off.max() > 0 else 1.0
-    for s in range(T):
-        for t in range(s + 1, T):
-            if off[s, t] > 0:
-                w = off[s, t] / wmax
-                ax.plot(*xy[[s, t]].T, color="tab:blue", lw=0.5 + 4 * w, alpha=0.25 + 0.7 * w)
+    s_idx, t_idx = np.triu_indices(T, 1)
+    w_all = off[s_idx, t_idx]
+    edges = np.flatnonzero(w_all > 0)
+    shown = edges[np.argsort(-w_all[edges], kind="stable")[:max_edges]]
+    for k in shown[::-1]:                       # the strongest drawn last, on top
+        w = w_all[k] / wmax
+        ax.plot(*xy[[s_idx[k], t_idx[k]]].T, color="tab:blue", lw=0.5 + 4 * w,
+                alpha=0.25 + 0.7 * w)
     ax.scatter(*xy.T, s=120, color="tab:orange", zorder=3)
     for (x, y), name in zip(xy, labels):
         ax.annotate(name, (x, y), xytext=(1.12 * x, 1.12 * y), ha="center", va="center",
@@ -196,7 +234,8 @@ def plot_task_graph(similarity, labels=None, *, ax=None):
     ax.set_xlim(-1.4, 1.4)
     ax.set_ylim(-1.4, 1.4)
     ax.axis("off")
-    ax.set_title(f"Task graph ({int((off > 0).sum() // 2)} edges)")
+    ax.set_title(f"Task graph ({edges.size} edges" + (
+        f"; the {shown.size} strongest drawn)" if shown.size < edges.size else ")"))
     return ax
 
 
@@ -252,16 +291,23 @@ def report(model, path, *, manifest=None, title=None):
         fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
         plot_cv(model, ax=ax)
         figs.append(("Cross-validation", fig))
+    if len(getattr(model, "grid_", [{}])) > 1:
+        fig, ax = plt.subplots(figsize=(7.0, 4.8), layout="constrained")
+        plot_cv_surface(model, ax=ax)
+        figs.append(("Cross-validation surface", fig))
     sim = getattr(target, "similarity", None)
     if sim is not None:
         fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")
         plot_task_graph(sim, getattr(target, "tasks_", None), ax=ax)
         figs.append(("Task graph", fig))
     rows = [("estimator", type(model).__name__)]
-    for attr in ("n_iter_", "dual_gap_", "eps_", "alpha_", "n_features_in_", "x_passes_"):
+    for attr in ("n_iter_", "dual_gap_", "eps_", "alpha_", "best_params_", "n_features_in_",
+                 "x_passes_"):
         if hasattr(model, attr):
             v = getattr(model, attr)
-            rows.append((attr, np.array2string(np.asarray(v), precision=4, threshold=8)))
+            rows.append((attr, ", ".join(f"{k} = {x:.4g}" for k, x in v.items())
+                         if isinstance(v, dict)
+                         else np.array2string(np.asarray(v), precision=4, threshold=8)))
     coef = np.atleast_2d(np.asarray(target.coef_))
     rows.append(("coef_ shape", str(coef.shape)))
     rows.append(("nonzero features", str(int(np.count_nonzero(np.any(coef != 0, axis=0))))))

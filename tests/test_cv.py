@@ -167,8 +167,18 @@ def test_path_cv_structured_model_other_param_and_scorer():
 def test_path_cv_automatic_alpha_grid_is_alpha_max_down():
     X, Y = _shared(seed=6)
     est = mtlfast.DirtyMultiTaskLasso(alpha_shared=0.1, alpha_specific=0.1)
+    with pytest.raises(ValueError, match="no automatic grid for 'tol'"):
+        PathCV(est, param="tol", values=5).fit(X, Y)
     with pytest.raises(ValueError, match="only for param='alpha'"):
-        PathCV(est, param="alpha_shared", values=5).fit(X, Y)
+        PathCV(mtlfast.MultiTaskLasso(), param="tol", values=5).fit(X, Y)
+    # a structured model's parts: each from its own alpha_max (both at it: W = 0)
+    cv = PathCV(est, param="alpha_shared", values=5, grid="auto", cv=3).fit(X, Y)
+    top = {"alpha_shared": cv.values_[0],
+           "alpha_specific": max(g["alpha_specific"] for g in cv.grid_)}
+    assert np.all(mtlfast.DirtyMultiTaskLasso(**top).fit(X, Y).coef_ == 0)
+    assert not np.all(mtlfast.DirtyMultiTaskLasso(
+        top["alpha_shared"] * 0.9, top["alpha_specific"] * 0.9).fit(X, Y).coef_ == 0)
+    assert cv.loss_surface_.shape == (5, 5)
     cv = PathCV(mtlfast.MultiTaskLasso(), values=5, eps=1e-2, cv=3).fit(X, Y)
     ref = sk.MultiTaskLassoCV(alphas=5, eps=1e-2, cv=3).fit(X, Y)
     np.testing.assert_allclose(cv.values_, ref.alphas_, rtol=1e-12)

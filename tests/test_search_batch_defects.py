@@ -159,3 +159,113 @@ def test_feature_names_kept_by_structured_models_cv_refits_and_model_files(tmp_p
     loaded = mtlfast.load(tmp_path / "cv.mtl")
     assert list(loaded.best_estimator_.feature_names_in_) == names
     assert json.loads((tmp_path / "s.json").read_text())["data"]["n_rows"] == len(y)
+
+
+# -- what batch users expect -------------------------------------------------------------
+def _heating_csv(path):
+    """Ecdat::Heating as a batch user's file: an id column, the region as the
+    task column, 'gas central' as the label, numeric features."""
+    from real_data import _rdata
+    d = _rdata("Ecdat", "Heating")
+    cols = [c for c in d.columns if c.startswith(("ic.", "oc."))] + ["income", "agehed",
+                                                                      "rooms"]
+    df = d[["idcase", "region", *cols]].rename(columns={"idcase": "id"})
+    df["gc"] = (d["depvar"] == "gc").astype(int)
+    df.to_csv(path, index=False)
+    return df, cols
+
+
+def _mtlfast(*argv, cwd):
+    """The installed command, as a batch job runs it."""
+    import shutil
+    import subprocess
+    exe = shutil.which("mtlfast")
+    assert exe is not None, "the mtlfast command is not installed"
+    return subprocess.run([exe, *argv], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_readme_batch_workflow_end_to_end(tmp_path):
+    """fit, cv (a structured model, its default 2-D grid), predict --proba
+    --keep id, report: through the installed command, on a CSV with an id
+    and a task column."""
+    df, features = _heating_csv(tmp_path / "heating.csv")
+    data = ["--data", "heating.csv", "--target", "gc", "--tasks", "region",
+            "--features", ",".join(features)]
+    r = _mtlfast("fit", *data, "--model", "MultiTaskLogisticRegression", "--set", "alpha=0.01",
+                 "--standardize", "--out", "fit.mtl", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["data"]["features"] == features and summary["converged"]
+    r = _mtlfast("cv", *data, "--model", "MeanRegularizedMultiTaskLogisticRegression",
+                 "--n-values", "4", "--folds", "3", "--standardize", "--out", "cv.mtl",
+                 "--summary", "cv.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    cv = json.loads((tmp_path / "cv.json").read_text())["cv"]
+    assert set(cv["best_params"]) == {"alpha_shared", "alpha_specific"}
+    assert np.shape(cv["loss_surface"]) == (4, 4) and len(cv["grid"]) == 4
+    for model in ("fit.mtl", "cv.mtl"):
+        r = _mtlfast("predict", "--model", model, "--data", "heating.csv", "--proba", "--keep",
+                     "id", "--out", "pred.csv", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        pred = pd.read_csv(tmp_path / "pred.csv")
+        assert list(pred.columns) == ["id", "region", "gc_pred", "gc_proba"]
+        np.testing.assert_array_equal(pred["id"], df["id"])
+        assert ((pred["gc_proba"] > 0.5) == (pred["gc_pred"] == 1)).all()
+        # the stored scaling is applied: the same probabilities as in Python
+        est = mtlfast.load(tmp_path / model)
+        X = df[features].to_numpy(dtype=float)
+        Xs = (X - X.mean(axis=0)) / X.std(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = est.predict_proba(Xs, tasks=df["region"].to_numpy())[:, 1]
+        np.testing.assert_allclose(pred["gc_proba"], ref, rtol=1e-10)
+    r = _mtlfast("report", "cv.mtl", "--out", "cv.html", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "cv.html").read_text()
+    assert "Cross-validation surface" in page and "best_params_" in page
+
+
+def test_cli_help_version_and_messages(tmp_path, capsys, monkeypatch):
+    assert main([]) == 0
+    assert "fit" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("mtlfast ")
+    df, y = _states(sort=False)
+    df.assign(y=y).to_csv(tmp_path / "d.csv", index=False)
+    data = ["--data", str(tmp_path / "d.csv"), "--tasks", "state", "--model",
+            "MultiTaskLasso", "--out", str(tmp_path / "m.mtl")]
+    assert main(["fit", *data, "--set", "alpha", "0.01"]) == 2
+    assert "--set alpha=0.01" in capsys.readouterr().err
+    bad = df.assign(y=y)
+    bad.loc[3, "x2"] = np.nan
+    bad.to_csv(tmp_path / "nan.csv", index=False)
+    assert main(["fit", "--data", str(tmp_path / "nan.csv"), *data[2:]]) == 2
+    assert "'x2' (1 rows)" in capsys.readouterr().err
+    assert main(["fit", *data]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(tmp_path / "m.mtl"), "--data",
+                 str(tmp_path / "d.csv"), "--proba", "--out", str(tmp_path / "p.csv")]) == 2
+    assert "--proba needs a classifier" in capsys.readouterr().err
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert main(["report", str(tmp_path / "m.mtl")]) == 2
+    assert "pip install 'mtlfast[plot]'" in capsys.readouterr().err
+
+
+def test_plots_read_at_scale():
+    """Feature names on the heatmap's axis; a task graph of 1,225 edges draws
+    its 200 strongest."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from mtlfast.plotting import plot_coefficients, plot_task_graph
+    df, y = _states(sort=False)
+    est = mtlfast.MultiTaskLasso(0.01).fit(df, y, tasks="state")
+    fig = plot_coefficients(est)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert set(labels) <= set(est.feature_names_in_) and labels
+    A = np.random.default_rng(0).random((50, 50))
+    ax = plot_task_graph(A + A.T)
+    assert len(ax.lines) == 200 and "1225 edges" in ax.get_title()

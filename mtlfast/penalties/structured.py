@@ -309,6 +309,14 @@ class TwoPart:
     def gaps(self, df, parts):
         return quadratic_gaps(self, df, parts)
 
+    def alpha_max_parts(self, V):
+        """Per part, the smallest strength whose part is 0 at W = 0 given V =
+        -(the data term's gradient at 0): the part's largest dual norm of V
+        (summed over the tasks for a shared part); None for a ridge part."""
+        corr = [V.sum(axis=1, keepdims=True) if self.shared_a else V, V]
+        return [float(pen.scaled_dual_norms(C).max(initial=0.0)) if pen.lam1 > 0 else None
+                for pen, C in zip((self.pen_a, self.pen_b), corr)]
+
     def kernel_params(self):
         return StructuredParams(self.kind, pen_a=self.pen_a, pen_b=self.pen_b,
                                 shared_a=self.shared_a, agg_slack=self.agg_slack)
@@ -497,6 +505,11 @@ class TaskGraph:
     def gaps(self, df, parts):
         return quadratic_gaps(self, df, parts)
 
+    def alpha_max_parts(self, V):
+        """[the smallest alpha with W = 0 optimal] (the graph term vanishes
+        at W = 0): the largest dual norm of V's rows."""
+        return [float(self.pen.scaled_dual_norms(V).max(initial=0.0))]
+
     def kernel_params(self):
         A = self.A
         return StructuredParams(self.kind, pen_a=self.pen, lam_g=self.lam, lmax=self.lmax,
@@ -620,6 +633,11 @@ class Transfer:
 
     def gaps(self, df, parts):
         return quadratic_gaps(self, df, parts)
+
+    def alpha_max_parts(self, V):
+        """[max_jt |V_jt| / pf_j]: the smallest alpha with W = 0 optimal when
+        the source is 0 (with a source, the scale of the alpha grid)."""
+        return [float((np.abs(V) / self._pf()[:, None]).max(initial=0.0))]
 
     def kernel_params(self):
         return StructuredParams(self.kind, ta=self.a, tb=self.b,
