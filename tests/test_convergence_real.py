@@ -282,3 +282,27 @@ def test_logistic_task_slices_are_linear_in_the_tasks():
     df = LogisticPerTask(np.ones((T, 1)), np.arange(T) % 2, np.arange(T), T)
     assert df.task_slice(T - 1) == slice(T - 1, T)
     assert [df.task_slice(t) for t in range(3)] == df.task_slices()[:3]
+
+
+def test_coefficients_too_large_for_memory_fail_at_once():
+    """2 rows, 40,000 tasks x 40,000 features (coefficients 11.9 GiB) under a
+    1.5 GiB address-space limit: no answer in 120 s before (set-up quadratic
+    in the tasks, then one label check per task); a MemoryError naming the
+    size now."""
+    import subprocess
+    import sys
+    code = (
+        "import resource, time, numpy as np\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))\n"
+        "from mtlfast import MultiTaskLogisticRegression\n"
+        "X = np.ones((2, 40000)); Y = np.array([[0] * 40000, [1] * 40000])\n"
+        "t = time.perf_counter()\n"
+        "try:\n"
+        "    MultiTaskLogisticRegression(0.1).fit(X, Y)\n"
+        "except MemoryError as e:\n"
+        "    print('MemoryError', time.perf_counter() - t, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    # (the time it took is printed, not asserted: 5 ms measured here)
+    assert out.stdout.startswith("MemoryError"), out.stderr[-2000:]
+    assert "11.9 GiB" in out.stdout
