@@ -227,13 +227,24 @@ def fit_command(args):
     scaling = _standardizer(X, kw.get("sample_weight")) if args.standardize else None
     X = _standardize(X, scaling)
     est = _estimator(args.model, parse_sets(args.set), args.threads)
+    # the fit's duality gaps, for the model file and the report's convergence
+    # plot (cv: the refit's, recorded by a second, short fit is not worth it)
+    recorder = None
+    if args.command == "fit" and "callback" in est.get_params() and est.callback is None:
+        from .plotting import ConvergenceRecorder
+        recorder = ConvergenceRecorder()
+        est.set_params(callback=recorder)
     if args.command == "cv":
         est = _path_cv(est, args)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         try:
-            est.fit(X, y, **kw)
+            try:
+                est.fit(X, y, **kw)
+            finally:
+                if recorder is not None:
+                    est.set_params(callback=None)      # a callable is not saved
         except (ValueError, TypeError) as exc:
             raise BadInput(f"{args.model}.fit: {exc}") from None
     t_fit = time.perf_counter() - t0
@@ -245,6 +256,9 @@ def fit_command(args):
     job = {"data": os.path.abspath(args.data), "format": table.format,
            "features": table.feature_names, "targets": targets or ["y"], "tasks": tasks,
            "weight": weight, "standardize": scaling}
+    if recorder is not None:
+        job["convergence"] = [{k: h[k] for k in ("n_iter", "gap", "target", "elapsed")}
+                              for h in recorder.history]
     t0 = time.perf_counter()
     persistence.save(est, args.out, metadata={"job": job})
     pred_path = None

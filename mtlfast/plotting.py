@@ -281,8 +281,9 @@ def _png(fig):
 def report(model, path, *, manifest=None, title=None):
     """Write a static HTML report of a fitted model to `path`: the summary
     (class, parameters, convergence, versions when a manifest is given), the
-    coefficient heatmap(s), the CV curve for CV estimators, and the task
-    graph for task-graph models. Images are inline PNGs."""
+    coefficient heatmap(s), the CV curve (and surface) for CV estimators,
+    the fit's duality gaps when the manifest has them (mtlfast fit records
+    them), and the task graph for task-graph models. Images are inline PNGs."""
     plt = _plt()
     figs = []
     target = getattr(model, "best_estimator_", model)
@@ -295,6 +296,11 @@ def report(model, path, *, manifest=None, title=None):
         fig, ax = plt.subplots(figsize=(7.0, 4.8), layout="constrained")
         plot_cv_surface(model, ax=ax)
         figs.append(("Cross-validation surface", fig))
+    history = ((manifest or {}).get("metadata", {}).get("job", {}) or {}).get("convergence")
+    if history:
+        fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+        plot_convergence([{**h, "estimator": type(target).__name__} for h in history], ax=ax)
+        figs.append(("Convergence", fig))
     sim = getattr(target, "similarity", None)
     if sim is not None:
         fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")

@@ -223,6 +223,10 @@ def test_readme_batch_workflow_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     page = (tmp_path / "cv.html").read_text()
     assert "Cross-validation surface" in page and "best_params_" in page
+    r = _mtlfast("report", "fit.mtl", "--out", "fit.html", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "fit.html").read_text()
+    assert "<h2>Convergence</h2>" in page
 
 
 def test_cli_help_version_and_messages(tmp_path, capsys, monkeypatch):
