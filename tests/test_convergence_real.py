@@ -129,8 +129,8 @@ def _strengths(name, G):
     return (f * (np.abs(G).max() if name.endswith("l1") else np.linalg.norm(G, axis=1).max()),)
 
 
-MODELS = ["dirty", "mean-l1-l1", "mean-l1-l21", "mean-ridge-l21", "mean-l1-ridge", "graph-l1",
-          "graph-l21", "transfer"]
+MODELS = ["dirty", "mean-l1-l1", "mean-l1-l21", "mean-l1-ridge", "mean-ridge-l1",
+          "mean-ridge-l21", "mean-ridge-ridge", "graph-l1", "graph-l21", "transfer"]
 
 
 def _estimator(kind, name, a):
