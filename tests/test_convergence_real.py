@@ -36,17 +36,26 @@ def test_stall_reproducer_converges_like_the_structured_solver():
 
 @pytest.mark.parametrize("pen", [penalties.L1(4e-4), penalties.L21(4e-4),
                                  penalties.ElasticNet(4e-4, 0.5)])
-def test_stall_kernel_equals_twin_at_convergence(pen):
+def test_stall_kernel_equals_twin_step_by_step(pen):
     """The inner stopping test (the Newton model's gap) is the same in the
-    kernel and in its NumPy twin: the same number of Newton steps, the same
-    coefficients."""
+    kernel and in its NumPy twin: the same iterates after each of the first
+    Newton steps (with gaps, so that the test decides the inner solves), and
+    at convergence (a stopping decision at the tolerance may differ by one
+    step where the two gaps straddle it by rounding)."""
     X, y = logistic_stall()
     df = LogisticPerTask(X, y, np.zeros(len(y), dtype=int), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k in (1, 2, 5, 10):
+            a = _solve_logistic_core(df, pen, tol=1e-8, max_iter=k)
+            b = _solve_logistic_core(df, pen, tol=1e-8, max_iter=k, backend="reference")
+            np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=1e-10)
     a = _solve_logistic_core(df, pen, tol=1e-8, max_iter=200)
     b = _solve_logistic_core(df, pen, tol=1e-8, max_iter=200, backend="reference")
-    assert a.n_iter[0] == b.n_iter[0] < 40
-    assert a.gaps.sum() <= 1e-8 * np.log(2.0)
-    np.testing.assert_allclose(a.coef, b.coef, atol=1e-9)
+    assert abs(int(a.n_iter[0]) - int(b.n_iter[0])) <= 1 and a.n_iter[0] < 40
+    for r in (a, b):
+        assert r.gaps.sum() <= 1e-8 * np.log(2.0)
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-5 * np.abs(a.coef).max())
 
 
 def test_bdf_schools_l21_closes_its_gap():
