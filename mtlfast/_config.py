@@ -1,6 +1,7 @@
 """Thread policy, BLAS limiting and the build/run-time configuration report."""
 import os
 import numbers
+import time
 import platform
 import contextlib
 
@@ -14,10 +15,27 @@ def openmp_enabled():
     return _openmp.openmp_enabled()
 
 
+# busy_cores' last reading and when it was taken: fits that follow each other
+# within BUSY_TTL seconds (the folds of a CV, a search, a path of small fits)
+# share one snapshot of the machine's load instead of reading /proc each time
+BUSY_TTL = 0.25
+_busy = (-1.0, 0)
+
+
 def busy_cores():
-    """Cores that other processes keep busy at this instant: the runnable
-    tasks of the machine (Linux: /proc/loadavg) other than this process's own
-    running threads. 0 where the system does not say (the snapshot costs ~20 us)."""
+    """Cores that other processes keep busy: the runnable tasks of the
+    machine (Linux: /proc/loadavg) other than this process's own running
+    threads, read at most every BUSY_TTL seconds (a reading costs 20-150 us,
+    a quarter of a small fit). 0 where the system does not say."""
+    global _busy
+    now = time.monotonic()
+    if now - _busy[0] < BUSY_TTL:
+        return _busy[1]
+    _busy = (now, _read_busy_cores())
+    return _busy[1]
+
+
+def _read_busy_cores():
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])
