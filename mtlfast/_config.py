@@ -8,6 +8,7 @@ import contextlib
 from . import _openmp
 
 _controller = None
+_CPU_COUNT = os.cpu_count()       # read once (os.cpu_count costs ~10 us a call)
 
 
 def openmp_enabled():
@@ -68,10 +69,10 @@ def resolve_n_threads(n_threads):
     if n_threads is None:
         k = _openmp.openmp_max_threads()
         if k > 1:
-            k = min(k, max(1, (os.cpu_count() or k) - busy_cores()))
+            k = min(k, max(1, (_CPU_COUNT or k) - busy_cores()))
     elif isinstance(n_threads, numbers.Integral) and not isinstance(n_threads, bool):
         if n_threads == -1:
-            k = os.cpu_count() or 1
+            k = _CPU_COUNT or 1
         elif n_threads >= 1:
             k = int(n_threads)
         else:
@@ -91,9 +92,23 @@ def _get_controller():
     return _controller
 
 
+# BLAS calls on operands this small never run threaded (OpenBLAS threads a
+# gemm above m n k = 262144 and level-1 calls above n = 10000; MKL's
+# thresholds are higher): a fit whose design has at most TINY_BLAS entries per
+# task (n p T) and at most TINY_ROWS rows skips the limit (~20 us a fit)
+TINY_BLAS = 65536
+TINY_ROWS = 8192
+
+
 @contextlib.contextmanager
-def single_threaded_blas():
-    """Limit BLAS to one thread while our OpenMP kernels run (no oversubscription)."""
+def single_threaded_blas(n_samples=None, n_features=None, n_tasks=1):
+    """Limit BLAS to one thread while our OpenMP kernels run (no
+    oversubscription); a no-op for a problem of n_samples x n_features x
+    n_tasks whose BLAS calls are too small to thread (TINY_BLAS)."""
+    if (n_samples is not None and n_samples <= TINY_ROWS
+            and n_samples * n_features * n_tasks <= TINY_BLAS):
+        yield
+        return
     with _get_controller().limit(limits=1, user_api="blas"):
         yield
 

@@ -144,7 +144,7 @@ def _strategy(strategy):
 def _p0(datafit, p0):
     if p0 is not None:
         return int(p0)
-    return int(np.clip(datafit.n_features // 50, 10, 100))
+    return min(max(datafit.n_features // 50, 10), 100)
 
 
 def _block_size(datafit, block_size):
@@ -260,7 +260,7 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         selection == "random", int(seed), check_norms=check_shared_norms,
         covariance=bool(covariance))
     design = datafit.kernel_design()
-    with single_threaded_blas():
+    with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
         n_iter, gaps, R, x_passes = _cd_shared.solve(design, coef, penalty, options)
         control = _control.current()
         stopped = control is not None and control.stop_reason() is not None
