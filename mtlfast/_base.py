@@ -7,6 +7,7 @@ import re
 import numbers
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import sparse
@@ -22,7 +23,7 @@ from .datafits import (QuadraticShared, QuadraticPerTask, check_tasks, codes_for
 from .datafits._layout import repeat_design
 from . import _control
 from .solvers import solve_shared, solve_tasks
-from .penalties.factors import check_penalty_factor
+from .penalties.factors import check_penalty_factor, has_unpenalized, unpenalized
 
 _COMMON_CONSTRAINTS = {
     "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -195,16 +196,22 @@ _PARAM_NAMES = {}
 _CACHEABLE = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
 
 
-def _params_key(est):
-    """The estimator's parameters as a comparable tuple (name, type, value),
-    or None when one is not an immutable scalar or a callable (arrays, lists,
-    dicts, estimators: those are validated on every fit)."""
-    cls = type(est)
+def param_names(cls):
+    """cls._get_param_names(), read once per class (get_params reads the
+    constructor's signature on every call: ~15 us)."""
     names = _PARAM_NAMES.get(cls)
     if names is None:
         names = _PARAM_NAMES[cls] = tuple(cls._get_param_names())
-    key = []
-    for name in names:
+    return names
+
+
+def _params_key(est):
+    """The estimator's class and parameters as a comparable tuple (name,
+    type, value), or None when one is not an immutable scalar or a callable
+    (arrays, lists, dicts, estimators: those are validated on every fit)."""
+    cls = type(est)
+    key = [cls]
+    for name in param_names(cls):
         v = getattr(est, name, None)
         if not (isinstance(v, _CACHEABLE) or callable(v) and not hasattr(v, "get_params")):
             return None
@@ -212,20 +219,35 @@ def _params_key(est):
     return tuple(key)
 
 
+_VALIDATED = set()        # _params_key of settings that passed validation
+_VALIDATED_MAX = 4096
+
+
 class CachedParamValidation:
     """scikit-learn's parameter validation (_validate_params, ~60 us: it
     reads the constructor's signature and builds every constraint) run once
-    per parameter setting: a fit whose parameters equal, in type and value,
-    those the last successful validation saw skips it. Parameters that are
-    not immutable scalars or callables are validated on every fit."""
+    per parameter setting: a fit whose class and parameters equal, in type
+    and value, a setting that passed before (in this process: clones of a
+    search or of CV folds included) skips it. Parameters that are not
+    immutable scalars or callables are validated on every fit."""
 
     def _validate_params(self):
         key = _params_key(self)
-        if key is not None and self.__dict__.get("_params_validated") == key:
+        if key is not None and key in _VALIDATED:
             return
         super()._validate_params()
         if key is not None:
-            self.__dict__["_params_validated"] = key
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED.add(key)
+
+
+def shallow_copy(est):
+    """copy.copy(est) for mtlfast's estimators (their state is __dict__),
+    without copy's pickling protocol (~8 us: a path copies per point)."""
+    new = object.__new__(type(est))
+    new.__dict__.update(est.__dict__)
+    return new
 
 
 class TaskMetadata(CachedParamValidation):
@@ -348,6 +370,14 @@ def check_search_scored_a_candidate():
             + _SEARCH_HELP)
 
 
+def _path_strategy(datafit, selection):
+    """The solver strategy of a path's points: working sets on dense X
+    whatever its size (a warm start brings the support, and "auto"'s plain
+    epochs for small problems cost 2-4x more there), plain epochs on sparse X
+    and with random selection."""
+    return "cd" if datafit.is_sparse or selection == "random" else "ws"
+
+
 class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Base class: squared loss on one design X shared by all tasks.
 
@@ -466,22 +496,96 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         res = solve_shared(datafit, penalty, coef_init, max_iter=self.max_iter, tol=self.tol,
                     selection=self.selection, seed=seed, n_threads=self.n_threads,
                     strategy=strategy)
+        self._set_shared_fit(datafit, penalty.separable, res.coef, res.n_iter, res.gaps,
+                             res.x_passes, y_was_1d)
 
-        # convergence check with scikit-learn's tolerance (n-scaled)
-        Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
-        eps = self.tol * (Yn2 if penalty.separable else np.array([Yn2.sum()]))
-        gaps_n = res.gaps * datafit.n_samples
-        warn_if_not_converged(gaps_n, eps, self.max_iter, stacklevel=3)
-
-        coef = res.coef
+    def _set_shared_fit(self, datafit, separable, coef, n_iter, gaps, x_passes, y_was_1d,
+                        tol_abs=None):
+        """The fitted attributes of a shared-design solve (coef (T, p), its
+        epochs and gaps per block): the convergence warning at scikit-learn's
+        tolerance (n-scaled; tol_abs: tol * ||Y||^2 per block, when the
+        caller has it), the intercepts, the finite-fit check."""
+        if tol_abs is None:
+            Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
+            tol_abs = self.tol * (Yn2 if separable else np.array([Yn2.sum()]))
+        warn_if_not_converged(gaps * datafit.n_samples, tol_abs, self.max_iter, stacklevel=4)
         dtype = datafit.dtype
         with np.errstate(all="ignore"):
             intercept = datafit.intercept(coef.T.astype(np.float64)).astype(dtype)
-        check_finite_fit(coef, res.gaps, intercept)
-        self._set_fitted(coef, intercept, res.n_iter, res.gaps.astype(dtype), eps, y_was_1d)
+        check_finite_fit(coef, gaps, intercept)
+        self._set_fitted(coef, intercept, n_iter, gaps.astype(dtype), tol_abs, y_was_1d)
         # the solver's work in passes over X (machine independent; the input
         # checks and a dense X's centering copy come on top)
-        self.x_passes_ = float(res.x_passes)
+        self.x_passes_ = float(x_passes)
+
+    def _shared_batch(self, datafit, values):
+        """The path of alpha `values` on a shared design in one kernel call
+        (solve_shared with scales), as arrays (a SimpleNamespace: coefs (k,
+        T, p), intercepts (k, T), n_iter and gaps (k, n_blocks), tol_abs,
+        x_passes (k,)); None where that does not apply (random selection,
+        unpenalized features, a value <= 0, a penalty not linear in alpha),
+        and the caller solves point by point."""
+        if (self.selection != "cyclic" or len(values) < 2
+                or not all(isinstance(v, numbers.Real) and v > 0 for v in values)):
+            return None
+        unit = shallow_copy(self)
+        unit.alpha = 1.0
+        pen = factored_penalty(unit, datafit)
+        unit.alpha = 2.0
+        twice = factored_penalty(unit, datafit).kernel_params()
+        kind, lam1, lam2, tau, positive = pen.kernel_params()
+        if (has_unpenalized(unpenalized(pen)) or twice[0] != kind or twice[1] != 2 * lam1
+                or twice[2] != 2 * lam2 or twice[3:] != (tau, positive)):
+            return None
+        res = solve_shared(datafit, pen, None, max_iter=self.max_iter, tol=self.tol,
+                           n_threads=self.n_threads, scales=np.asarray(values, dtype=float),
+                           strategy=_path_strategy(datafit, self.selection))
+        # what _set_shared_fit does, for all points at once
+        Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
+        tol_abs = self.tol * (Yn2 if pen.separable else np.array([Yn2.sum()]))
+        warn_if_not_converged(res.gaps * datafit.n_samples, tol_abs, self.max_iter,
+                              stacklevel=4)
+        dtype = datafit.dtype
+        if datafit.fit_intercept:
+            with np.errstate(all="ignore"):
+                intercepts = (datafit.Y_offset - res.coefs.astype(np.float64)
+                              @ datafit.X_offset).astype(dtype)
+        else:
+            intercepts = np.zeros((len(values), datafit.n_tasks), dtype=dtype)
+        check_finite_fit(res.coefs, res.gaps, intercepts)
+        return SimpleNamespace(coefs=res.coefs, intercepts=intercepts, n_iter=res.n_iter,
+                               gaps=res.gaps.astype(dtype), tol_abs=tol_abs,
+                               x_passes=res.x_passes)
+
+    def _path_batch(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
+                    param="alpha", values=()):
+        """_fit_path's solve as arrays (see _shared_batch), when the path is
+        one of alpha on a shared design solved in one kernel call; else None
+        (nothing validated or solved: call _fit_path)."""
+        if (param != "alpha" or tasks is not None or task_weight is not None
+                or _is_task_list(X) or getattr(self, "_solve_shared", None) is None
+                or self.selection != "cyclic"):
+            return None
+        base, datafit, shared, y_was_1d, _, _, values = self._path_setup(
+            X, y, sample_weight, tasks, task_weight, param, values)
+        return base._shared_batch(datafit, values) if shared else None
+
+    def _path_setup(self, X, y, sample_weight, tasks, task_weight, param, values):
+        """The parameters validated (with the first value), the problem
+        assembled once: (base, datafit, shared, y_was_1d, labels, per_task,
+        values) for the path's points."""
+        self._validate_params()
+        datafit, shared, y_was_1d, labels, per_task = self._assemble(
+            X, y, sample_weight, tasks, task_weight)
+        values = list(values)
+        base = clone(self)
+        if values:
+            base.set_params(**{param: values[0]})
+            base._validate_params()
+        for attr in ("n_features_in_", "feature_names_in_", "_fit_1d"):
+            if hasattr(self, attr):
+                setattr(base, attr, getattr(self, attr))
+        return base, datafit, shared, y_was_1d, labels, per_task, values
 
     def _fit_per_task(self, X, y, sample_weight, tasks, task_weight):
         """Per-task designs (long or list layout), or a shared design with
@@ -538,32 +642,30 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         value (with param set), as fit(X, y, ...) would leave it. The
         parameters are validated with the first value; the caller checks the
         others (finite, non-negative grids)."""
-        self._validate_params()
-        datafit, shared, y_was_1d, labels, per_task = self._assemble(
-            X, y, sample_weight, tasks, task_weight)
-        values = list(values)
-        base = clone(self)
-        if values:
-            base.set_params(**{param: values[0]})
-            base._validate_params()
-        for attr in ("n_features_in_", "feature_names_in_", "_fit_1d"):
-            if hasattr(self, attr):
-                setattr(base, attr, getattr(self, attr))
+        base, datafit, shared, y_was_1d, labels, per_task, values = self._path_setup(
+            X, y, sample_weight, tasks, task_weight, param, values)
+        batch = base._shared_batch(datafit, values) if shared and param == "alpha" else None
+        if batch is not None:
+            for i, value in enumerate(values):
+                est = shallow_copy(base)
+                est.alpha = value
+                est._per_task = False
+                est._set_fitted(batch.coefs[i], batch.intercepts[i], batch.n_iter[i],
+                                batch.gaps[i], batch.tol_abs, y_was_1d)
+                est.x_passes_ = float(batch.x_passes[i])
+                yield est
+            return
         prev = None
         for value in values:
             # a shallow copy with the value set (clone and get_params cost more than a
             # warm-started solve of a small problem); every fit sets its own attributes
-            est = copy.copy(base)
+            est = shallow_copy(base)
             setattr(est, param, value)
             init = None if prev is None else prev._path_init()
             if shared:
                 est._per_task = False
-                # working sets on dense X whatever its size: a warm start brings the
-                # support, and "auto"'s plain epochs for small problems (kept for
-                # scikit-learn's exact iterates in single fits) cost 2-4x more there
                 est._solve_shared(datafit, init, y_was_1d,
-                                  "cd" if datafit.is_sparse or self.selection == "random"
-                                  else "ws")
+                                  _path_strategy(datafit, self.selection))
             else:
                 est._solve_per_task(datafit, init, labels, per_task)
             prev = est

@@ -24,7 +24,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import _stack_task_list, check_sample_weight, task_column
+from ._base import _stack_task_list, check_sample_weight, task_column, param_names
 from ._config import resolve_n_threads
 from ._signals import request_abort
 from .datafits import check_tasks, per_row_linear
@@ -114,20 +114,47 @@ def _mse(est, X, Y, sw, tasks, codes):
     return float(np.mean(per))
 
 
+def _mse_of(coefs, intercepts, X, Y, sw, chunk=2 ** 22):
+    """_mse of each point of a path given as arrays, coefs (k, T, p) and
+    intercepts (k, T): the predictions of up to `chunk` coefficients in one
+    product."""
+    k, T, p = coefs.shape
+    Y2 = Y[:, None] if Y.ndim == 1 else Y
+    step = max(1, chunk // max(1, T * p))
+    losses = []
+    for k0 in range(0, k, step):
+        C = np.asarray(coefs[k0:k0 + step], dtype=np.float64)
+        B = np.asarray(intercepts[k0:k0 + step], dtype=np.float64)
+        # P[k] = X @ C[k].T + B[k], as (n, k, T)
+        P = np.asarray(X @ C.reshape(-1, p).T, dtype=np.float64).reshape(X.shape[0], len(C), T)
+        R2 = (P.transpose(1, 0, 2) + B[:, None, :] - Y2[None]) ** 2
+        per_task = R2.mean(axis=1) if sw is None else np.einsum("kit,i->kt", R2, sw) / sw.sum()
+        losses.append(per_task.mean(axis=1))
+    return np.concatenate(losses) if losses else np.zeros(0)
+
+
 def _fold_path(template, X, Y, sw, tasks, codes, task_weight, train, test, param, values,
                scorer, n_threads):
     """Fit the path on the training rows and score every point on the test
     rows. Returns (losses (n_values,), epochs (n_values,)); losses are
     minimized (the MSE, or minus a scorer's score)."""
     est = clone(template)
-    if "n_threads" in est.get_params():
+    if "n_threads" in param_names(type(est)):
         est.set_params(n_threads=n_threads)
     Xtr, Ytr = _safe_indexing(X, train), Y[train]
     Xte, Yte = _safe_indexing(X, test), Y[test]
     ttr, tte = _take(tasks, train), _take(tasks, test)
     losses, epochs = [], []
-    for fitted in est._fit_path(Xtr, Ytr, _take(sw, train), ttr, task_weight,
-                                param=param, values=values):
+    if scorer is None and tte is None and not hasattr(est, "_cv_loss"):
+        # the squared loss: on a shared design, every point's from arrays
+        batch = est._path_batch(Xtr, Ytr, _take(sw, train), ttr, task_weight, param=param,
+                                values=values)
+        if batch is not None:
+            return (_mse_of(batch.coefs, batch.intercepts, Xte, Yte, _take(sw, test)),
+                    batch.n_iter.max(axis=1))
+    fits = est._fit_path(Xtr, Ytr, _take(sw, train), ttr, task_weight, param=param,
+                         values=values)
+    for fitted in fits:
         if scorer is None:      # the model's own CV loss (classifiers), else the MSE
             loss = getattr(fitted, "_cv_loss", None) or (lambda *a: _mse(fitted, *a))
             losses.append(loss(Xte, Yte, _take(sw, test), tte, _take(codes, test)))

@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import BaseCrossValidator, ParameterGrid
 
-from ._base import fit_atomically, _COMMON_CONSTRAINTS
+from ._base import fit_atomically, param_names, _COMMON_CONSTRAINTS
 from .linear_model import MultiTaskElasticNet, MultiTaskLasso
 from .datafits import check_tasks
 from ._cv_engine import (_TaskBound, task_folds, _RefitBest, _prepare, _run_cv, _make_folds, _check_grid,
@@ -115,10 +115,10 @@ class MultiTaskElasticNetCV(_RefitBest, MultiOutputMixin, RegressorMixin, BaseEs
         return np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
 
     def _template(self, l1_ratio):
-        params = {k: v for k, v in self.get_params().items()
-                  if k in self._model().get_params()}
+        names = param_names(self._model)
+        params = {k: v for k, v in self.get_params().items() if k in names}
         est = self._model(**params)
-        if "l1_ratio" in est.get_params():
+        if "l1_ratio" in names:
             est.set_params(l1_ratio=float(l1_ratio))
         return est
 

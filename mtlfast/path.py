@@ -114,13 +114,28 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
     if selection == "random":
         from sklearn.utils import check_random_state
         seed = check_random_state(random_state).randint(1, np.iinfo(np.int32).max)
-    for i, alpha in enumerate(alphas):
+    def penalty(alpha):
         if multi:
-            pen = penalties.L21L2(alpha, l1_ratio)
-        elif l1_ratio == 0:
-            pen = penalties.L2(alpha)
-        else:
-            pen = penalties.ElasticNet(alpha, l1_ratio, positive=positive)
+            return penalties.L21L2(alpha, l1_ratio)
+        if l1_ratio == 0:
+            return penalties.L2(alpha)
+        return penalties.ElasticNet(alpha, l1_ratio, positive=positive)
+
+    if selection == "cyclic" and not verbose and alphas.min() > 0:
+        # the whole path in one kernel call: the penalty at alpha = 1, scaled per point
+        unit = penalty(1.0)
+        res = solve(datafit, unit, coef, max_iter=max_iter, tol=tol, n_threads=n_threads,
+                    scales=alphas, strategy="cd" if datafit.is_sparse else "ws")
+        check_finite_fit(res.coefs, res.gaps)
+        warn_if_not_converged(res.gaps * datafit.n_samples,
+                              tol * (Yn2 if unit.separable else np.array([Yn2.sum()])),
+                              max_iter, stacklevel=2)
+        coefs = np.moveaxis(res.coefs, 0, -1)
+        gaps = res.gaps.max(axis=1)
+        n_iters = [int(k) for k in res.n_iter.max(axis=1)]
+        alphas = np.asarray(alphas, dtype=np.float64)
+    for i, alpha in (() if n_iters else enumerate(alphas)):
+        pen = penalty(alpha)
         res = solve(datafit, pen, coef, max_iter=max_iter, tol=tol, selection=selection,
                     seed=seed, n_threads=n_threads)
         coef = res.coef

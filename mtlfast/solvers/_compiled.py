@@ -75,6 +75,15 @@ class SolveResult:
     x_passes: float = None     # shared design: the work in passes over X (see _cd_shared.solve)
 
 
+@dataclass
+class PathResult:
+    """A path solved in one kernel call (solve_shared with scales): per point."""
+    coefs: np.ndarray          # (k, n_tasks, n_features)
+    n_iter: np.ndarray         # (k, n_blocks)
+    gaps: np.ndarray           # (k, n_blocks), in the datafit's scaling
+    x_passes: np.ndarray       # (k,)
+
+
 UNPENALIZED_ROUNDS = 10     # kernel re-runs (tol / 10 each) while the refit point's gap is above tol
 
 
@@ -176,7 +185,7 @@ def _check_backend(backend):
 def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4,
                  gap_freq=10, selection="cyclic", seed=0, n_threads=None,
                  backend="cython", strategy="auto", block_size=None, anderson_k=None, p0=None,
-                 screening=True, screen_freq=0, covariance=True):
+                 screening=True, screen_freq=0, covariance=True, scales=None):
     """Minimize a QuadraticShared datafit + a row penalty (mtlfast._cd_shared).
 
     coef_init : (n_tasks, n_features) or None. Never modified.
@@ -223,7 +232,15 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         found violated, up to sqrt(2 p T) (a Gram then costs about a full
         gap). False: epochs on the columns, sets
         grown from p0 by doubling only.
+    scales : None, or a path in one kernel call: the penalty's strengths
+        times each of these multipliers in turn, warm-started from the
+        previous point (strategy "cd" or "ws"; no unpenalized features).
+        Returns a PathResult instead of a SolveResult.
     """
+    if scales is not None and (strategy == "auto" or backend != "cython"
+                               or has_unpenalized(unpenalized(penalty))):
+        raise ValueError("a path (scales) needs strategy 'cd' or 'ws', the compiled backend "
+                         "and no unpenalized features")
     small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
     if anderson_k is None:
         anderson_k = 0 if strategy == "auto" and small else 5
@@ -260,6 +277,12 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         selection == "random", int(seed), check_norms=check_shared_norms,
         covariance=bool(covariance))
     design = datafit.kernel_design()
+    if scales is not None:
+        with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
+            n_iter, gaps, coefs, x_passes = _cd_shared.solve(design, coef, penalty, options,
+                                                             scales)
+        _control.raise_callback_error()
+        return PathResult(coefs, n_iter, gaps, x_passes)
     with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
         n_iter, gaps, R, x_passes = _cd_shared.solve(design, coef, penalty, options)
         control = _control.current()

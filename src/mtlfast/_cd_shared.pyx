@@ -415,6 +415,7 @@ ctypedef struct Entry:
     int screen_freq
     bint covariance
     bint separable
+    int n_threads
     double* reads             # per block: entries of X read
 
 
@@ -438,7 +439,7 @@ cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noe
     return _block_of(e, <double*> e.coef, t0, nt, n_threads, gap)
 
 
-def solve(design, floating[:, ::1] coef, penalty, options):
+def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
     """Run block coordinate descent in place on `coef` (n_tasks, n_features).
 
     design : mtlfast.datafits.SharedDesignArrays (QuadraticShared.kernel_design()):
@@ -470,6 +471,15 @@ def solve(design, floating[:, ::1] coef, penalty, options):
         read (epochs, gaps, Gram matrices, the column norms) over nnz(X), the
         entries one X^T Y reads. Machine independent; a column's dot and
         update in one epoch count once (it stays in cache between them).
+
+    scales : None, or a path: float64 array of k > 0 multipliers of the
+        penalty's strengths (lam1, lam2), solved in this order, each point
+        warm-started from the previous one (coef and residual carried over),
+        all in one call without the GIL. Then the returns are per point:
+        n_iter (k, n_blocks), gaps (k, n_blocks), coefs (k, n_tasks,
+        n_features) (coef holds the last), x_passes (k,); the first point's
+        x_passes includes the column norms' pass. A stopped fit (time budget,
+        interrupt) raises as a single solve does.
     """
     cdef Design D
     cdef Penalty pen
@@ -542,6 +552,7 @@ def solve(design, floating[:, ::1] coef, penalty, options):
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
     e.covariance = options.covariance
     e.separable = separable
+    e.n_threads = n_threads
     reads_arr = np.zeros(n_blocks, dtype=np.float64)
     cdef double[::1] reads = reads_arr
     e.reads = &reads[0]
@@ -562,10 +573,52 @@ def solve(design, floating[:, ::1] coef, penalty, options):
                 if w != 0.0:
                     col_update(&D, j, w, Rp + t * rt, si, &c[t])
                     entries += _entries(&D, &j, 1)
+    total = float(_entries(&D, NULL, p))
+    if scales is not None:
+        return _path(&e, coef, scales, n_blocks, T, entries, total if total > 0 else 1.0)
+    with nogil:
         run_blocks(_solve_block, &e, separable, T, n_threads, &n_iter[0], &gaps[0])
     raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
     entries += reads_arr.sum()
-    total = float(_entries(&D, NULL, p))
     return n_iter_arr, gaps_arr, np.asfortranarray(R_arr), entries / total if total > 0 else 0.0
+
+
+cdef _path(Entry* e, floating[:, ::1] coef, scales, int n_blocks, int T, double entries,
+           double total):
+    """solve's path loop (scales given): each point's strengths, its solve
+    from the previous point, and a copy of its coefficients."""
+    cdef const double[::1] s = np.ascontiguousarray(scales, dtype=np.float64)
+    cdef int k = <int> s.shape[0], i, b
+    cdef int p = <int> coef.shape[1]
+    cdef int n_threads = e.n_threads
+    cdef Penalty* pen = <Penalty*> e.pen
+    cdef double lam1 = pen.lam1, lam2 = pen.lam2, done
+    dtype = np.float32 if floating is float else np.float64
+    n_iter_arr = np.zeros((k, n_blocks), dtype=np.intc)
+    gaps_arr = np.zeros((k, n_blocks), dtype=np.float64)
+    coefs_arr = np.zeros((k, T, p), dtype=dtype)
+    passes_arr = np.zeros(k, dtype=np.float64)
+    cdef int[:, ::1] n_iter = n_iter_arr
+    cdef double[:, ::1] gaps = gaps_arr
+    cdef floating[:, :, ::1] coefs = coefs_arr
+    cdef double[::1] passes = passes_arr
+    with nogil:
+        for i in range(k):
+            pen.lam1, pen.lam2 = lam1 * s[i], lam2 * s[i]
+            for b in range(n_blocks):
+                e.reads[b] = 0.0
+            run_blocks(_solve_block, e, e.separable, T, n_threads, &n_iter[i, 0], &gaps[i, 0])
+            for b in range(n_blocks):
+                entries += e.reads[b]
+            passes[i] = entries / total
+            entries = 0.0
+            memcpy(&coefs[i, 0, 0], &coef[0, 0], <size_t> T * p * sizeof(floating))
+            if e.watch.status != 0:
+                break
+    pen.lam1, pen.lam2 = lam1, lam2
+    raise_if_stopped(&e.watch)
+    if (n_iter_arr < 0).any():
+        raise MemoryError("mtlfast: could not allocate solver scratch memory")
+    return n_iter_arr, gaps_arr, coefs_arr, passes_arr
