@@ -17,7 +17,8 @@ there is an intercept, else 0).
 Metric, as in run.py: the time of the first fit whose solution is within 1e-6
 relative suboptimality of f* (each solver's tolerance swept 1e-2, 1e-3, ...;
 f* from mtlfast at tol 1e-14, lowered to the best objective any solver
-reached), best of --repeat. mtlfast runs on one thread (the peers are
+reached), best of --repeat. Peers: scikit-learn, skglm, celer, and glum
+for T = 1 (absent ones are listed). mtlfast runs on one thread (the peers are
 single-threaded; BLAS is limited to one thread for everyone) and with its
 default n_threads; its X-passes (entries of X read over nnz(X), from the
 estimator's x_passes_) are reported next to the time. The summary gives the
@@ -193,10 +194,36 @@ class Celer:
         return solvers.Celer().fit(SimpleNamespace(X=X, Y=Y), alpha, tol)
 
 
+class Glum:
+    """glum's GeneralizedLinearRegressor (IRLS-CD with active sets), the
+    normal family with l1_ratio=1: scikit-learn's lasso objective
+    1/(2n) ||y - X w - b||^2 + alpha ||w||_1 (T = 1 only); its tolerance is
+    gradient_tol."""
+    name = "glum"
+    fork_safe = False       # its kernels use OpenMP: a forked child can hang in libgomp
+
+    def applies(self, p):
+        return p["T"] == 1
+
+    def warmup(self):
+        rng = np.random.default_rng(0)
+        for X in (rng.standard_normal((30, 20)), sparse.random(30, 20, 0.3, format="csc",
+                                                                random_state=0)):
+            self.fit(X, rng.standard_normal((30, 1)), 0.01, 1e-4, True)
+
+    def fit(self, X, Y, alpha, tol, intercept):
+        from glum import GeneralizedLinearRegressor
+        est = GeneralizedLinearRegressor(family="normal", alpha=alpha, l1_ratio=1.0,
+                                         fit_intercept=intercept, gradient_tol=tol,
+                                         max_iter=10000).fit(X, Y[:, 0])
+        return np.asarray(est.coef_)[:, None]
+
+
 def peers():
     """The installed peers (absent ones are listed, never silently dropped)."""
     found, absent = [], []
-    for cls, mod in ((SkLearn, "sklearn"), (SkGlm, "skglm"), (Celer, "celer")):
+    for cls, mod in ((SkLearn, "sklearn"), (SkGlm, "skglm"), (Celer, "celer"),
+                     (Glum, "glum")):
         try:
             __import__(mod)
             found.append(cls())
@@ -231,6 +258,11 @@ def quiet(fn):
 
 def _in_child(conn, solver, X, Y, alpha, icpt, f_star, repeat, max_time):
     # one untimed fit first: skglm compiles (numba) each new kind of input on first use
+    with threadpool_limits(limits=1, user_api="blas"):     # (a spawned child starts anew)
+        _timed_child(conn, solver, X, Y, alpha, icpt, f_star, repeat, max_time)
+
+
+def _timed_child(conn, solver, X, Y, alpha, icpt, f_star, repeat, max_time):
     quiet(lambda: solver.fit(X, Y, alpha, 1e-1, icpt))
     conn.send(quiet(lambda: time_to_target(solver, X, Y, alpha, icpt, f_star, repeat,
                                            max_time)))
@@ -239,13 +271,24 @@ def _in_child(conn, solver, X, Y, alpha, icpt, f_star, repeat, max_time):
 
 def guarded(solver, X, Y, alpha, icpt, f_star, repeat, max_time):
     """time_to_target in a forked child (a peer's fit at a tight tolerance
-    can run for hours: the child is killed after 2 max_time + 30 s). The
-    peers use no OpenMP, so forking is safe; mtlfast runs in this process."""
-    ctx = multiprocessing.get_context("fork")
+    can run for hours: the child is killed after 2 max_time + 30 s). A
+    forked child, except for peers whose kernels use OpenMP (fork_safe =
+    False: GNU OpenMP initialized by mtlfast in this process can hang a
+    forked child), which run in a spawned one; mtlfast runs in this process."""
+    ctx = multiprocessing.get_context("fork" if getattr(solver, "fork_safe", True)
+                                      else "spawn")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_in_child,
                        args=(send, solver, X, Y, alpha, icpt, f_star, repeat, max_time))
-    proc.start()
+    omp = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"     # a spawned peer's OpenMP on one thread, as all peers
+    try:
+        proc.start()
+    finally:
+        if omp is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = omp
     send.close()
     out = None
     if recv.poll(2 * max_time + 30):
