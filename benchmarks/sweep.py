@@ -291,8 +291,11 @@ def guarded(solver, X, Y, alpha, icpt, f_star, repeat, max_time):
             os.environ["OMP_NUM_THREADS"] = omp
     send.close()
     out = None
-    if recv.poll(2 * max_time + 30):
-        out = recv.recv()
+    try:
+        if recv.poll(2 * max_time + 30):
+            out = recv.recv()
+    except EOFError:        # the child died (a peer out of memory: glum's p x p Hessian)
+        out = None
     proc.kill()
     proc.join()
     return out if out is not None else (None, None, None, f_star)

@@ -166,6 +166,7 @@ def fit_atomically(fit):
 
 
 PENALTY_FACTOR_CONSTRAINT = {"penalty_factor": [None, "array-like"]}
+STRATEGY_CONSTRAINT = {"strategy": [StrOptions({"auto", "ws", "gram", "cd"})]}
 
 
 def factored_penalty(est, datafit):
@@ -482,9 +483,16 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         self._solve_shared(datafit, coef_init, y_was_1d)
         return self
 
-    def _solve_shared(self, datafit, coef_init, y_was_1d, strategy="auto"):
+    def _solve_shared(self, datafit, coef_init, y_was_1d, strategy=None):
         """Solve on an assembled shared design from coef_init (or zeros) and
-        set the fitted attributes (strategy: mtlfast.solvers.solve_shared's)."""
+        set the fitted attributes (strategy: mtlfast.solvers.solve_shared's;
+        None: the estimator's own, with scikit-learn's precompute=True read
+        as "gram" under "auto")."""
+        if strategy is None:
+            strategy = getattr(self, "strategy", "auto")
+            if strategy == "auto" and getattr(self, "precompute", False) is True \
+                    and not datafit.is_sparse:
+                strategy = "gram"
         penalty = factored_penalty(self, datafit)
         if self.alpha == 0:
             warnings.warn("With alpha=0, this algorithm does not converge well. "
@@ -498,6 +506,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
                     strategy=strategy)
         self._set_shared_fit(datafit, penalty.separable, res.coef, res.n_iter, res.gaps,
                              res.x_passes, y_was_1d)
+        self.solver_info_ = res.info
 
     def _set_shared_fit(self, datafit, separable, coef, n_iter, gaps, x_passes, y_was_1d,
                         tol_abs=None):
@@ -537,9 +546,10 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         if (has_unpenalized(unpenalized(pen)) or twice[0] != kind or twice[1] != 2 * lam1
                 or twice[2] != 2 * lam2 or twice[3:] != (tau, positive)):
             return None
+        strategy = _path_strategy(datafit, self.selection)
         res = solve_shared(datafit, pen, None, max_iter=self.max_iter, tol=self.tol,
                            n_threads=self.n_threads, scales=np.asarray(values, dtype=float),
-                           strategy=_path_strategy(datafit, self.selection))
+                           strategy=strategy)
         # what _set_shared_fit does, for all points at once
         Yn2 = (datafit.Y.astype(np.float64) ** 2).sum(axis=0)
         tol_abs = self.tol * (Yn2 if pen.separable else np.array([Yn2.sum()]))
@@ -555,7 +565,7 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
         check_finite_fit(res.coefs, res.gaps, intercepts)
         return SimpleNamespace(coefs=res.coefs, intercepts=intercepts, n_iter=res.n_iter,
                                gaps=res.gaps.astype(dtype), tol_abs=tol_abs,
-                               x_passes=res.x_passes)
+                               x_passes=res.x_passes, strategy=strategy)
 
     def _path_batch(self, X, y, sample_weight=None, tasks=None, task_weight=None, *,
                     param="alpha", values=()):
@@ -653,6 +663,8 @@ class SharedDesignRegressor(TaskMetadata, MultiOutputMixin, RegressorMixin, Base
                 est._set_fitted(batch.coefs[i], batch.intercepts[i], batch.n_iter[i],
                                 batch.gaps[i], batch.tol_abs, y_was_1d)
                 est.x_passes_ = float(batch.x_passes[i])
+                est.solver_info_ = {"strategy": batch.strategy, "path": True,
+                                    "x_passes": est.x_passes_}
                 yield est
             return
         prev = None

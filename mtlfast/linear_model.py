@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import penalties
 from ._base import (fit_atomically, SharedDesignRegressor, _COMMON_CONSTRAINTS,
-                    PENALTY_FACTOR_CONSTRAINT)
+                    PENALTY_FACTOR_CONSTRAINT, STRATEGY_CONSTRAINT)
 
 _RATIO = [Interval(numbers.Real, 0, 1, closed="both")]
 
@@ -51,6 +51,18 @@ class MultiTaskElasticNet(SharedDesignRegressor):
         j's penalty is multiplied by pf_j (both its norm and ridge parts); 0
         leaves a feature unpenalized. Rescaled internally to sum to
         n_features, as glmnet does. None: all 1.
+    strategy : {"auto", "ws", "gram", "cd"}, default="auto"
+        How the solver proceeds (the optimum and its certificate are the
+        same): "ws" working sets grown from the dual constraints, solved with
+        Anderson-accelerated epochs; "gram" (dense X) the whole problem on
+        the Gram matrix X^T X, computed once (glmnet's covariance mode); "cd"
+        plain cyclic epochs over all features with scikit-learn's stopping
+        schedule: scikit-learn's own iterates, also when max_iter stops the
+        fit early. "auto": "ws" on dense designs (turning to the whole
+        problem, on its Gram for a tall design, once a working set would hold
+        half the features), "cd" on sparse ones and on tiny problems (n p T
+        < 20000, where plain epochs cost microseconds). The fitted
+        solver_info_ says which ran and where the work went.
 
     Attributes
     ----------
@@ -61,19 +73,27 @@ class MultiTaskElasticNet(SharedDesignRegressor):
         Duality gap at the solution, in the 1/(2n) objective scaling.
     eps_ : float
         The tolerance the gap was compared with (tol * ||Y||_F^2, n-scaled).
+    solver_info_ : dict
+        Where the solve's work went: strategy, x_passes (entries of X read /
+        nnz(X)) split into gap_passes, epoch_passes and gram_passes, the
+        counts of gaps, epochs and working sets, gram_max (the largest set
+        solved on its Gram matrix), and seconds spent in gaps, epochs and
+        Gram matrices.
     """
 
     _mono_task_name = "ElasticNet"
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"],
-                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT}
+                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT,
+                              **STRATEGY_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, random_state=None,
                  selection="cyclic", n_threads=None,
                  verbose=0, callback=None, max_time=None, positive=False,
-                 penalty_factor=None):
+                 penalty_factor=None, strategy="auto"):
         self.positive = positive
         self.penalty_factor = penalty_factor
+        self.strategy = strategy
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -101,18 +121,19 @@ class MultiTaskLasso(MultiTaskElasticNet):
 
     _mono_task_name = "Lasso"
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "copy_X": ["boolean"],
-                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT}
+                              "positive": ["boolean"], **PENALTY_FACTOR_CONSTRAINT,
+                              **STRATEGY_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=1000,
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
                  verbose=0, callback=None, max_time=None, positive=False,
-                 penalty_factor=None):
+                 penalty_factor=None, strategy="auto"):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
                          verbose=verbose, callback=callback, max_time=max_time,
-                         positive=positive, penalty_factor=penalty_factor)
+                         positive=positive, penalty_factor=penalty_factor, strategy=strategy)
 
     def _make_penalty(self):
         return penalties.L21(self.alpha, positive=self.positive)
@@ -131,7 +152,8 @@ class ElasticNet(SharedDesignRegressor):
     l1_ratio : float in [0, 1], default=0.5
     fit_intercept : bool, default=True
     precompute : bool, 'auto' or array-like, default=False
-        Accepted for compatibility; the Gram matrix is not used (yet).
+        True on dense X runs strategy "gram" (unless strategy says
+        otherwise); a Gram matrix passed in is checked against X, not used.
     max_iter : int, default=1000
     copy_X : bool, default=True
         Accepted for compatibility; inputs are never modified.
@@ -142,6 +164,7 @@ class ElasticNet(SharedDesignRegressor):
     random_state : int, RandomState or None
     selection : {'cyclic', 'random'}, default='cyclic'
     n_threads : int or None, default=None
+    penalty_factor, strategy : as :class:`MultiTaskElasticNet`.
 
     Attributes
     ----------
@@ -156,13 +179,14 @@ class ElasticNet(SharedDesignRegressor):
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "l1_ratio": _RATIO, "copy_X": ["boolean"],
                               "positive": ["boolean"],
                               "precompute": ["boolean", "array-like", StrOptions({"auto"})],
-                              **PENALTY_FACTOR_CONSTRAINT}
+                              **PENALTY_FACTOR_CONSTRAINT, **STRATEGY_CONSTRAINT}
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None, strategy="auto"):
         self.penalty_factor = penalty_factor
+        self.strategy = strategy
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -219,13 +243,13 @@ class Lasso(ElasticNet):
     def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", n_threads=None,
-                 verbose=0, callback=None, max_time=None, penalty_factor=None):
+                 verbose=0, callback=None, max_time=None, penalty_factor=None, strategy="auto"):
         super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
                          precompute=precompute, max_iter=max_iter, copy_X=copy_X, tol=tol,
                          warm_start=warm_start, positive=positive,
                          random_state=random_state, selection=selection, n_threads=n_threads,
                          verbose=verbose, callback=callback, max_time=max_time,
-                         penalty_factor=penalty_factor)
+                         penalty_factor=penalty_factor, strategy=strategy)
 
     def _make_penalty(self):
         return penalties.L1(self.alpha, positive=self.positive)
@@ -249,12 +273,12 @@ class MultiTaskSparseGroupLasso(MultiTaskLasso):
                  tol=1e-4, warm_start=False, random_state=None, selection="cyclic",
                  n_threads=None,
                  verbose=0, callback=None, max_time=None, positive=False,
-                 penalty_factor=None):
+                 penalty_factor=None, strategy="auto"):
         super().__init__(alpha=alpha, fit_intercept=fit_intercept, copy_X=copy_X,
                          max_iter=max_iter, tol=tol, warm_start=warm_start,
                          random_state=random_state, selection=selection, n_threads=n_threads,
                          verbose=verbose, callback=callback, max_time=max_time,
-                         positive=positive, penalty_factor=penalty_factor)
+                         positive=positive, penalty_factor=penalty_factor, strategy=strategy)
         self.tau = tau
 
     def _make_penalty(self):

@@ -7,6 +7,11 @@ into it, whatever copy_X/check_input say):
   * test_check_input_false: expects wrong results or an error for C-ordered X
     passed with check_input=False; mtlfast converts and fits correctly.
   * test_enet_copy_X_False_check_input_False: expects X to be overwritten.
+  * test_warm_start_multitask_lasso: expects 2 x 5 unconverged epochs to
+    equal 10 (scikit-learn's own iterates). mtlfast's default strategy
+    ("ws": working sets) reaches the same optimum by another route (issue
+    28: no handicap for reproducing unconverged iterates); strategy="cd"
+    gives scikit-learn's iterates, checked in test_strategy.py.
 """
 import os
 import subprocess
@@ -15,7 +20,8 @@ import sys
 import pytest
 import sklearn
 
-DEVIATIONS = {"test_check_input_false", "test_enet_copy_X_False_check_input_False"}
+DEVIATIONS = {"test_check_input_false", "test_enet_copy_X_False_check_input_False",
+              "test_warm_start_multitask_lasso"}
 SOURCE = os.path.join(os.path.dirname(sklearn.__file__), "linear_model", "tests",
                       "test_coordinate_descent.py")
 CONFTEST = '''import pytest

@@ -28,8 +28,15 @@ from .. import _control
 from .._config import resolve_n_threads, single_threaded_blas
 from .._kinds import Strategy
 
-_STRATEGIES = {"cd": Strategy.STRATEGY_CD, "ws": Strategy.STRATEGY_WS}
-SMALL_PROBLEM = 250_000   # n * p * T below which "auto" runs plain epochs
+_STRATEGIES = {"cd": Strategy.STRATEGY_CD, "ws": Strategy.STRATEGY_WS,
+               "gram": Strategy.STRATEGY_WS}
+SMALL_PROBLEM = 250_000   # n * p * T below which wide sparse X never turns to working sets
+# n * p * T below which "auto" runs plain epochs without extrapolation: a fit
+# this small costs microseconds either way (its fixed cost dominates), and
+# plain epochs give scikit-learn's own iterates (its estimator checks compare
+# fits at tol 1e-4, such as weighted against repeated rows, that agree only
+# to the tolerance when the two take different routes)
+TINY_PROBLEM = 20_000
 CD_FIRST = 100            # wide sparse X: plain epochs before "auto" turns to working sets
 
 
@@ -58,6 +65,9 @@ class KernelOptions:
     # shared design, working sets on dense X: covariance epochs for sets
     # small against n (and first sets sized by the violated constraints)
     covariance: bool = True
+    # shared design, working sets on dense X: one set of all features solved on
+    # the Gram of X (computed once; glmnet's covariance mode, scikit-learn's precompute)
+    gram: bool = False
     # the current fit's time budget (time.monotonic seconds) and progress
     # callable (mtlfast._control: set by the estimators' fit)
     deadline: float = field(default_factory=_control.deadline)
@@ -73,6 +83,7 @@ class SolveResult:
     intercept: np.ndarray = None   # logistic: the fitted intercepts (T,)
     parts: list = None         # structured models: the parts, each (p, T_k)
     x_passes: float = None     # shared design: the work in passes over X (see _cd_shared.solve)
+    info: dict = None          # shared design: where the work went (_cd_shared.solve's info)
 
 
 @dataclass
@@ -193,10 +204,11 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         <= tol * ||Y_block||^2, per task for separable penalties.
     backend : "cython" (the kernel) or "reference" (NumPy twin, cyclic only).
     strategy : "ws" (working sets grown from dual scores, with Anderson
-        extrapolation), "cd" (plain epochs over all features; what the
-        reference runs) or "auto": "ws" for dense X; "cd" for small problems
-        (n * p * T < 250000, where an epoch costs well under a millisecond
-        and plain epochs keep scikit-learn's exact iterates) and for sparse
+        extrapolation), "gram" (dense X: one set of all features, solved on
+        the Gram of X, computed once: glmnet's covariance mode), "cd" (plain
+        epochs over all features; what the reference runs; scikit-learn's
+        exact iterates) or "auto": "ws" on dense X ("cd" for problems with
+        n * p * T < TINY_PROBLEM), "cd" for sparse
         X, except that on sparse X with more features than samples a fit
         still running after CD_FIRST (100) epochs continues with "ws" from
         where it is. Chosen by measurement (benchmarks/sweep.py's sparse
@@ -210,7 +222,7 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         (None: automatic; 0: plain level-1 epochs). Same iterates either way.
     anderson_k : depth of the Anderson extrapolation of the iterates (0: none;
         cyclic selection only); None: 5, except 0 when "auto" picks plain
-        epochs for a small problem (keeping scikit-learn's iterates there).
+        epochs for a tiny problem.
     p0 : smallest working-set size (strategy "ws"); None: p / 50 clipped to
         [10, 100] (measured on the suite: large first sets pay on wide
         problems, small ones on tall problems with few features).
@@ -241,14 +253,15 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
                                or has_unpenalized(unpenalized(penalty))):
         raise ValueError("a path (scales) needs strategy 'cd' or 'ws', the compiled backend "
                          "and no unpenalized features")
-    small = datafit.n_samples * datafit.n_features * datafit.n_tasks < SMALL_PROBLEM
+    size = datafit.n_samples * datafit.n_features * datafit.n_tasks
+    small, tiny = size < SMALL_PROBLEM, size < TINY_PROBLEM
     if anderson_k is None:
-        anderson_k = 0 if strategy == "auto" and small else 5
+        anderson_k = 0 if strategy == "auto" and tiny else 5
     then_ws = False             # wide sparse X: plain epochs first, then working sets
     if strategy == "auto":
         then_ws = (datafit.is_sparse and datafit.n_features > datafit.n_samples and not small
                    and selection == "cyclic" and max_iter > CD_FIRST)
-        strategy = "cd" if datafit.is_sparse or small else "ws"
+        strategy = "cd" if datafit.is_sparse or tiny else "ws"
     code = _strategy(strategy)
     _check_backend(backend)
     T, p = datafit.n_tasks, datafit.n_features
@@ -275,7 +288,7 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         resolve_n_threads(n_threads), code, _p0(datafit, p0), bool(screening),
         int(screen_freq), _block_size(datafit, block_size), int(anderson_k),
         selection == "random", int(seed), check_norms=check_shared_norms,
-        covariance=bool(covariance))
+        covariance=bool(covariance), gram=strategy == "gram")
     design = datafit.kernel_design()
     if scales is not None:
         with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
@@ -284,17 +297,29 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
         _control.raise_callback_error()
         return PathResult(coefs, n_iter, gaps, x_passes)
     with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
-        n_iter, gaps, R, x_passes = _cd_shared.solve(design, coef, penalty, options)
+        n_iter, gaps, R, x_passes, info = _cd_shared.solve(design, coef, penalty, options)
+        info["strategy"] = strategy
         control = _control.current()
         stopped = control is not None and control.stop_reason() is not None
         if then_ws and n_iter.max() >= CD_FIRST and not stopped:
             # not converged in CD_FIRST epochs: working sets from here (coef in/out)
             options = replace(options, max_iter=int(max_iter) - CD_FIRST,
                               strategy=Strategy.STRATEGY_WS)
-            n_more, gaps, R, more = _cd_shared.solve(design, coef, penalty, options)
+            n_more, gaps, R, more, info2 = _cd_shared.solve(design, coef, penalty, options)
             n_iter, x_passes = n_iter + n_more, x_passes + more
+            info = _merge_info(info, info2)
+            info["strategy"] = f"cd then ws (after {CD_FIRST} epochs)"
     _control.raise_callback_error()
-    return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes)
+    info["x_passes"] = float(x_passes)
+    return SolveResult(coef, n_iter, gaps, R, x_passes=x_passes, info=info)
+
+
+def _merge_info(a, b):
+    """Two solves' info dicts (_cd_shared.solve) added up."""
+    out = {k: (max(a[k], b[k]) if k == "gram_max" else a[k] + b[k])
+           for k in a if k not in ("seconds", "strategy")}
+    out["seconds"] = {k: a["seconds"][k] + b["seconds"][k] for k in a["seconds"]}
+    return out
 
 
 def _solve_tasks_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1e-4, gap_freq=10,

@@ -36,7 +36,7 @@ from mtlfast._blocked cimport BlockScratch, blocks_alloc, blocks_invalidate, blo
 from mtlfast._anderson cimport (Anderson, anderson_alloc, anderson_reserve,
                                 anderson_step, anderson_free)
 from mtlfast._workset cimport ScoredFeature, build_ws
-from mtlfast._driver cimport (Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
+from mtlfast._driver cimport (mtlfast_now, Watch, watch_start, watch_options, raise_if_stopped, SolveHooks, DriverOptions, drive, count_nonzero_rows,
                               run_blocks)
 from cython cimport floating
 from cython.parallel cimport prange
@@ -86,8 +86,17 @@ ctypedef struct Block:
     double* buf
     ScoredFeature* sc
     Cov* cov                  # covariance epochs of the current set (cov.m > 0)
-    double reads              # entries of X read so far (the work count, see solve)
+    double* ph                # this block's phase counters (PH_*, see solve's info)
     bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
+    bint full_gram            # every set is all features, on the Gram of X (computed once)
+
+
+cdef enum:
+    # the phase counters of a block (Block.ph): entries of X read by the full
+    # and working-set gaps, the epochs on columns, the covariance sets (gather,
+    # Gram, X_S^T [R, Y], and the residual's catch-up); counts; seconds
+    PH_GAP_READS, PH_EPOCH_READS, PH_GRAM_READS, PH_GAPS, PH_EPOCHS, PH_SETS, PH_GRAM_MAX,
+    PH_GAP_S, PH_EPOCH_S, PH_GRAM_S, PH_N
 
 
 cdef inline double _entries(const Design* D, const int* feats, int m) noexcept nogil:
@@ -115,16 +124,22 @@ cdef inline double _gap_of(Block* b, floating* W, const int* feats, int m,
 
 cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    cdef double gap, t0
     if b.cov.m > 0:           # a working set's own gap, in covariance epochs (no X read)
         if b.f32:
             return cov_gap(b.cov, b.pen, <float*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
                            b.buf, &b.dn)
         return cov_gap(b.cov, b.pen, <double*> b.W, b.ldw, b.T, b.D.n_samples, b.XtA,
                        b.buf, &b.dn)
-    b.reads += _entries(b.D, feats, m)
+    t0 = mtlfast_now()
+    b.ph[PH_GAP_READS] += _entries(b.D, feats, m)
     if b.f32:
-        return _gap_of(b, <float*> b.W, feats, m, n_threads)
-    return _gap_of(b, <double*> b.W, feats, m, n_threads)
+        gap = _gap_of(b, <float*> b.W, feats, m, n_threads)
+    else:
+        gap = _gap_of(b, <double*> b.W, feats, m, n_threads)
+    b.ph[PH_GAPS] += 1.0
+    b.ph[PH_GAP_S] += mtlfast_now() - t0
+    return gap
 
 
 cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n_threads,
@@ -139,7 +154,7 @@ cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n
         return
     # a column's dot and update read it once (it stays in cache between them);
     # the blocked epochs read each block twice (G = R^T X_B, R -= X_B D^T)
-    b.reads += _entries(b.D, feats, m) * (2 if b.S.bs > 1 else 1)
+    b.ph[PH_EPOCH_READS] += _entries(b.D, feats, m) * (2 if b.S.bs > 1 else 1)
     _run_epoch(b.D, b.pen, b.norms2, W, b.ldw, <floating*> b.Rs, b.rt, b.si, b.c, b.T,
                feats, m, b.random, &b.state, b.S, b.a, b.w_old, w_max, d_w_max, n_threads)
 
@@ -147,10 +162,13 @@ cdef inline void _epoch_of(Block* b, floating* W, const int* feats, int m, int n
 cdef void _epoch_hook(void* ctx, const int* feats, int m, int n_threads, double* w_max,
                       double* d_w_max) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    cdef double t0 = mtlfast_now()
     if b.f32:
         _epoch_of(b, <float*> b.W, feats, m, n_threads, w_max, d_w_max)
     else:
         _epoch_of(b, <double*> b.W, feats, m, n_threads, w_max, d_w_max)
+    b.ph[PH_EPOCHS] += 1.0
+    b.ph[PH_EPOCH_S] += mtlfast_now() - t0
 
 
 cdef int _score_hook(void* ctx, int n_act, int* nnz) noexcept nogil:
@@ -190,8 +208,19 @@ cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) n
     rounds: ~3 passes over X instead of ~10). On sparse X (wide problems:
     see solve_shared's "auto") the same, up to 4 x the driver's size:
     measured on the shape sweep's sparse draws, it saves rounds (0.5-1x the
-    time of doubling alone)."""
+    time of doubling alone). When half the features would be in the set
+    (the driver's size grows with the support found: dense solutions), the
+    whole problem: a set that large only adds rounds, and on a tall design
+    its Gram is computed once (full Gram mode). (Deciding this from the
+    violated constraints at the start was tried and dropped: at W = 0 they
+    overstate the support, and full Gram epochs on all p features ran up to
+    4x slower than covariance epochs on the sets.)"""
     cdef Block* b = <Block*> ctx
+    cdef int k
+    if b.full_gram:           # the whole problem, on its Gram
+        for k in range(n_act):
+            ws[k] = k if act == NULL else act[k]
+        return n_act
     # a Gram of m columns costs n m^2 / 2 flops: at most ~ one full gap
     # (n p T), so m <= sqrt(2 p T); and at most 4 x the driver's size (the
     # violated constraints overstate the support when alpha is small
@@ -201,6 +230,16 @@ cdef int _select_hook(void* ctx, const int* act, int n_act, int size, int* ws) n
         size = max(size, min(_violators(b, act, n_act), m_cov))
     elif b.D.is_sparse:     # epochs on the columns: the same rule, the same cap
         size = max(size, min(_violators(b, act, n_act), 4 * size))
+    if 2 * size >= n_act:
+        # the set would hold half the (unscreened) features: the whole problem,
+        # without more rounds; on a tall design on its Gram, computed once (a
+        # Gram that large costs about the full one)
+        if (b.cov_ok and 4 * <double> b.D.n_features <= b.D.n_samples
+                and _use_cov_all(b)):
+            b.full_gram = True
+        for k in range(n_act):
+            ws[k] = k if act == NULL else act[k]
+        return n_act
     if b.f32:
         return build_ws(b.pen, b.norms2, <float*> b.W, b.ldw, act, n_act, b.T, b.XtA, b.T,
                         b.dn, b.D.n_samples, size, b.sc, b.buf, ws)
@@ -221,11 +260,22 @@ cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil
     return _screen_of(b, <double*> b.W, act, n_act, gap)
 
 
+cdef inline bint _use_cov_all(const Block* b) noexcept nogil:
+    """The Gram of all p features fits in COV_MAX_BYTES."""
+    cdef double p = b.D.n_features
+    return p * p * (4 if b.f32 else 8) <= COV_MAX_BYTES
+
+
 cdef inline bint _use_cov(const Block* b, int m) noexcept nogil:
     """Covariance epochs for a working set of m features: when an epoch on
     the Gram (m^2 T) costs well below one on the columns (2 n m T) and the
     Gram (n m^2, level-3 BLAS) is paid back within a few epochs."""
     cdef int n = b.D.n_samples
+    if b.full_gram:           # all features: X read in place, the Gram kept
+        if m == b.D.n_features:
+            return b.cov_ok and _use_cov_all(b)
+        return (b.cov_ok and m > 0 and 4 * <double> m <= n
+                and <double> n * m * (4 if b.f32 else 8) <= COV_MAX_BYTES)
     return (b.cov_ok and m > 0 and 4 * <double> m <= n and m <= COV_PER_TASK * (b.T + 1)
             and <double> n * m * (4 if b.f32 else 8) <= COV_MAX_BYTES)
 
@@ -236,6 +286,8 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     covariance epochs."""
     cdef Block* b = <Block*> ctx
     cdef int rc = -1
+    cdef double t0 = mtlfast_now()
+    b.ph[PH_SETS] += 1.0
     blocks_invalidate(b.S)
     b.AA.count = 0
     anderson_reserve(b.AA, m, b.T)
@@ -250,19 +302,23 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
         if rc != 0:
             b.cov.m = 0
         else:                 # the gather, then the Gram and X_S^T [R, Y] on the copy
-            b.reads += 2 * _entries(b.D, feats, m)
+            b.ph[PH_GRAM_READS] += 2 * _entries(b.D, feats, m)
+            b.ph[PH_GRAM_MAX] = max(b.ph[PH_GRAM_MAX], <double> m)
+            b.ph[PH_GRAM_S] += mtlfast_now() - t0
 
 
 cdef void _end_set_hook(void* ctx) noexcept nogil:
     """The set is done: the residual catches up with its covariance epochs."""
     cdef Block* b = <Block*> ctx
+    cdef double t0 = mtlfast_now()
     if b.cov.m == 0:
         return
-    b.reads += _entries(b.D, b.cov.ws, b.cov.m)
+    b.ph[PH_GRAM_READS] += _entries(b.D, b.cov.ws, b.cov.m)
     if b.f32:
         cov_end(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, b.T)
     else:
         cov_end(b.cov, b.D, <double*> b.W, b.ldw, <double*> b.Rs, b.T)
+    b.ph[PH_GRAM_S] += mtlfast_now() - t0
 
 
 cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
@@ -294,8 +350,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
-                     int screen_freq, bint covariance, Watch* watch,
-                     double* gap_out, double* reads_out) noexcept nogil:
+                     int screen_freq, bint covariance, bint full_gram, Watch* watch,
+                     double* gap_out, double* ph) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
 
@@ -359,9 +415,13 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     b.Y, b.T, b.f32 = Y, T, floating is float
     b.random, b.state = random, seed if seed != 0 else 0x9E3779B9u
     b.S, b.AA, b.cov = &S, &AA, &cov
-    b.reads = 0.0
+    b.ph = ph
     b.cov_ok = (covariance and use_ws and not random and not D.is_sparse and si == 1
                 and D.mean == NULL)
+    # full Gram mode: one set of all features (no screening: the Gram is of all p)
+    b.full_gram = full_gram and b.cov_ok
+    if b.full_gram:
+        screen = False
     gap = _gap_hook(&b, NULL, p, n_threads)
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
@@ -381,7 +441,6 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
-    reads_out[0] = b.reads
     free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
     blocks_free(&S)
     anderson_free(&AA)
@@ -414,9 +473,10 @@ ctypedef struct Entry:
     bint screen
     int screen_freq
     bint covariance
+    bint full_gram
     bint separable
     int n_threads
-    double* reads             # per block: entries of X read
+    double* ph                # per block: PH_N phase counters (see solve's info)
 
 
 cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_threads,
@@ -428,8 +488,9 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                        (<const floating*> e.Y) + <Py_ssize_t> t0 * e.D.n_samples, nt,
                        e.max_iter, e.tol, e.gap_freq, e.random,
                        e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
-                       e.anderson_k, n_threads, e.screen, e.screen_freq, e.covariance, &e.watch,
-                       gap, &e.reads[t0 if e.separable else 0])
+                       e.anderson_k, n_threads, e.screen, e.screen_freq, e.covariance,
+                       e.full_gram, &e.watch,
+                       gap, &e.ph[PH_N * (t0 if e.separable else 0)])
 
 
 cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noexcept nogil:
@@ -471,6 +532,12 @@ def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
         read (epochs, gaps, Gram matrices, the column norms) over nnz(X), the
         entries one X^T Y reads. Machine independent; a column's dot and
         update in one epoch count once (it stays in cache between them).
+    info : dict, where the work went (summed over the blocks): gap_passes,
+        epoch_passes, gram_passes (x_passes less the column norms' pass and
+        the initial residual, split by phase: full and working-set gaps,
+        epochs on the columns, covariance sets), gaps, epochs, working_sets
+        (counts), gram_max (the largest set solved on its Gram matrix; 0:
+        none), seconds {gaps, epochs, gram}.
 
     scales : None, or a path: float64 array of k > 0 multipliers of the
         penalty's strengths (lam1, lam2), solved in this order, each point
@@ -551,11 +618,12 @@ def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
     e.random, e.seed, e.strategy, e.p0, e.block_size = random, seed, strategy, p0, block_size
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
     e.covariance = options.covariance
+    e.full_gram = options.gram
     e.separable = separable
     e.n_threads = n_threads
-    reads_arr = np.zeros(n_blocks, dtype=np.float64)
-    cdef double[::1] reads = reads_arr
-    e.reads = &reads[0]
+    ph_arr = np.zeros((n_blocks, PH_N), dtype=np.float64)
+    cdef double[:, ::1] ph = ph_arr
+    e.ph = &ph[0, 0]
     cdef double entries = _entries(&D, NULL, p)    # the column norms' pass
 
     with nogil:
@@ -581,8 +649,21 @@ def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
     raise_if_stopped(&e.watch)
     if (n_iter_arr < 0).any():
         raise MemoryError("mtlfast: could not allocate solver scratch memory")
-    entries += reads_arr.sum()
-    return n_iter_arr, gaps_arr, np.asfortranarray(R_arr), entries / total if total > 0 else 0.0
+    entries += ph_arr[:, [PH_GAP_READS, PH_EPOCH_READS, PH_GRAM_READS]].sum()
+    total = total if total > 0 else 1.0
+    return n_iter_arr, gaps_arr, np.asfortranarray(R_arr), entries / total, _info(ph_arr, total)
+
+
+def _info(ph, total):
+    """solve's info: the phases' work (passes over X), counts and seconds,
+    summed over the blocks (a separable penalty's tasks); gram_max is the
+    largest set solved in covariance epochs."""
+    s = ph.sum(axis=0)
+    return {"gap_passes": s[PH_GAP_READS] / total, "epoch_passes": s[PH_EPOCH_READS] / total,
+            "gram_passes": s[PH_GRAM_READS] / total, "gaps": int(s[PH_GAPS]),
+            "epochs": int(s[PH_EPOCHS]), "working_sets": int(s[PH_SETS]),
+            "gram_max": int(ph[:, PH_GRAM_MAX].max()),
+            "seconds": {"gaps": s[PH_GAP_S], "epochs": s[PH_EPOCH_S], "gram": s[PH_GRAM_S]}}
 
 
 cdef _path(Entry* e, floating[:, ::1] coef, scales, int n_blocks, int T, double entries,
@@ -607,11 +688,12 @@ cdef _path(Entry* e, floating[:, ::1] coef, scales, int n_blocks, int T, double 
     with nogil:
         for i in range(k):
             pen.lam1, pen.lam2 = lam1 * s[i], lam2 * s[i]
-            for b in range(n_blocks):
-                e.reads[b] = 0.0
+            for b in range(n_blocks * PH_N):
+                e.ph[b] = 0.0
             run_blocks(_solve_block, e, e.separable, T, n_threads, &n_iter[i, 0], &gaps[i, 0])
             for b in range(n_blocks):
-                entries += e.reads[b]
+                entries += (e.ph[b * PH_N + PH_GAP_READS] + e.ph[b * PH_N + PH_EPOCH_READS]
+                            + e.ph[b * PH_N + PH_GRAM_READS])
             passes[i] = entries / total
             entries = 0.0
             memcpy(&coefs[i, 0, 0], &coef[0, 0], <size_t> T * p * sizeof(floating))

@@ -311,7 +311,11 @@ ctypedef struct Cov:
     int m                     # features of the current set (0: not in use)
     int cap                   # capacity of the buffers, in features
     const int* ws             # the set (the driver's buffer; sorted)
-    void* XS                  # n x m gathered columns (floating)
+    const void* XS            # n x m: the set's columns (the gathered copy, or X itself
+                              # when the set is all p features)
+    void* XSbuf               # the gathered copy (floating), owned
+    int K_all                 # > 0: K holds the Gram of all K_all = p features (full
+                              # Gram mode: computed once, kept across sets)
     void* K                   # m x m Gram, both triangles (floating)
     void* G                   # m x T: X_S^T R of the current iterate (floating)
     double* W0                # m x T: the set's rows at its start
@@ -324,12 +328,13 @@ ctypedef struct Cov:
 cdef inline void cov_init(Cov* C) noexcept nogil:
     C.m = 0
     C.cap = 0
-    C.XS = C.K = C.G = NULL
+    C.K_all = 0
+    C.XS = C.XSbuf = C.K = C.G = NULL
     C.W0 = C.XtY = C.G0 = NULL
 
 
 cdef inline void cov_free(Cov* C) noexcept nogil:
-    free(C.XS); free(C.K); free(C.G); free(C.W0); free(C.XtY); free(C.G0)
+    free(C.XSbuf); free(C.K); free(C.G); free(C.W0); free(C.XtY); free(C.G0)
     cov_init(C)
 
 
@@ -337,38 +342,50 @@ cdef int cov_start(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
                    const floating* R, const floating* Y, int T,
                    const int* ws, int m) noexcept nogil:
     """Gather X_S, compute K, G, X_S^T Y and the start's ||R||^2, <R, Y>
-    (R flushed, F-ordered). Returns -1 when memory is short (the caller
-    then runs plain epochs)."""
+    (R flushed, F-ordered). A set of all p features (ws = 0..p-1) reads X in
+    place and computes its Gram once (full Gram mode: later sets of all
+    features reuse it). Returns -1 when memory is short (the caller then
+    runs plain epochs)."""
     cdef int n = D.n_samples, k, t
     cdef size_t item = sizeof(floating)
     cdef const floating* X = <const floating*> D.data
-    cdef floating* XS
+    cdef bint all_p = m == D.n_features
+    cdef const floating* XS
     cdef floating* K
     cdef floating* G
     cdef floating* tmp
-    if m > C.cap:
+    if m > C.cap or (not all_p and C.XSbuf == NULL):
         cov_free(C)
-        C.XS = malloc(<size_t> n * m * item)
+        if not all_p:
+            C.XSbuf = malloc(<size_t> n * m * item)
         C.K = malloc(<size_t> m * m * item)
         C.G = malloc(<size_t> m * T * item)
         C.W0 = <double*> malloc(<size_t> m * T * sizeof(double))
         C.XtY = <double*> malloc(<size_t> m * T * sizeof(double))
         C.G0 = <double*> malloc(<size_t> m * T * sizeof(double))
-        if (C.XS == NULL or C.K == NULL or C.G == NULL or C.W0 == NULL or C.XtY == NULL
-                or C.G0 == NULL):
+        if ((not all_p and C.XSbuf == NULL) or C.K == NULL or C.G == NULL or C.W0 == NULL
+                or C.XtY == NULL or C.G0 == NULL):
             cov_free(C)
             return -1
         C.cap = m
-    XS = <floating*> C.XS
     K = <floating*> C.K
     G = <floating*> C.G
-    for k in range(m):
-        memcpy(XS + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k] * n, n * item)
-    # K (m x m) = X_S^T X_S: the lower triangle, then mirrored
-    _syrk_lt(m, n, XS, n, K, m)
-    for k in range(m):
-        for t in range(k + 1, m):
-            K[<Py_ssize_t> t * m + k] = K[<Py_ssize_t> k * m + t]
+    if all_p:
+        XS = X
+    else:
+        C.K_all = 0
+        for k in range(m):
+            memcpy((<floating*> C.XSbuf) + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k] * n,
+                   n * item)
+        XS = <const floating*> C.XSbuf
+    C.XS = XS
+    if not (all_p and C.K_all == m):
+        # K (m x m) = X_S^T X_S: the lower triangle, then mirrored
+        _syrk_lt(m, n, XS, n, K, m)
+        for k in range(m):
+            for t in range(k + 1, m):
+                K[<Py_ssize_t> t * m + k] = K[<Py_ssize_t> k * m + t]
+        C.K_all = m if all_p else 0
     # G^T (T x m, i.e. G row-major m x T) = R^T X_S
     _gemm(c'T', c'N', T, m, n, 1.0, R, n, XS, n, 0.0, G, T)
     # X_S^T Y (m x T, row-major), in the data's precision, then kept in double
@@ -407,7 +424,7 @@ cdef void cov_end(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
             changed = changed or Dl[<Py_ssize_t> k * T + t] != 0.0
     if changed:
         # R (n x T) -= X_S (n x m) @ D^T, D^T = Dl as a column-major (T x m) matrix
-        _gemm(c'N', c'T', n, T, m, -1.0, <floating*> C.XS, n, Dl, T, 1.0, R, n)
+        _gemm(c'N', c'T', n, T, m, -1.0, <const floating*> C.XS, n, Dl, T, 1.0, R, n)
     C.m = 0
 
 
