@@ -56,3 +56,18 @@ cdef inline void _syrk_lt(int n, int k, const floating* A, int lda,
         ssyrk(&uplo, &trans, &n, &k, &one, <float*> A, &lda, &zero, C, &ldc)
     else:
         dsyrk(&uplo, &trans, &n, &k, &one, <double*> A, &lda, &zero, C, &ldc)
+
+
+from scipy.linalg.cython_blas cimport sgemv, dgemv
+
+
+cdef inline void _gemv_t(int m, int n, const floating* A, int lda, const floating* x,
+                         floating* y) noexcept nogil:
+    """y (n) = A.T @ x, A column-major (m x n)."""
+    cdef char trans = b'T'[0]
+    cdef int one_i = 1
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        sgemv(&trans, &m, &n, &one, <float*> A, &lda, <float*> x, &one_i, &zero, y, &one_i)
+    else:
+        dgemv(&trans, &m, &n, &one, <double*> A, &lda, <double*> x, &one_i, &zero, y, &one_i)

@@ -238,6 +238,7 @@ cdef int tasks_block_solve(const TaskDesign* D, const Penalty* pen, double* L,
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = False
     o.watch = watch
+    o.inner_fraction = NULL
     n_iter = drive(&h, &o, gap, gap_out)
     free(b.a); free(b.w_old); free(b.buf); free(b.XtA); free(Lmax); free(b.sc)
     anderson_free(&AA)

@@ -49,7 +49,7 @@ from mtlfast._prox cimport (Penalty, row_prox, row_norm, row_dual_norm, pen_fact
                             feature_dual_norm)
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
                               col_update_rows)
-from mtlfast._blas cimport _gemm, _syrk_lt
+from mtlfast._blas cimport _gemm, _syrk_lt, _gemv_t
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, feature_safely_zero
 from mtlfast._blocked cimport epoch_blocked
 
@@ -89,6 +89,7 @@ ctypedef struct Block:
     double* ph                # this block's phase counters (PH_*, see solve's info)
     bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
     bint full_gram            # every set is all features, on the Gram of X (computed once)
+    double inner_frac         # the driver's inner fraction for the current set
 
 
 cdef enum:
@@ -292,6 +293,7 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     b.AA.count = 0
     anderson_reserve(b.AA, m, b.T)
     b.cov.m = 0
+    b.inner_frac = 0.3
     if feats != NULL and _use_cov(b, m):
         if b.f32:
             rc = cov_start(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, <const float*> b.Y,
@@ -302,6 +304,7 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
         if rc != 0:
             b.cov.m = 0
         else:                 # the gather, then the Gram and X_S^T [R, Y] on the copy
+            b.inner_frac = COV_INNER_FRACTION
             b.ph[PH_GRAM_READS] += 2 * _entries(b.D, feats, m)
             b.ph[PH_GRAM_MAX] = max(b.ph[PH_GRAM_MAX], <double> m)
             b.ph[PH_GRAM_S] += mtlfast_now() - t0
@@ -437,6 +440,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     o.outer_gap_on_active = True
     o.final_tol_if_same_ws = False
     o.watch = watch
+    b.inner_frac = 0.3
+    o.inner_fraction = &b.inner_frac
     n_iter = drive(&h, &o, gap, &gap)
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])

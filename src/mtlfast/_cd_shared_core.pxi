@@ -3,11 +3,19 @@
 # the C compiler then inlines the hot column helpers as in one hand-written kernel.
 
 cdef enum:
-    GAP_BLOCK = 64    # features per gemm block in the dense full gap
+    GAP_BLOCK = 256   # features per gemm (gemv for T = 1) block in the dense gaps: R is
+                      # packed once per block (T / GAP_BLOCK of the work); blocks run
+                      # in parallel, and their partition does not depend on n_threads
     COV_PER_TASK = 32 # covariance epochs for sets of at most COV_PER_TASK (T + 1) features
                       # (a Gram of m columns, n m^2 / 2 flops at level-3 speed, then
                       # costs about two epochs on the columns, 2 n m T each)
     COV_MAX_BYTES = 256 * 1024 * 1024    # ... whose gathered columns fit in this
+
+# a set in covariance epochs is solved until its own gap is below this fraction
+# of the full gap (0.3 for epochs on the columns, celer's rule): its epochs
+# cost m^2 T against a full gap's n p T, so a tighter inner solve is nearly free
+# and the next full gap more often certifies (fewer passes over X)
+cdef double COV_INNER_FRACTION = 1e-3
 
 
 cdef inline uint32_t _xorshift(uint32_t* state) noexcept nogil:
@@ -85,8 +93,12 @@ cdef void _xta_dense_block(const Design* D, const Penalty* pen,
             memcpy(buf + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k0 + k] * n,
                    n * sizeof(floating))
         XB = buf
-    # G (T x b, column-major) = R^T X_B
-    _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
+    if T == 1:
+        # G (b) = X_B^T r
+        _gemv_t(n, b, XB, n, R, G)
+    else:
+        # G (T x b, column-major) = R^T X_B
+        _gemm(c'T', c'N', T, b, n, 1.0, R, n, XB, n, 0.0, G, T)
     for k in range(b):
         j = k0 + k if ws == NULL else ws[k0 + k]
         for t in range(T):
@@ -126,7 +138,9 @@ cdef double block_gap(const Design* D, const Penalty* pen,
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
 
-    if not D.is_sparse and T > 1 and si == 1:
+    if not D.is_sparse and si == 1 and (T > 1 or ws == NULL):
+        # level-3 (level-2 for T = 1) BLAS; a working set's gap for T = 1 by
+        # columns (gathering them would read each twice)
         _xta_dense_gemm(D, pen, W, ldw, Rs, T, ws, m, XtA, n_threads)
     elif n_threads > 1:
         for k in prange(m, schedule='dynamic', chunksize=32,

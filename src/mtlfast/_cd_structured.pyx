@@ -181,6 +181,7 @@ cdef int block_solve(const TaskDesign* D, const Model* M, double* L, floating* P
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = False
     o.watch = watch
+    o.inner_fraction = NULL
     n_iter = drive(&h, &o, gap, gap_out)
     free(b.g); free(b.delta); free(b.buf); free(b.buf2); free(b.V); free(b.sc)
     return n_iter

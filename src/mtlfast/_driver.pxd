@@ -288,6 +288,9 @@ ctypedef struct DriverOptions:
                               # the support: solve it to 0.3 x tol_abs at once
     Watch* watch              # shared by the blocks of a solve (NULL: only the
                               # non-finite gap stops)
+    const double* inner_fraction  # working sets: a set is solved until its own gap is
+                              # below this fraction of the full one, read after
+                              # on_new_set (which may change it); NULL: 0.3
 
 
 cdef inline int count_nonzero_rows(const floating* W, Py_ssize_t ldw, int p,
@@ -410,7 +413,8 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
         n_ws = h.select(h.ctx, act, n_act, ws_size, ws)
         if h.on_new_set != NULL:
             h.on_new_set(h.ctx, ws, n_ws)
-        tol_in = 0.3 * (gap[0] if gap[0] > o.tol_abs else o.tol_abs)
+        tol_in = ((0.3 if o.inner_fraction == NULL else o.inner_fraction[0])
+                  * (gap[0] if gap[0] > o.tol_abs else o.tol_abs))
         if o.final_tol_if_same_ws and _same_set(ws, n_ws, prev, &n_prev):
             tol_in = 0.3 * o.tol_abs
         if n_ws >= n_act:     # the set is the whole (unscreened) problem: finish it

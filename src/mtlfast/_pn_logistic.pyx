@@ -180,6 +180,7 @@ cdef int _block_solve(const LogDesign* D, const Penalty* pen, floating* coef,
     o.outer_gap_on_active = False
     o.final_tol_if_same_ws = True
     o.watch = watch
+    o.inner_fraction = NULL
     n_iter = drive(&h, &o, gap, gap_out)
     free(w.act); free(w.norms2); free(w.sc)
     return n_iter
