@@ -11,7 +11,8 @@ product, streaming read GB/s of a 400 MB array, measured in the same run),
 and the fit's X-passes by phase. Never run two benchmarks at once.
 """
 import argparse
-import time
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -19,17 +20,11 @@ from threadpoolctl import threadpool_limits, threadpool_info
 
 import mtlfast
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from roofline import _best  # noqa: E402  (best of `repeat` timings)
+
 SHAPES = [(35861, 678, 16), (20000, 500, 5), (10000, 300, 64), (20000, 1000, 1),
           (5000, 2000, 1)]
-
-
-def _best(f, repeat):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main():
