@@ -10,6 +10,7 @@ from mtlfast import penalties
 from mtlfast.datafits import QuadraticShared
 from mtlfast.solvers import solve_shared
 from mtlfast._base import SharedDesignRegressor
+from mtlfast import reference
 
 
 def _problem(n=80, p=30, T=3, seed=0, sparse_X=False, dtype=np.float64):
@@ -99,3 +100,24 @@ def test_lasso_path_matches_scikit_learn(y_ndim):
     np.testing.assert_allclose(a1, a2)
     np.testing.assert_allclose(c1, c2, atol=1e-7)
     assert c1.shape == c2.shape
+
+
+@pytest.mark.parametrize("pen_cls", [penalties.L21, penalties.L1])
+def test_path_points_equal_the_reference_twin(pen_cls):
+    """Each point of the one-call path against the NumPy reference solver,
+    warm-started along the same alphas, both solved to their gap."""
+    X, Y = _problem(n=60, p=20, T=3, seed=4)
+    df = QuadraticShared(np.asfortranarray(X), Y, None, False)
+    unit = pen_cls(1.0)
+    scales = df.alpha_max(unit) * np.array([0.5, 0.2, 0.05])
+    res = solve_shared(df, unit, None, tol=1e-14, max_iter=100000, strategy="ws",
+                       scales=scales)
+    W = None
+    for i, s in enumerate(scales):
+        if unit.separable:
+            W = np.column_stack([reference.bcd(X, Y[:, t:t + 1], pen_cls(s), None if W is None
+                                               else W[:, t:t + 1], 100000, 1e-14)[0][:, 0]
+                                 for t in range(Y.shape[1])])
+        else:
+            W = reference.bcd(X, Y, pen_cls(s), W, 100000, 1e-14)[0]
+        np.testing.assert_allclose(res.coefs[i].T, W, atol=1e-9)

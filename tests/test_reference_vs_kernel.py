@@ -172,15 +172,17 @@ def test_thread_count_invariance_threaded_blocks(n, strategy):
 @pytest.mark.parametrize("covariance", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("epochs", [1, 2, 5])
-def test_covariance_epochs_match_reference(pen, covariance, dtype, epochs):
+@pytest.mark.parametrize("strategy", ["ws", "gram"])
+def test_covariance_epochs_match_reference(pen, covariance, dtype, epochs, strategy):
     """Working sets on a tall dense design (n = 400 >= 4 * p): the set (all p
-    features, p0 = p) runs covariance epochs, on the set's Gram matrix and
-    X_S^T R, with the residual brought up to date once at the end; the same
-    iterates as the reference's cyclic epochs."""
+    features, p0 = p; "gram": the full Gram mode, X read in place) runs
+    covariance epochs, on the set's Gram matrix and X_S^T R, with the
+    residual brought up to date once at the end; the same iterates as the
+    reference's cyclic epochs."""
     df = _datafit("dense", True, True, dtype=dtype, n=400, p=60, T=3, seed=5)
     rng = np.random.default_rng(4)
     coef0 = rng.standard_normal((df.n_tasks, df.n_features)) * 0.1
-    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, strategy="ws", p0=df.n_features,
+    k = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, strategy=strategy, p0=df.n_features,
               anderson_k=0, covariance=covariance)
     r = solve(df, pen, coef0, max_iter=epochs, tol=-1.0, backend="reference")
     atol = 1e-12 if dtype == np.float64 else 2e-4
