@@ -101,4 +101,4 @@ def test_solver_info_counts_add_up():
     # x_passes also counts the column norms' pass (and no initial residual at W = 0)
     assert abs(info["x_passes"] - (phases + 1.0)) < 1e-9
     assert info["gaps"] >= 1 and info["epochs"] == est.n_iter_
-    assert set(info["seconds"]) == {"gaps", "epochs", "gram"}
+    assert set(info["seconds"]) == {"gaps", "epochs", "gram", "newton"}

@@ -71,3 +71,31 @@ cdef inline void _gemv_t(int m, int n, const floating* A, int lda, const floatin
         sgemv(&trans, &m, &n, &one, <float*> A, &lda, <float*> x, &one_i, &zero, y, &one_i)
     else:
         dgemv(&trans, &m, &n, &one, <double*> A, &lda, <double*> x, &one_i, &zero, y, &one_i)
+
+
+cdef inline void _gemv_n(int m, int n, floating alpha, const floating* A, int lda,
+                         const floating* x, floating* y) noexcept nogil:
+    """y (m) += alpha * A @ x, A column-major (m x n)."""
+    cdef char trans = b'N'[0]
+    cdef int one_i = 1
+    cdef floating one = 1.0
+    if floating is float:
+        sgemv(&trans, &m, &n, &alpha, <float*> A, &lda, <float*> x, &one_i, &one, y, &one_i)
+    else:
+        dgemv(&trans, &m, &n, &alpha, <double*> A, &lda, <double*> x, &one_i, &one, y, &one_i)
+
+
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
+
+
+cdef inline int _chol_solve(int m, double* A, double* b) noexcept nogil:
+    """b <- A^{-1} b for symmetric positive definite A (m x m, lower triangle
+    used, overwritten by its Cholesky factor); returns LAPACK's info (0: solved,
+    > 0: A not positive definite, b untouched)."""
+    cdef char uplo = b'L'[0]
+    cdef int info = 0, one_i = 1
+    dpotrf(&uplo, &m, A, &m, &info)
+    if info != 0:
+        return info
+    dpotrs(&uplo, &m, &one_i, A, &m, b, &m, &info)
+    return info

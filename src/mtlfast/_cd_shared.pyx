@@ -49,7 +49,7 @@ from mtlfast._prox cimport (Penalty, row_prox, row_norm, row_dual_norm, pen_fact
                             feature_dual_norm)
 from mtlfast._design cimport (Design, col_dot, col_update, flush_residual, col_dot_rows,
                               col_update_rows)
-from mtlfast._blas cimport _gemm, _syrk_lt, _gemv_t
+from mtlfast._blas cimport _gemm, _syrk_lt, _gemv_t, _gemv_n, _chol_solve
 from mtlfast._gap cimport quadratic_gap, SafeBall, safe_ball, feature_safely_zero
 from mtlfast._blocked cimport epoch_blocked
 
@@ -90,6 +90,10 @@ ctypedef struct Block:
     bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
     bint full_gram            # every set is all features, on the Gram of X (computed once)
     double inner_frac         # the driver's inner fraction for the current set
+    bint newton_ok            # Newton steps on the support (support_newton) may run
+    double nt_work            # entries of X read by epochs since the last Newton step
+    double nt_mult            # ... needed, in units of the step's own cost
+    double nt_sig             # the support's signature after the last epoch
 
 
 cdef enum:
@@ -97,7 +101,7 @@ cdef enum:
     # and working-set gaps, the epochs on columns, the covariance sets (gather,
     # Gram, X_S^T [R, Y], and the residual's catch-up); counts; seconds
     PH_GAP_READS, PH_EPOCH_READS, PH_GRAM_READS, PH_GAPS, PH_EPOCHS, PH_SETS, PH_GRAM_MAX,
-    PH_GAP_S, PH_EPOCH_S, PH_GRAM_S, PH_N
+    PH_GAP_S, PH_EPOCH_S, PH_GRAM_S, PH_NEWTON, PH_NEWTON_S, PH_N
 
 
 cdef inline double _entries(const Design* D, const int* feats, int m) noexcept nogil:
@@ -294,6 +298,7 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     anderson_reserve(b.AA, m, b.T)
     b.cov.m = 0
     b.inner_frac = 0.3
+    b.nt_work, b.nt_mult, b.nt_sig = 0.0, 1.0, -1.0
     if feats != NULL and _use_cov(b, m):
         if b.f32:
             rc = cov_start(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, <const float*> b.Y,
@@ -335,14 +340,68 @@ cdef inline void _anderson_of(Block* b, floating* W, const int* feats, int m) no
                   <Py_ssize_t> b.D.n_samples * b.T, b.D.n_samples, True)
 
 
+cdef inline double _support_sig(const floating* W, const int* feats, int m,
+                                 int* ms) noexcept nogil:
+    """A signature of the signs of W over feats (equal supports and signs give
+    equal values; a collision only costs a Newton step) and the support's size."""
+    cdef int k
+    cdef double s = 0.0
+    ms[0] = 0
+    for k in range(m):
+        if W[feats[k]] != 0.0:
+            ms[0] += 1
+            s += (k + 1.0) * (1.0 if W[feats[k]] > 0.0 else 0.5)
+    return s
+
+
+cdef inline void _newton_of(Block* b, floating* W, const int* feats, int m) noexcept nogil:
+    """A Newton step on the support (support_newton) once the epochs since the
+    last one have read as much as the step costs (times nt_mult, which doubles
+    after a step that did not help), the signs having held for an epoch: on a
+    set that epochs solve quickly it never runs, on one where they crawl the
+    steps cost at most as much as the epochs."""
+    cdef int n = b.D.n_samples, ms, rc
+    cdef double sig, cost, t0
+    b.nt_work += <double> n * m
+    sig = _support_sig(W, feats, m, &ms)
+    if sig != b.nt_sig or ms == 0 or ms > n:
+        b.nt_sig = sig
+        return
+    # the step's work in entries read by an epoch (an epoch: 4 flops per entry
+    # at level-1 speed; the Gram and the factorization at level 3, ~3x faster)
+    cost = 2.0 * n * ms + (<double> n * ms * ms + <double> ms * ms * ms / 3.0) / 12.0
+    if b.nt_work < b.nt_mult * cost or <double> n * ms * sizeof(floating) > COV_MAX_BYTES:
+        return
+    t0 = mtlfast_now()
+    rc = support_newton(b.D, b.pen, W, <floating*> b.Rs, feats, m, &ms)
+    b.nt_work = 0.0
+    b.nt_mult = 1.0 if rc == 2 else (b.nt_mult if rc == 1 else 2.0 * b.nt_mult)
+    if rc > 0:
+        b.AA.count = 0        # the stored iterates are not on the new path
+        b.ph[PH_NEWTON] += 1.0
+    b.ph[PH_GRAM_READS] += 2.0 * n * ms
+    b.ph[PH_NEWTON_S] += mtlfast_now() - t0
+
+
 cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
     cdef Block* b = <Block*> ctx
     if b.cov.m > 0:           # (no extrapolation of covariance epochs)
+        # a set in covariance epochs is solved to COV_INNER_FRACTION of the full
+        # gap while its epochs (m^2 T each) have cost less than a full gap
+        # (n p T); beyond, to 0.3 like any set: on an ill-conditioned set the
+        # tight solve took thousands of epochs (dozens of full gaps' work)
+        b.nt_work += <double> m * m
+        if b.nt_work > <double> b.D.n_samples * b.D.n_features:
+            b.inner_frac = 0.3
         return
     if b.f32:
         _anderson_of(b, <float*> b.W, feats, m)
+        if b.newton_ok and feats != NULL:
+            _newton_of(b, <float*> b.W, feats, m)
     else:
         _anderson_of(b, <double*> b.W, feats, m)
+        if b.newton_ok and feats != NULL:
+            _newton_of(b, <double*> b.W, feats, m)
 
 
 cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
@@ -353,7 +412,8 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                      int max_iter, double tol, int gap_freq,
                      bint random, uint32_t seed, int strategy, int p0,
                      int block_size, int anderson_k, int n_threads, bint screen,
-                     int screen_freq, bint covariance, bint full_gram, Watch* watch,
+                     int screen_freq, bint covariance, bint full_gram, bint newton,
+                     Watch* watch,
                      double* gap_out, double* ph) noexcept nogil:
     """Solve one block of tasks; returns the number of epochs run (passes over
     the working set), or -1 when scratch memory cannot be allocated.
@@ -423,6 +483,10 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                 and D.mean == NULL)
     # full Gram mode: one set of all features (no screening: the Gram is of all p)
     b.full_gram = full_gram and b.cov_ok
+    # Newton steps on the support: working sets of a single-task block on dense X
+    # (columns stored, residual stride 1; the cyclic epochs' sets only)
+    b.newton_ok = newton and use_ws and T == 1 and not random and not D.is_sparse and si == 1
+    b.nt_work, b.nt_mult, b.nt_sig = 0.0, 1.0, -1.0
     if b.full_gram:
         screen = False
     gap = _gap_hook(&b, NULL, p, n_threads)
@@ -479,6 +543,7 @@ ctypedef struct Entry:
     int screen_freq
     bint covariance
     bint full_gram
+    bint newton
     bint separable
     int n_threads
     double* ph                # per block: PH_N phase counters (see solve's info)
@@ -494,7 +559,7 @@ cdef inline int _block_of(Entry* e, floating* coef, int t0, int nt, int n_thread
                        e.max_iter, e.tol, e.gap_freq, e.random,
                        e.seed + 2654435761u * <uint32_t> t0, e.strategy, e.p0, e.block_size,
                        e.anderson_k, n_threads, e.screen, e.screen_freq, e.covariance,
-                       e.full_gram, &e.watch,
+                       e.full_gram, e.newton, &e.watch,
                        gap, &e.ph[PH_N * (t0 if e.separable else 0)])
 
 
@@ -503,6 +568,24 @@ cdef int _solve_block(void* ctx, int t0, int nt, int n_threads, double* gap) noe
     if e.f32:
         return _block_of(e, <float*> e.coef, t0, nt, n_threads, gap)
     return _block_of(e, <double*> e.coef, t0, nt, n_threads, gap)
+
+
+def newton_step(floating[::1, :] X, floating[::1] w, floating[::1] r, penalty, int[::1] feats):
+    """One Newton step on the support (support_newton), in place on w (p,) and
+    the residual r (n,) of a single-task problem on dense X (n, p), for tests
+    against mtlfast.reference.cd_shared.support_newton. Returns the step's
+    code: 2 full, 1 cut at a sign change, 0 not taken."""
+    cdef Design D
+    cdef Penalty pen = penalty_from(penalty)
+    cdef int ms, rc
+    D.is_sparse = False
+    D.n_samples, D.n_features = X.shape[0], X.shape[1]
+    D.data, D.indices, D.indptr, D.mean, D.u, D.uu = &X[0, 0], NULL, NULL, NULL, NULL, 0.0
+    with nogil:
+        rc = support_newton(&D, &pen, &w[0], &r[0], &feats[0], feats.shape[0], &ms)
+    if rc < 0:
+        raise MemoryError("newton_step: no scratch memory")
+    return rc
 
 
 def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
@@ -624,6 +707,7 @@ def solve(design, floating[:, ::1] coef, penalty, options, scales=None):
     e.anderson_k, e.screen, e.screen_freq = anderson_k, screen, screen_freq
     e.covariance = options.covariance
     e.full_gram = options.gram
+    e.newton = options.newton
     e.separable = separable
     e.n_threads = n_threads
     ph_arr = np.zeros((n_blocks, PH_N), dtype=np.float64)
@@ -668,7 +752,9 @@ def _info(ph, total):
             "gram_passes": s[PH_GRAM_READS] / total, "gaps": int(s[PH_GAPS]),
             "epochs": int(s[PH_EPOCHS]), "working_sets": int(s[PH_SETS]),
             "gram_max": int(ph[:, PH_GRAM_MAX].max()),
-            "seconds": {"gaps": s[PH_GAP_S], "epochs": s[PH_EPOCH_S], "gram": s[PH_GRAM_S]}}
+            "newton_steps": int(s[PH_NEWTON]),
+            "seconds": {"gaps": s[PH_GAP_S], "epochs": s[PH_EPOCH_S], "gram": s[PH_GRAM_S],
+                        "newton": s[PH_NEWTON_S]}}
 
 
 cdef _path(Entry* e, floating[:, ::1] coef, scales, int n_blocks, int T, double entries,

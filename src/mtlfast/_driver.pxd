@@ -289,8 +289,9 @@ ctypedef struct DriverOptions:
     Watch* watch              # shared by the blocks of a solve (NULL: only the
                               # non-finite gap stops)
     const double* inner_fraction  # working sets: a set is solved until its own gap is
-                              # below this fraction of the full one, read after
-                              # on_new_set (which may change it); NULL: 0.3
+                              # below this fraction of the full one, read at each
+                              # of the set's gaps (the kernel may change it as
+                              # the set goes); NULL: 0.3
 
 
 cdef inline int count_nonzero_rows(const floating* W, Py_ssize_t ldw, int p,
@@ -401,8 +402,10 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
     never shrinking) are solved by epochs until the set's own gap is below
     0.3 x the full one (celer's rule); then the full gap again."""
     cdef int n_iter = 0, n_act = o.p, n_new, n_ws, ws_size = 0, nnz, cap, n_prev = -1
+    cdef int wait, since
     cdef int* act = NULL
-    cdef double w_max = 0.0, d_w_max = 0.0, gap_in, tol_in
+    cdef double w_max = 0.0, d_w_max = 0.0, gap_in, tol_in = 0.0, gap_ref
+    cdef bint fixed
     if h.screen != NULL and gap[0] > o.tol_abs:
         n_act = h.screen(h.ctx, act_buf, n_act, gap[0])
         if n_act < o.p:
@@ -413,21 +416,31 @@ cdef inline int _working_sets(const SolveHooks* h, const DriverOptions* o, Gover
         n_ws = h.select(h.ctx, act, n_act, ws_size, ws)
         if h.on_new_set != NULL:
             h.on_new_set(h.ctx, ws, n_ws)
-        tol_in = ((0.3 if o.inner_fraction == NULL else o.inner_fraction[0])
-                  * (gap[0] if gap[0] > o.tol_abs else o.tol_abs))
+        gap_ref = gap[0] if gap[0] > o.tol_abs else o.tol_abs
+        fixed = False
         if o.final_tol_if_same_ws and _same_set(ws, n_ws, prev, &n_prev):
-            tol_in = 0.3 * o.tol_abs
+            tol_in, fixed = 0.3 * o.tol_abs, True
         if n_ws >= n_act:     # the set is the whole (unscreened) problem: finish it
-            tol_in = o.tol_abs
+            tol_in, fixed = o.tol_abs, True
+        wait, since = 1, 0
         while n_iter < o.max_iter:
             _run_epoch_governed(h, &G.epoch, ws, n_ws, &w_max, &d_w_max)
             if h.after_epoch != NULL:
                 h.after_epoch(h.ctx, ws, n_ws)
             n_iter += 1
-            if _rule(o, n_iter, o.gap_freq, w_max, d_w_max):
+            since += 1
+            if since >= wait and _rule(o, n_iter, o.gap_freq, w_max, d_w_max):
                 gap_in = _gap_governed(h, &G.inner, ws, n_ws)
+                if not fixed:     # (the kernel may change its fraction as the set goes)
+                    tol_in = (0.3 if o.inner_fraction == NULL else o.inner_fraction[0]) * gap_ref
                 if gap_in <= tol_in or watch_stop(o.watch, gap_in):
                     break
+                # not there yet: the next set gap waits twice as many epochs
+                # (up to gap_freq; on ill-conditioned sets the change rule
+                # fires every epoch long before the gap is small, and a set
+                # gap costs as much as an epoch)
+                since = 0
+                wait = min(2 * wait, max(o.gap_freq, 1))
             elif watch_stop(o.watch, 0.0):
                 break
         if o.watch != NULL and (o.watch.status == STOP_SIGNAL or o.watch.status == STOP_ABORT):
