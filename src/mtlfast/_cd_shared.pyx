@@ -94,6 +94,10 @@ ctypedef struct Block:
     double nt_work            # entries of X read by epochs since the last Newton step
     double nt_mult            # ... needed, in units of the step's own cost
     double nt_sig             # the support's signature after the last epoch
+    double* XtY               # p * T: X^T Y (the first gap's XtA when W starts at 0;
+                              # covariance sets read X_S^T Y from it), or NULL
+    bint xta_fresh            # XtA holds every feature's value at the current R (a
+                              # full gap read X, no epoch since)
 
 
 cdef enum:
@@ -142,6 +146,7 @@ cdef double _gap_hook(void* ctx, const int* feats, int m, int n_threads) noexcep
         gap = _gap_of(b, <float*> b.W, feats, m, n_threads)
     else:
         gap = _gap_of(b, <double*> b.W, feats, m, n_threads)
+    b.xta_fresh = feats == NULL or m == b.D.n_features
     b.ph[PH_GAPS] += 1.0
     b.ph[PH_GAP_S] += mtlfast_now() - t0
     return gap
@@ -168,6 +173,7 @@ cdef void _epoch_hook(void* ctx, const int* feats, int m, int n_threads, double*
                       double* d_w_max) noexcept nogil:
     cdef Block* b = <Block*> ctx
     cdef double t0 = mtlfast_now()
+    b.xta_fresh = False
     if b.f32:
         _epoch_of(b, <float*> b.W, feats, m, n_threads, w_max, d_w_max)
     else:
@@ -260,9 +266,14 @@ cdef inline int _screen_of(Block* b, floating* W, int* act, int n_act,
 
 cdef int _screen_hook(void* ctx, int* act, int n_act, double gap) noexcept nogil:
     cdef Block* b = <Block*> ctx
+    cdef int n_new
     if b.f32:
-        return _screen_of(b, <float*> b.W, act, n_act, gap)
-    return _screen_of(b, <double*> b.W, act, n_act, gap)
+        n_new = _screen_of(b, <float*> b.W, act, n_act, gap)
+    else:
+        n_new = _screen_of(b, <double*> b.W, act, n_act, gap)
+    if n_new < n_act:         # screened rows were zeroed, R updated: XtA is stale
+        b.xta_fresh = False
+    return n_new
 
 
 cdef inline bint _use_cov_all(const Block* b) noexcept nogil:
@@ -291,7 +302,8 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     covariance epochs."""
     cdef Block* b = <Block*> ctx
     cdef int rc = -1
-    cdef double t0 = mtlfast_now()
+    cdef double t0 = mtlfast_now(), reads = 0.0
+    cdef const double* xta = b.XtA if b.xta_fresh else NULL
     b.ph[PH_SETS] += 1.0
     blocks_invalidate(b.S)
     b.AA.count = 0
@@ -299,18 +311,19 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     b.cov.m = 0
     b.inner_frac = 0.3
     b.nt_work, b.nt_mult, b.nt_sig = 0.0, 1.0, -1.0
+    b.xta_fresh = False
     if feats != NULL and _use_cov(b, m):
         if b.f32:
-            rc = cov_start(b.cov, b.D, <float*> b.W, b.ldw, <float*> b.Rs, <const float*> b.Y,
-                           b.T, feats, m)
+            rc = cov_start(b.cov, b.D, b.pen, <float*> b.W, b.ldw, <float*> b.Rs,
+                           <const float*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
         else:
-            rc = cov_start(b.cov, b.D, <double*> b.W, b.ldw, <double*> b.Rs,
-                           <const double*> b.Y, b.T, feats, m)
+            rc = cov_start(b.cov, b.D, b.pen, <double*> b.W, b.ldw, <double*> b.Rs,
+                           <const double*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
         if rc != 0:
             b.cov.m = 0
         else:                 # the gather, then the Gram and X_S^T [R, Y] on the copy
             b.inner_frac = COV_INNER_FRACTION
-            b.ph[PH_GRAM_READS] += 2 * _entries(b.D, feats, m)
+            b.ph[PH_GRAM_READS] += reads
             b.ph[PH_GRAM_MAX] = max(b.ph[PH_GRAM_MAX], <double> m)
             b.ph[PH_GRAM_S] += mtlfast_now() - t0
 
@@ -487,9 +500,16 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     # (columns stored, residual stride 1; the cyclic epochs' sets only)
     b.newton_ok = newton and use_ws and T == 1 and not random and not D.is_sparse and si == 1
     b.nt_work, b.nt_mult, b.nt_sig = 0.0, 1.0, -1.0
+    b.xta_fresh = False
     if b.full_gram:
         screen = False
+    b.XtY = NULL
     gap = _gap_hook(&b, NULL, p, n_threads)
+    if b.cov_ok and count_nonzero_rows(W, ldw, p, T) == 0:
+        # at W = 0 the first gap's XtA is X^T Y: kept for the covariance sets
+        b.XtY = <double*> malloc(<size_t> p * T * sizeof(double))
+        if b.XtY != NULL:
+            memcpy(b.XtY, b.XtA, <size_t> p * T * sizeof(double))
     h.ctx = &b
     h.gap, h.epoch, h.score, h.select = _gap_hook, _epoch_hook, _score_hook, _select_hook
     h.screen = NULL
@@ -510,7 +530,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     for t in range(T):
         flush_residual(D, Rs + t * rt, si, &c[t])
     gap_out[0] = gap / n
-    free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc)
+    free(b.XtA); free(b.a); free(b.w_old); free(b.buf); free(b.sc); free(b.XtY)
     blocks_free(&S)
     anderson_free(&AA)
     cov_free(&cov)

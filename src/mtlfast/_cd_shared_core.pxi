@@ -331,6 +331,8 @@ ctypedef struct Cov:
     int K_all                 # > 0: K holds the Gram of all K_all = p features (full
                               # Gram mode: computed once, kept across sets)
     void* K                   # m x m Gram, both triangles (floating)
+    int XtY_all               # > 0: XtY holds X^T Y of all XtY_all = p features (kept
+                              # across sets of all features, like K_all)
     void* G                   # m x T: X_S^T R of the current iterate (floating)
     double* W0                # m x T: the set's rows at its start
     double* XtY               # m x T: X_S^T Y
@@ -343,6 +345,7 @@ cdef inline void cov_init(Cov* C) noexcept nogil:
     C.m = 0
     C.cap = 0
     C.K_all = 0
+    C.XtY_all = 0
     C.XS = C.XSbuf = C.K = C.G = NULL
     C.W0 = C.XtY = C.G0 = NULL
 
@@ -352,15 +355,20 @@ cdef inline void cov_free(Cov* C) noexcept nogil:
     cov_init(C)
 
 
-cdef int cov_start(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
-                   const floating* R, const floating* Y, int T,
-                   const int* ws, int m) noexcept nogil:
+cdef int cov_start(Cov* C, const Design* D, const Penalty* pen, const floating* W,
+                   Py_ssize_t ldw, const floating* R, const floating* Y, int T,
+                   const int* ws, int m, const double* XtA, const double* XtY,
+                   double* reads) noexcept nogil:
     """Gather X_S, compute K, G, X_S^T Y and the start's ||R||^2, <R, Y>
     (R flushed, F-ordered). A set of all p features (ws = 0..p-1) reads X in
-    place and computes its Gram once (full Gram mode: later sets of all
-    features reuse it). Returns -1 when memory is short (the caller then
-    runs plain epochs)."""
-    cdef int n = D.n_samples, k, t
+    place and computes its Gram and X^T Y once (full Gram mode: later sets of
+    all features reuse them). XtA: the last full gap's X_j^T R - n lam2 pf_j W_j
+    of every feature when R has not changed since (G is then read from it),
+    else NULL. XtY: X^T Y of every feature (p x T, row-major; the first gap's
+    at W = 0), or NULL. reads: the entries of X read. Returns -1 when memory is short
+    (the caller then runs plain epochs)."""
+    cdef int n = D.n_samples, k, t, j
+    cdef double f
     cdef size_t item = sizeof(floating)
     cdef const floating* X = <const floating*> D.data
     cdef bint all_p = m == D.n_features
@@ -388,31 +396,53 @@ cdef int cov_start(Cov* C, const Design* D, const floating* W, Py_ssize_t ldw,
         XS = X
     else:
         C.K_all = 0
+        C.XtY_all = 0
         for k in range(m):
             memcpy((<floating*> C.XSbuf) + <Py_ssize_t> k * n, X + <Py_ssize_t> ws[k] * n,
                    n * item)
         XS = <const floating*> C.XSbuf
+        reads[0] += <double> n * m
     C.XS = XS
     if not (all_p and C.K_all == m):
+        reads[0] += <double> n * m
         # K (m x m) = X_S^T X_S: the lower triangle, then mirrored
         _syrk_lt(m, n, XS, n, K, m)
         for k in range(m):
             for t in range(k + 1, m):
                 K[<Py_ssize_t> t * m + k] = K[<Py_ssize_t> k * m + t]
         C.K_all = m if all_p else 0
-    # G^T (T x m, i.e. G row-major m x T) = R^T X_S
-    _gemm(c'T', c'N', T, m, n, 1.0, R, n, XS, n, 0.0, G, T)
-    # X_S^T Y (m x T, row-major), in the data's precision, then kept in double
-    tmp = <floating*> malloc(<size_t> m * T * item)
-    if tmp == NULL:
-        return -1
-    _gemm(c'T', c'N', T, m, n, 1.0, Y, n, XS, n, 0.0, tmp, T)
+    if XtA != NULL:
+        # G = X_S^T R from the full gap that just read X
+        for k in range(m):
+            j = ws[k]
+            f = n * pen.lam2 * pen_factor(pen, j)
+            for t in range(T):
+                G[<Py_ssize_t> k * T + t] = <floating> (XtA[<Py_ssize_t> j * T + t]
+                                                        + f * W[t * ldw + j])
+    else:
+        # G^T (T x m, i.e. G row-major m x T) = R^T X_S
+        _gemm(c'T', c'N', T, m, n, 1.0, R, n, XS, n, 0.0, G, T)
+        reads[0] += <double> n * m
+    if XtY != NULL:
+        for k in range(m):
+            for t in range(T):
+                C.XtY[<Py_ssize_t> k * T + t] = XtY[<Py_ssize_t> ws[k] * T + t]
+    elif not (all_p and C.XtY_all == m):
+        # X_S^T Y (m x T, row-major), in the data's precision, then kept in double
+        tmp = <floating*> malloc(<size_t> m * T * item)
+        if tmp == NULL:
+            return -1
+        _gemm(c'T', c'N', T, m, n, 1.0, Y, n, XS, n, 0.0, tmp, T)
+        reads[0] += <double> n * m
+        for k in range(m):
+            for t in range(T):
+                C.XtY[<Py_ssize_t> k * T + t] = tmp[<Py_ssize_t> k * T + t]
+        free(tmp)
+        C.XtY_all = m if all_p else 0
     for k in range(m):
         for t in range(T):
-            C.XtY[<Py_ssize_t> k * T + t] = tmp[<Py_ssize_t> k * T + t]
             C.G0[<Py_ssize_t> k * T + t] = G[<Py_ssize_t> k * T + t]
             C.W0[<Py_ssize_t> k * T + t] = W[t * ldw + ws[k]]
-    free(tmp)
     C.R0_norm2 = 0.0
     C.R0Y = 0.0
     for t in range(T):
