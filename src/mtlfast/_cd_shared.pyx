@@ -89,6 +89,7 @@ ctypedef struct Block:
     double* ph                # this block's phase counters (PH_*, see solve's info)
     bint cov_ok               # sets may run covariance epochs (see _new_set_hook)
     bint full_gram            # every set is all features, on the Gram of X (computed once)
+    bint gram_asked           # ... from the start (strategy "gram"), not by _select_hook
     double inner_frac         # the driver's inner fraction for the current set
     bint newton_ok            # Newton steps on the support (support_newton) may run
     double nt_work            # entries of X read by epochs since the last Newton step
@@ -96,6 +97,8 @@ ctypedef struct Block:
     double nt_sig             # the support's signature after the last epoch
     double* XtY               # p * T: X^T Y (the first gap's XtA when W starts at 0;
                               # covariance sets read X_S^T Y from it), or NULL
+    bint cov_pending          # the current set may still turn to covariance epochs
+    double cov_work           # its column epochs' work so far (entries x tasks)
     bint xta_fresh            # XtA holds every feature's value at the current R (a
                               # full gap read X, no epoch since)
 
@@ -301,8 +304,6 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     Anderson iterates index the old list; a small set on a tall design runs
     covariance epochs."""
     cdef Block* b = <Block*> ctx
-    cdef int rc = -1
-    cdef double t0 = mtlfast_now(), reads = 0.0
     cdef const double* xta = b.XtA if b.xta_fresh else NULL
     b.ph[PH_SETS] += 1.0
     blocks_invalidate(b.S)
@@ -312,20 +313,63 @@ cdef void _new_set_hook(void* ctx, const int* feats, int m) noexcept nogil:
     b.inner_frac = 0.3
     b.nt_work, b.nt_mult, b.nt_sig = 0.0, 1.0, -1.0
     b.xta_fresh = False
+    b.cov_pending, b.cov_work = False, 0.0
     if feats != NULL and _use_cov(b, m):
-        if b.f32:
-            rc = cov_start(b.cov, b.D, b.pen, <float*> b.W, b.ldw, <float*> b.Rs,
-                           <const float*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
+        if (b.T > 1 or b.gram_asked or (b.full_gram and b.cov.K_all == m)
+                or _cov_cost(b, m) <= 2.0 * b.D.n_samples * m * b.T):
+            # several tasks (blocked epochs on sets that need many were 2x
+            # slower than deferring cost), asked for, the Gram is there, or it
+            # costs at most two epochs
+            _start_cov(b, feats, m, xta)
         else:
-            rc = cov_start(b.cov, b.D, b.pen, <double*> b.W, b.ldw, <double*> b.Rs,
-                           <const double*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
-        if rc != 0:
-            b.cov.m = 0
-        else:                 # the gather, then the Gram and X_S^T [R, Y] on the copy
-            b.inner_frac = COV_INNER_FRACTION
-            b.ph[PH_GRAM_READS] += reads
-            b.ph[PH_GRAM_MAX] = max(b.ph[PH_GRAM_MAX], <double> m)
-            b.ph[PH_GRAM_S] += mtlfast_now() - t0
+            # a single task: after the first epochs on the columns (_cov_later),
+            # where Newton steps on the support also serve ill-conditioned sets
+            b.cov_pending = True
+
+
+cdef void _start_cov(Block* b, const int* feats, int m, const double* xta) noexcept nogil:
+    """The set's covariance epochs from here (residual flushed: dense X)."""
+    cdef int rc
+    cdef double t0 = mtlfast_now(), reads = 0.0
+    if b.f32:
+        rc = cov_start(b.cov, b.D, b.pen, <float*> b.W, b.ldw, <float*> b.Rs,
+                       <const float*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
+    else:
+        rc = cov_start(b.cov, b.D, b.pen, <double*> b.W, b.ldw, <double*> b.Rs,
+                       <const double*> b.Y, b.T, feats, m, xta, b.XtY, &reads)
+    if rc != 0:
+        b.cov.m = 0
+    else:                     # the gather, then the Gram and X_S^T [R, Y] on the copy
+        b.inner_frac = COV_INNER_FRACTION
+        b.AA.count = 0
+        b.nt_work = 0.0
+        b.ph[PH_GRAM_READS] += reads
+        b.ph[PH_GRAM_MAX] = max(b.ph[PH_GRAM_MAX], <double> m)
+    b.ph[PH_GRAM_S] += mtlfast_now() - t0
+
+
+cdef inline double _cov_cost(const Block* b, int m) noexcept nogil:
+    """The turn to covariance epochs of a set of m features, in units of an
+    epoch's work on the columns (n m T per epoch): the gather (n m), the Gram
+    (n m^2 flops) and X_S^T R (2 n m T flops) at level-3 speed, ~3x per flop
+    an epoch's 4 n m T flops at level 1."""
+    cdef double n = b.D.n_samples
+    return n * m + n * <double> m * m / 12.0 + n * m * b.T / 6.0
+
+
+cdef inline void _cov_later(Block* b, const int* feats, int m) noexcept nogil:
+    """A set small against n turns to covariance epochs once its epochs on the
+    columns have cost as much as the turn: the gather (n m), the Gram (n m^2
+    flops) and X_S^T R (2 n m T flops) at level-3 speed, ~3x per flop an
+    epoch's 4 n m T flops at level 1. A set that a few epochs solve never pays
+    for a Gram (a 16582 x 202 lasso whose sets took 4 epochs spent 60% of its
+    time in Grams); one that needs many pays at most twice."""
+    cdef double n = b.D.n_samples
+    b.cov_work += n * m * b.T
+    if b.cov_work < _cov_cost(b, m):
+        return
+    b.cov_pending = False
+    _start_cov(b, feats, m, NULL)
 
 
 cdef void _end_set_hook(void* ctx) noexcept nogil:
@@ -415,6 +459,8 @@ cdef void _after_epoch_hook(void* ctx, const int* feats, int m) noexcept nogil:
         _anderson_of(b, <double*> b.W, feats, m)
         if b.newton_ok and feats != NULL:
             _newton_of(b, <double*> b.W, feats, m)
+    if b.cov_pending and feats != NULL:
+        _cov_later(b, feats, m)
 
 
 cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
@@ -496,6 +542,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
                 and D.mean == NULL)
     # full Gram mode: one set of all features (no screening: the Gram is of all p)
     b.full_gram = full_gram and b.cov_ok
+    b.gram_asked = b.full_gram
     # Newton steps on the support: working sets of a single-task block on dense X
     # (columns stored, residual stride 1; the cyclic epochs' sets only)
     b.newton_ok = newton and use_ws and T == 1 and not random and not D.is_sparse and si == 1
@@ -504,6 +551,7 @@ cdef int block_solve(const Design* D, const Penalty* pen, const double* norms2,
     if b.full_gram:
         screen = False
     b.XtY = NULL
+    b.cov_pending, b.cov_work = False, 0.0
     gap = _gap_hook(&b, NULL, p, n_threads)
     if b.cov_ok and count_nonzero_rows(W, ldw, p, T) == 0:
         # at W = 0 the first gap's XtA is X^T Y: kept for the covariance sets
