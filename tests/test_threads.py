@@ -33,6 +33,19 @@ def test_default_threads_leave_out_a_busy_core():
     assert mtlfast.resolve_n_threads(2) == (2 if mtlfast.openmp_enabled() else 1)
 
 
+def test_small_fits_default_to_one_thread(monkeypatch):
+    from mtlfast import _config
+    monkeypatch.setattr(_config._openmp, "openmp_max_threads", lambda: 2)
+    monkeypatch.setattr(_config, "busy_cores", lambda: 0)
+    monkeypatch.setattr(_config, "_CPU_COUNT", 2)
+    assert _config.resolve_n_threads(None, work=_config.SERIAL_WORK) == 1
+    assert _config.resolve_n_threads(None, work=None) == (2 if mtlfast.openmp_enabled() else 1)
+    assert _config.resolve_n_threads(None, work=10 * _config.SERIAL_WORK) == (
+        2 if mtlfast.openmp_enabled() else 1)
+    # an explicit count is honoured whatever the size
+    assert _config.resolve_n_threads(2, work=10) == (2 if mtlfast.openmp_enabled() else 1)
+
+
 def test_busy_cores_is_a_count():
     b = busy_cores()
     assert isinstance(b, int) and b >= 0

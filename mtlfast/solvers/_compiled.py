@@ -299,13 +299,14 @@ def _solve_shared_core(datafit, penalty, coef_init=None, *, max_iter=1000, tol=1
             gaps, iters = np.array([gap]), np.array([it])
         return SolveResult(W.T.astype(datafit.dtype), iters, gaps)
     coef = _initial_coef(datafit, coef_init)
+    design = datafit.kernel_design()
+    work = T * (design.X_data.size if datafit.is_sparse else datafit.n_samples * p)
     options = KernelOptions(
         int(CD_FIRST if then_ws else max_iter), float(tol), int(gap_freq),
-        resolve_n_threads(n_threads), code, _p0(datafit, p0), bool(screening),
+        resolve_n_threads(n_threads, work), code, _p0(datafit, p0), bool(screening),
         int(screen_freq), _block_size(datafit, block_size), int(anderson_k),
         selection == "random", int(seed), check_norms=check_shared_norms,
         covariance=bool(covariance), gram=strategy == "gram", newton=bool(newton))
-    design = datafit.kernel_design()
     if scales is not None:
         with single_threaded_blas(datafit.n_samples, datafit.n_features, datafit.n_tasks):
             n_iter, gaps, coefs, x_passes = _cd_shared.solve(design, coef, penalty, options,
