@@ -92,7 +92,8 @@ ctypedef struct Block:
     bint gram_asked           # ... from the start (strategy "gram"), not by _select_hook
     double inner_frac         # the driver's inner fraction for the current set
     bint newton_ok            # Newton steps on the support (support_newton) may run
-    double nt_work            # entries of X read by epochs since the last Newton step
+    double nt_work            # column epochs: entries of X read since the last Newton
+                              # step; covariance epochs: their m^2 work in the set
     double nt_mult            # ... needed, in units of the step's own cost
     double nt_sig             # the support's signature after the last epoch
     double* XtY               # p * T: X^T Y (the first gap's XtA when W starts at 0;
@@ -359,11 +360,9 @@ cdef inline double _cov_cost(const Block* b, int m) noexcept nogil:
 
 cdef inline void _cov_later(Block* b, const int* feats, int m) noexcept nogil:
     """A set small against n turns to covariance epochs once its epochs on the
-    columns have cost as much as the turn: the gather (n m), the Gram (n m^2
-    flops) and X_S^T R (2 n m T flops) at level-3 speed, ~3x per flop an
-    epoch's 4 n m T flops at level 1. A set that a few epochs solve never pays
-    for a Gram (a 16582 x 202 lasso whose sets took 4 epochs spent 60% of its
-    time in Grams); one that needs many pays at most twice."""
+    columns have cost as much as the turn (_cov_cost). A set that a few epochs
+    solve never pays for a Gram (a 16582 x 202 lasso whose sets took 4 epochs
+    spent 60% of its time in Grams); one that needs many pays at most twice."""
     cdef double n = b.D.n_samples
     b.cov_work += n * m * b.T
     if b.cov_work < _cov_cost(b, m):
